@@ -1,0 +1,77 @@
+"""Settings, read once from the environment (prefix ``KIE_``) in the CLI and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+APP_NAME = "mcp-server-kie"
+SANDBOX_API_KEY = "sandbox-key"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KIE_", extra="ignore")
+
+    api_key: SecretStr | None = Field(default=None, description="kie.ai API key.")
+    base_url: str = Field(default="https://api.kie.ai", description="kie.ai API base URL.")
+    public_url: str | None = Field(
+        default=None,
+        description="Public base URL that reaches the webhook sidecar (tunnel or reverse proxy). "
+        "Unset: jobs finish by polling.",
+    )
+    webhook_host: str = Field(default="127.0.0.1", description="Sidecar bind address.")
+    webhook_port: int = Field(default=8787, ge=0, le=65535, description="Sidecar port (0: any).")
+    data_dir: Path | None = Field(default=None, description="Where the database and media live.")
+    sandbox: bool = Field(default=False, description="Use the embedded kie.ai simulator.")
+    sandbox_callbacks: bool = Field(
+        default=True,
+        description="In sandbox mode, let the simulator call the sidecar's webhook (else: poll).",
+    )
+    sandbox_image_seconds: float = Field(default=2.0, ge=0)
+    sandbox_video_seconds: float = Field(default=6.0, ge=0)
+    max_wait_seconds: float = Field(
+        default=45.0, ge=0, le=55, description="Upper bound for any tool's wait."
+    )
+    request_timeout: float = Field(default=30.0, gt=0, description="kie.ai API request timeout.")
+
+    @field_validator("public_url", "base_url")
+    @classmethod
+    def _strip_slash(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        cleaned = value.strip().rstrip("/")
+        return cleaned or None
+
+    @property
+    def resolved_data_dir(self) -> Path:
+        if self.data_dir is not None:
+            return self.data_dir.expanduser()
+        base = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+        return base / "sandbox" if self.sandbox else base
+
+    @property
+    def database_path(self) -> Path:
+        return self.resolved_data_dir / "kie.sqlite3"
+
+    @property
+    def media_dir(self) -> Path:
+        return self.resolved_data_dir / "media"
+
+    def api_key_value(self) -> str | None:
+        """The key in clear, for the one place that sends it (the kie client's header)."""
+        if self.sandbox:
+            return SANDBOX_API_KEY
+        if self.api_key is None or not self.api_key.get_secret_value().strip():
+            return None
+        return self.api_key.get_secret_value().strip()
+
+
+MISSING_KEY_MESSAGE = (
+    "No kie.ai API key is configured. Create one at https://kie.ai/api-key and set it as "
+    "KIE_API_KEY in the MCP server's environment (for Claude Desktop: the \"env\" block of this "
+    "server in claude_desktop_config.json), then restart the server. To try the server without "
+    "an account, start it with --sandbox (or KIE_SANDBOX=1)."
+)

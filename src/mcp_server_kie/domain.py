@@ -1,0 +1,143 @@
+"""Plain data shared by every room: media kinds, job and task states, jobs, assets.
+
+No I/O and no imports from the rest of the package. Everything here is safe to construct in a
+test and to pass across boundaries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+import unicodedata
+from typing import Any
+
+
+class MediaKind(StrEnum):
+    IMAGE = "image"
+    VIDEO = "video"
+
+
+class JobStatus(StrEnum):
+    """Our own job lifecycle. `pending`: row written, kie not (yet) told. `processing`: kie has
+    the task. `completed`/`failed` are terminal and sticky."""
+
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL
+
+
+TERMINAL: frozenset[JobStatus] = frozenset({JobStatus.COMPLETED, JobStatus.FAILED})
+
+
+class TaskState(StrEnum):
+    """kie.ai's view of a task, normalised across API families."""
+
+    WAITING = "waiting"
+    QUEUING = "queuing"
+    GENERATING = "generating"
+    SUCCESS = "success"
+    FAIL = "fail"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (TaskState.SUCCESS, TaskState.FAIL)
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSnapshot:
+    """What kie's status endpoint says about one task, in our words."""
+
+    task_id: str
+    state: TaskState
+    result_urls: tuple[str, ...] = ()
+    credits: float | None = None
+    fail_code: str | None = None
+    fail_message: str | None = None
+    progress: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackNotice:
+    """What a callback body claims. Never trusted for URLs or final state: the engine re-reads
+    the task from kie's status endpoint (fetch-to-verify)."""
+
+    task_id: str
+    state: TaskState | None
+
+
+@dataclass(frozen=True, slots=True)
+class JobError:
+    """Why a job failed, written for the model that reads it."""
+
+    category: str  # e.g. "generation_failed", "download_failed", "timeout", "rejected"
+    message: str
+    retryable: bool = False
+    provider_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    """One stored output file of a job."""
+
+    id: str
+    job_id: str
+    index: int
+    kind: MediaKind
+    path: str
+    mime_type: str
+    bytes: int
+    sha256: str
+    source_url: str
+    created_at: float
+    width: int | None = None
+    height: int | None = None
+    duration: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: str
+    kind: MediaKind
+    model: str
+    prompt: str
+    params: dict[str, Any]
+    status: JobStatus
+    created_at: float
+    updated_at: float
+    task_id: str | None = None
+    task_state: TaskState | None = None
+    callback_expected: bool = False
+    expected_credits: float | None = None
+    credits: float | None = None
+    error: JobError | None = None
+    assets: tuple[Asset, ...] = field(default_factory=tuple)
+
+
+_UNSAFE_CATEGORIES = {"Cc", "Cf", "Co", "Cs"}
+PROVIDER_TEXT_LIMIT = 300
+
+
+def clean_provider_text(text: object, limit: int = PROVIDER_TEXT_LIMIT) -> str:
+    """Provider text made safe to show a model: control, bidi and zero-width characters
+    removed, whitespace folded, length capped."""
+    raw = str(text)
+    kept = "".join(
+        " " if ch in "\t\n\r" else ch
+        for ch in raw
+        if ch in "\t\n\r" or unicodedata.category(ch) not in _UNSAFE_CATEGORIES
+    )
+    folded = " ".join(kept.split())
+    return folded if len(folded) <= limit else folded[: limit - 1] + "…"
+
+
+class UserInputError(ValueError):
+    """A request the model can correct: the message says what was wrong and what is allowed."""
+
+
+class NotConfiguredError(RuntimeError):
+    """The server cannot reach kie.ai because it is not configured (no API key)."""

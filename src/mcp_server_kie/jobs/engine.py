@@ -1,0 +1,317 @@
+"""The job engine: submit, accept callbacks, refresh from kie, finish or fail, wake waiters.
+
+Knows nothing of MCP or HTTP. One path finishes every job: ``refresh`` re-reads the task from
+kie's status endpoint (fetch-to-verify), downloads every output, and moves the job to a
+terminal state exactly once. Callbacks, the poller and restarts all funnel into it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import secrets
+import time
+import weakref
+from collections.abc import Awaitable, Callable
+
+from mcp_server_kie.catalog import ValidatedRequest
+from mcp_server_kie.domain import (
+    Job,
+    JobError,
+    MediaKind,
+    NotConfiguredError,
+    TaskSnapshot,
+    TaskState,
+    clean_provider_text,
+)
+from mcp_server_kie.jobs.callbacks import CallbackRejected, decode_callback
+from mcp_server_kie.jobs.outputs import OutputStore
+from mcp_server_kie.jobs.waiters import JobSignals
+from mcp_server_kie.kie.callbacks import parse_callback
+from mcp_server_kie.kie.client import KieClient
+from mcp_server_kie.kie.errors import KieError, KieProtocolError, KieUncertainError
+from mcp_server_kie.media import DownloadError
+from mcp_server_kie.storage import NewJob, Store
+
+log = logging.getLogger(__name__)
+
+ProgressFn = Callable[[Job], Awaitable[None]]
+
+# How often a waiter re-reads the store even without a signal (another process may finish it).
+_WAIT_RECHECK_SECONDS = 1.0
+# Retry budget for transient download failures before the job fails for good.
+_MAX_DOWNLOAD_ATTEMPTS = 3
+
+
+class SubmitError(Exception):
+    """kie.ai refused or could not take the job. The message is for the model."""
+
+    def __init__(self, job: Job, message: str) -> None:
+        super().__init__(message)
+        self.job = job
+
+
+class Engine:
+    def __init__(
+        self,
+        store: Store,
+        kie: KieClient | None,
+        outputs: OutputStore,
+        *,
+        public_url: str | None = None,
+        not_configured_message: str = "kie.ai is not configured",
+    ) -> None:
+        self.store = store
+        self.signals = JobSignals()
+        self._kie = kie
+        self._outputs = outputs
+        self._public_url = public_url
+        self._not_configured = not_configured_message
+        self._job_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+        self._download_failures: dict[str, int] = {}
+        self._background: set[asyncio.Task[None]] = set()
+
+    # ------------------------------------------------------------------ configuration
+
+    @property
+    def public_url(self) -> str | None:
+        return self._public_url
+
+    def set_public_url(self, url: str | None) -> None:
+        """Where kie.ai should send callbacks; None means jobs finish by polling."""
+        self._public_url = url.rstrip("/") if url else None
+
+    def require_kie(self) -> KieClient:
+        if self._kie is None:
+            raise NotConfiguredError(self._not_configured)
+        return self._kie
+
+    # ------------------------------------------------------------------ submit
+
+    async def submit(
+        self,
+        kind: MediaKind,
+        request: ValidatedRequest,
+        prompt: str,
+        idempotency_key: str | None = None,
+    ) -> Job:
+        kie = self.require_kie()
+        if idempotency_key:
+            existing = await self.store.find_by_idempotency_key(idempotency_key)
+            if existing is not None:
+                return existing
+        job_id = "job_" + secrets.token_hex(12)
+        token = secrets.token_urlsafe(32)
+        callback_url = None
+        if self._public_url:
+            callback_url = f"{self._public_url}/webhooks/kie/{job_id}?token={token}"
+        job = await self.store.create_job(
+            NewJob(
+                id=job_id,
+                kind=kind,
+                model=request.spec.id,
+                prompt=prompt,
+                params={k: v for k, v in request.input.items() if k != "prompt"},
+                callback_token_hash=token_hash(token),
+                callback_expected=callback_url is not None,
+                idempotency_key=idempotency_key,
+                expected_credits=request.expected_credits,
+            )
+        )
+        await self.signals.changed(job)
+        try:
+            task_id = await kie.create_market_task(request.spec.id, request.input, callback_url)
+        except KieUncertainError as exc:
+            error = JobError(
+                "uncertain",
+                "The request to kie.ai timed out after it was sent, so kie.ai may or may not "
+                "have started (and charged for) this job. It was not resubmitted. Check "
+                "https://kie.ai/logs before trying again.",
+                provider_code=str(exc.code) if exc.code else None,
+            )
+            raise SubmitError(await self._fail(job_id, error, None), error.message) from None
+        except KieError as exc:
+            error = JobError(
+                "rejected", exc.message, retryable=exc.retryable, provider_code=str(exc.code)
+            )
+            raise SubmitError(await self._fail(job_id, error, None), exc.message) from None
+        await self.store.mark_submitted(job_id, task_id)
+        log.info("job %s submitted as kie task %s", job_id, task_id)
+        # A callback can beat the create response; it waits in the inbox for the task id.
+        await self.process_inbox(job_id)
+        return await self._changed(job_id)
+
+    # ------------------------------------------------------------------ callbacks
+
+    async def accept_callback(self, job_id: str, token: str | None, body: bytes) -> None:
+        """Authenticate and persist one callback delivery; processing happens afterwards.
+
+        Raises CallbackRejected (with no state change) for anything unauthentic or malformed.
+        """
+        expected = await self.store.callback_token_hash(job_id)
+        if expected is None:
+            raise CallbackRejected(404, "unknown job")
+        if not token or not secrets.compare_digest(token_hash(token), expected):
+            raise CallbackRejected(403, "bad token")
+        payload = decode_callback(body)
+        try:
+            notice = parse_callback(payload)
+        except (KieProtocolError, ValueError):
+            raise CallbackRejected(400, "not a kie.ai callback") from None
+        job = await self.store.get_job(job_id)
+        if job is not None and job.task_id is not None and notice.task_id != job.task_id:
+            raise CallbackRejected(400, "callback is for another task")
+        await self.store.add_delivery(job_id, body)
+
+    def process_in_background(self, job_id: str) -> None:
+        self._spawn(self.process_inbox(job_id))
+
+    async def process_inbox(self, job_id: str | None = None) -> None:
+        """Act on stored deliveries: each triggers a verified refresh of its job."""
+        for delivery in await self.store.pending_deliveries():
+            if job_id is not None and delivery.job_id != job_id:
+                continue
+            job = await self.store.get_job(delivery.job_id)
+            if job is not None and not job.status.terminal and job.task_id is None:
+                continue  # create response not back yet; submit() will come back for it
+            if job is not None and not job.status.terminal:
+                await self.refresh(job.id)
+            await self.store.mark_delivery_processed(delivery.id)
+
+    # ------------------------------------------------------------------ refresh
+
+    async def refresh(self, job_id: str) -> Job | None:
+        """Ask kie for the task's state and act on it. Safe to call any number of times."""
+        lock = self._job_locks.get(job_id)
+        if lock is None:
+            lock = self._job_locks[job_id] = asyncio.Lock()
+        async with lock:
+            job = await self.store.get_job(job_id)
+            if job is None or job.status.terminal or job.task_id is None:
+                return job
+            try:
+                snapshot = await self.require_kie().get_market_task(job.task_id)
+            except KieError as exc:
+                log.warning("status of job %s unavailable: %s", job_id, exc.message)
+                return job
+            await self._apply(job, snapshot)
+        return await self._changed(job_id)
+
+    async def _apply(self, job: Job, snapshot: TaskSnapshot) -> None:
+        if snapshot.state is TaskState.FAIL:
+            detail = clean_provider_text(snapshot.fail_message or "no reason given")
+            await self._fail(
+                job.id,
+                JobError(
+                    "generation_failed",
+                    f"kie.ai could not generate this {job.kind.value}. Provider says: {detail}",
+                    provider_code=snapshot.fail_code,
+                ),
+                TaskState.FAIL,
+            )
+        elif snapshot.state is TaskState.SUCCESS:
+            await self._finish(job, snapshot)
+        elif snapshot.state is not job.task_state:
+            await self.store.set_task_state(job.id, snapshot.state)
+
+    async def _finish(self, job: Job, snapshot: TaskSnapshot) -> None:
+        if not snapshot.result_urls:
+            error = JobError("no_output", "kie.ai reported success but returned no files.")
+            await self._fail(job.id, error, TaskState.SUCCESS)
+            return
+        try:
+            assets = await self._outputs.store_all(job, snapshot.result_urls)
+        except DownloadError as exc:
+            attempts = self._download_failures.get(job.id, 0) + 1
+            self._download_failures[job.id] = attempts
+            if exc.retryable and attempts < _MAX_DOWNLOAD_ATTEMPTS:
+                log.warning("download for job %s failed (%s); will retry", job.id, exc.message)
+                return
+            error = JobError(
+                "download_failed",
+                f"The {job.kind.value} was generated but could not be saved: {exc.message}.",
+                retryable=exc.retryable,
+            )
+            await self._fail(job.id, error, TaskState.SUCCESS)
+            return
+        self._download_failures.pop(job.id, None)
+        if await self.store.complete_job(job.id, assets, snapshot.credits):
+            log.info("job %s completed with %d file(s)", job.id, len(assets))
+        else:  # another process finished it first; keep the files its row points at
+            winner = await self.store.get_job(job.id)
+            kept = {a.path for a in winner.assets} if winner else set()
+            self._outputs.discard([a for a in assets if a.path not in kept])
+
+    async def fail_pending(self, job_id: str, error: JobError) -> Job:
+        """Fail a job that never got a task id (interrupted submit)."""
+        return await self._fail(job_id, error, None)
+
+    async def _fail(self, job_id: str, error: JobError, state: TaskState | None) -> Job:
+        await self.store.fail_job(job_id, error, state)
+        log.info("job %s failed: %s", job_id, error.category)
+        return await self._changed(job_id)
+
+    async def _changed(self, job_id: str) -> Job:
+        job = await self.store.get_job(job_id)
+        assert job is not None
+        await self.signals.changed(job)
+        return job
+
+    # ------------------------------------------------------------------ reading and waiting
+
+    async def get(self, job_id: str) -> Job | None:
+        return await self.store.get_job(job_id)
+
+    async def wait(
+        self, job_id: str, timeout: float, on_update: ProgressFn | None = None
+    ) -> Job | None:
+        """Return the job once terminal, or as it stands when ``timeout`` runs out."""
+        deadline = time.monotonic() + max(0.0, timeout)
+        event = self.signals.subscribe(job_id)
+        try:
+            last_seen: tuple[object, object] | None = None
+            while True:
+                event.clear()
+                job = await self.store.get_job(job_id)
+                if job is None or job.status.terminal:
+                    return job
+                seen = (job.status, job.task_state)
+                if on_update is not None and seen != last_seen:
+                    await on_update(job)
+                last_seen = seen
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return job
+                try:
+                    await asyncio.wait_for(
+                        event.wait(), timeout=min(remaining, _WAIT_RECHECK_SECONDS)
+                    )
+                except TimeoutError:
+                    pass
+        finally:
+            self.signals.unsubscribe(job_id, event)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        task.add_done_callback(_log_failure)
+
+    async def close(self) -> None:
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background job work failed", exc_info=task.exception())

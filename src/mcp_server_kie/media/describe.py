@@ -1,0 +1,38 @@
+"""Read dimensions and duration from a stored file (blocking; call through a thread)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+from PIL import Image
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class MediaInfo:
+    width: int | None = None
+    height: int | None = None
+    duration: float | None = None
+
+
+def describe(path: Path, mime_type: str) -> MediaInfo:
+    if mime_type.startswith("image/"):
+        with Image.open(path) as image:
+            return MediaInfo(width=image.width, height=image.height)
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            duration = None
+            if container.duration is not None:
+                duration = round(container.duration / 1_000_000, 3)
+            return MediaInfo(
+                width=stream.codec_context.width, height=stream.codec_context.height,
+                duration=duration,
+            )
+    except (av.FFmpegError, IndexError) as exc:
+        log.warning("could not read video details of %s: %s", path.name, exc)
+        return MediaInfo()

@@ -1,0 +1,81 @@
+"""Entry points: the stdio MCP server (default) and `demo`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from mcp_server_kie import __version__
+from mcp_server_kie.config import Settings
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--sandbox", action="store_true", help="use the embedded kie.ai simulator (no account)"
+    )
+    common.add_argument("--data-dir", type=Path, help="database and media folder (KIE_DATA_DIR)")
+    common.add_argument("--log-level", default=os.environ.get("KIE_LOG_LEVEL", "INFO"))
+    parser = argparse.ArgumentParser(
+        prog="mcp-server-kie",
+        description="MCP server for image and video generation through kie.ai.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser(
+        "serve", parents=[common], help="run the MCP server over stdio (the default)"
+    )
+    commands.add_parser(
+        "demo",
+        parents=[common],
+        help="start the server in sandbox mode and generate an image and a video",
+    )
+    args = parser.parse_args(argv)
+
+    _configure_logging(args.log_level)
+    if args.command == "demo":
+        from mcp_server_kie.server.demo import run_demo
+
+        sys.exit(asyncio.run(run_demo(args.data_dir)))
+
+    overrides: dict[str, object] = {}
+    if args.sandbox:
+        overrides["sandbox"] = True
+    if args.data_dir:
+        overrides["data_dir"] = args.data_dir
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_serve_stdio(settings))
+
+
+async def _serve_stdio(settings: Settings) -> None:
+    from mcp_server_kie.server.app import build_server
+    from mcp_server_kie.server.runtime import open_runtime
+
+    main_task = asyncio.current_task()
+    assert main_task is not None
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, main_task.cancel)
+    with contextlib.suppress(asyncio.CancelledError):
+        async with open_runtime(settings) as runtime:
+            await build_server(runtime.tools).run_stdio_async()
+
+
+def _configure_logging(level: str) -> None:
+    """Everything goes to stderr: in stdio mode stdout belongs to the MCP protocol."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("httpx2", "httpcore", "mcp", "uvicorn.error"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

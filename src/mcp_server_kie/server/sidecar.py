@@ -1,0 +1,74 @@
+"""The webhook sidecar: receives kie.ai callbacks and answers health checks.
+
+A callback is authenticated (per-job token), checked, and committed to the inbox before the
+200 goes out; processing (fetch-to-verify, downloads) runs afterwards in the background.
+Anything unauthentic or malformed gets a 4xx and changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from starlette.applications import Starlette
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from mcp_server_kie.jobs import CallbackRejected, Engine
+from mcp_server_kie.jobs.callbacks import MAX_CALLBACK_BYTES
+
+log = logging.getLogger(__name__)
+
+_JOB_ID = re.compile(r"job_[0-9a-f]{24}")
+
+
+def create_sidecar(engine: Engine) -> Starlette:
+    async def webhook(request: Request) -> JSONResponse:
+        job_id = request.path_params["job_id"]
+        if not _JOB_ID.fullmatch(job_id):
+            return _reject(404, "unknown job")
+        media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type != "application/json":
+            return _reject(415, "expected application/json")
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_CALLBACK_BYTES:
+            return _reject(413, "body too large")
+        try:
+            body = await _read_limited(request, MAX_CALLBACK_BYTES)
+        except CallbackRejected as exc:
+            return _reject(exc.status, exc.reason)
+        except ClientDisconnect:
+            return _reject(400, "client went away")
+        try:
+            await engine.accept_callback(job_id, request.query_params.get("token"), body)
+        except CallbackRejected as exc:
+            log.info("callback for %s rejected: %s", job_id, exc.reason)
+            return _reject(exc.status, exc.reason)
+        engine.process_in_background(job_id)
+        return JSONResponse({"ok": True})
+
+    async def healthz(request: Request) -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    return Starlette(
+        routes=[
+            Route("/webhooks/kie/{job_id}", webhook, methods=["POST"]),
+            Route("/healthz", healthz, methods=["GET"]),
+        ]
+    )
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise CallbackRejected(413, "body too large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _reject(status: int, reason: str) -> JSONResponse:
+    return JSONResponse({"error": reason}, status_code=status)

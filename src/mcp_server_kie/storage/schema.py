@@ -1,0 +1,72 @@
+"""Schema migrations, applied in order and keyed on ``PRAGMA user_version``.
+
+Append new migrations; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: jobs, their output assets, the webhook inbox and the job event history.
+    """
+    CREATE TABLE jobs (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('image', 'video')),
+        model TEXT NOT NULL,
+        prompt TEXT NOT NULL,
+        params TEXT NOT NULL,
+        status TEXT NOT NULL
+            CHECK (status IN ('pending', 'processing', 'completed', 'failed')),
+        task_id TEXT UNIQUE,
+        task_state TEXT,
+        callback_token_hash TEXT,
+        callback_expected INTEGER NOT NULL DEFAULT 0,
+        idempotency_key TEXT UNIQUE,
+        expected_credits REAL,
+        credits REAL,
+        error_category TEXT,
+        error_message TEXT,
+        error_retryable INTEGER,
+        error_provider_code TEXT,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    CREATE INDEX jobs_open ON jobs (created_at) WHERE status IN ('pending', 'processing');
+    CREATE INDEX jobs_newest ON jobs (created_at DESC, id DESC);
+
+    CREATE TABLE assets (
+        id TEXT PRIMARY KEY,
+        job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+        idx INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        path TEXT NOT NULL,
+        mime_type TEXT NOT NULL,
+        bytes INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        source_url TEXT NOT NULL,
+        width INTEGER,
+        height INTEGER,
+        duration REAL,
+        created_at REAL NOT NULL,
+        UNIQUE (job_id, idx)
+    );
+
+    CREATE TABLE webhook_inbox (
+        id INTEGER PRIMARY KEY,
+        job_id TEXT NOT NULL,
+        received_at REAL NOT NULL,
+        body BLOB NOT NULL,
+        processed_at REAL
+    );
+    CREATE INDEX webhook_inbox_pending ON webhook_inbox (id) WHERE processed_at IS NULL;
+
+    CREATE TABLE job_events (
+        id INTEGER PRIMARY KEY,
+        job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+        at REAL NOT NULL,
+        from_status TEXT,
+        to_status TEXT NOT NULL,
+        cause TEXT NOT NULL
+    );
+    CREATE INDEX job_events_by_job ON job_events (job_id, id);
+    """,
+)

@@ -1,0 +1,344 @@
+"""Jobs, assets, the webhook inbox and job events, in domain words.
+
+State transitions are monotonic and enforced in SQL: an update that would leave a terminal
+state matches no row, so a duplicate or late event is a no-op whatever order it arrives in.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiosqlite
+
+from mcp_server_kie.domain import (
+    Asset,
+    Job,
+    JobError,
+    JobStatus,
+    MediaKind,
+    TaskState,
+)
+from mcp_server_kie.storage.database import Database
+
+_OPEN = "('pending', 'processing')"
+_WriteStep = Callable[[aiosqlite.Connection], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    id: str
+    kind: MediaKind
+    model: str
+    prompt: str
+    params: dict[str, object]
+    callback_token_hash: str | None
+    callback_expected: bool
+    idempotency_key: str | None
+    expected_credits: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    id: int
+    job_id: str
+    body: bytes
+
+
+class Store:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @classmethod
+    async def open(cls, path: Path) -> Store:
+        return cls(await Database.open(path))
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    # ------------------------------------------------------------------ jobs
+
+    async def create_job(self, new: NewJob) -> Job:
+        now = time.time()
+
+        async def insert(conn: aiosqlite.Connection) -> None:
+            await conn.execute(
+                "INSERT INTO jobs (id, kind, model, prompt, params, status, callback_token_hash,"
+                " callback_expected, idempotency_key, expected_credits, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
+                (
+                    new.id,
+                    new.kind.value,
+                    new.model,
+                    new.prompt,
+                    json.dumps(new.params, sort_keys=True),
+                    new.callback_token_hash,
+                    int(new.callback_expected),
+                    new.idempotency_key,
+                    new.expected_credits,
+                    now,
+                    now,
+                ),
+            )
+            await _event(conn, new.id, None, JobStatus.PENDING, "created", now)
+
+        await self.db.write(insert)
+        job = await self.get_job(new.id)
+        assert job is not None
+        return job
+
+    async def mark_submitted(self, job_id: str, task_id: str) -> bool:
+        """pending -> processing, recording kie's task id."""
+        return await self._transition(
+            job_id,
+            JobStatus.PROCESSING,
+            "submitted to kie.ai",
+            "task_id = ?, task_state = 'waiting'",
+            (task_id,),
+            only_from=(JobStatus.PENDING,),
+        )
+
+    async def set_task_state(self, job_id: str, state: TaskState) -> None:
+        """Record kie's latest non-terminal state; never touches a terminal job."""
+
+        async def update(conn: aiosqlite.Connection) -> None:
+            await conn.execute(
+                f"UPDATE jobs SET task_state = ?, updated_at = ? WHERE id = ? AND status IN {_OPEN}",
+                (state.value, time.time(), job_id),
+            )
+
+        await self.db.write(update)
+
+    async def complete_job(
+        self, job_id: str, assets: Sequence[Asset], credits: float | None
+    ) -> bool:
+        """processing -> completed with its assets, in one transaction. False if already terminal."""
+
+        async def insert_assets(conn: aiosqlite.Connection) -> None:
+            await conn.executemany(
+                "INSERT INTO assets (id, job_id, idx, kind, path, mime_type, bytes, sha256,"
+                " source_url, width, height, duration, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        a.id,
+                        a.job_id,
+                        a.index,
+                        a.kind.value,
+                        a.path,
+                        a.mime_type,
+                        a.bytes,
+                        a.sha256,
+                        a.source_url,
+                        a.width,
+                        a.height,
+                        a.duration,
+                        a.created_at,
+                    )
+                    for a in assets
+                ],
+            )
+
+        return await self._transition(
+            job_id,
+            JobStatus.COMPLETED,
+            "kie.ai reported success; outputs stored",
+            "task_state = 'success', credits = ?",
+            (credits,),
+            then=insert_assets,
+        )
+
+    async def fail_job(self, job_id: str, error: JobError, task_state: TaskState | None) -> bool:
+        return await self._transition(
+            job_id,
+            JobStatus.FAILED,
+            f"failed: {error.category}",
+            "task_state = COALESCE(?, task_state), error_category = ?, error_message = ?,"
+            " error_retryable = ?, error_provider_code = ?",
+            (
+                task_state.value if task_state else None,
+                error.category,
+                error.message,
+                int(error.retryable),
+                error.provider_code,
+            ),
+        )
+
+    async def _transition(
+        self,
+        job_id: str,
+        to: JobStatus,
+        cause: str,
+        assignments: str,
+        values: tuple[object, ...],
+        only_from: tuple[JobStatus, ...] = (JobStatus.PENDING, JobStatus.PROCESSING),
+        then: _WriteStep | None = None,
+    ) -> bool:
+        allowed = ", ".join(f"'{s.value}'" for s in only_from)
+
+        async def update(conn: aiosqlite.Connection) -> bool:
+            now = time.time()
+            async with conn.execute(
+                f"SELECT status FROM jobs WHERE id = ? AND status IN ({allowed})", (job_id,)
+            ) as cursor:
+                row = await cursor.fetchone()
+            if row is None:
+                return False
+            await conn.execute(
+                f"UPDATE jobs SET status = ?, updated_at = ?, {assignments} WHERE id = ?",
+                (to.value, now, *values, job_id),
+            )
+            await _event(conn, job_id, JobStatus(row["status"]), to, cause, now)
+            if then is not None:
+                await then(conn)
+            return True
+
+        return await self.db.write(update)
+
+    async def get_job(self, job_id: str) -> Job | None:
+        row = await self.db.fetch_one("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        if row is None:
+            return None
+        assets = await self.db.fetch_all(
+            "SELECT * FROM assets WHERE job_id = ? ORDER BY idx", (job_id,)
+        )
+        return _job(row, tuple(_asset(a) for a in assets))
+
+    async def find_by_idempotency_key(self, key: str) -> Job | None:
+        row = await self.db.fetch_one("SELECT id FROM jobs WHERE idempotency_key = ?", (key,))
+        return await self.get_job(str(row["id"])) if row else None
+
+    async def callback_token_hash(self, job_id: str) -> str | None:
+        row = await self.db.fetch_one(
+            "SELECT callback_token_hash FROM jobs WHERE id = ?", (job_id,)
+        )
+        return str(row["callback_token_hash"]) if row and row["callback_token_hash"] else None
+
+    async def open_jobs(self) -> list[Job]:
+        rows = await self.db.fetch_all(
+            f"SELECT * FROM jobs WHERE status IN {_OPEN} ORDER BY created_at"
+        )
+        return [_job(row, ()) for row in rows]
+
+    async def list_jobs(self, kind: MediaKind | None, limit: int) -> list[Job]:
+        """Newest first, with their assets."""
+        where, params = ("WHERE kind = ?", [kind.value]) if kind else ("", [])
+        rows = await self.db.fetch_all(
+            f"SELECT * FROM jobs {where} ORDER BY created_at DESC, id DESC LIMIT ?",
+            [*params, limit],
+        )
+        if not rows:
+            return []
+        ids = [str(r["id"]) for r in rows]
+        marks = ", ".join("?" for _ in ids)
+        asset_rows = await self.db.fetch_all(
+            f"SELECT * FROM assets WHERE job_id IN ({marks}) ORDER BY job_id, idx", ids
+        )
+        by_job: dict[str, list[Asset]] = {}
+        for a in asset_rows:
+            by_job.setdefault(str(a["job_id"]), []).append(_asset(a))
+        return [_job(r, tuple(by_job.get(str(r["id"]), ()))) for r in rows]
+
+    async def job_events(self, job_id: str) -> list[tuple[float, str | None, str, str]]:
+        rows = await self.db.fetch_all(
+            "SELECT at, from_status, to_status, cause FROM job_events WHERE job_id = ? ORDER BY id",
+            (job_id,),
+        )
+        return [(r["at"], r["from_status"], r["to_status"], r["cause"]) for r in rows]
+
+    # ------------------------------------------------------------------ webhook inbox
+
+    async def add_delivery(self, job_id: str, body: bytes) -> int:
+        async def insert(conn: aiosqlite.Connection) -> int:
+            cursor = await conn.execute(
+                "INSERT INTO webhook_inbox (job_id, received_at, body) VALUES (?, ?, ?)",
+                (job_id, time.time(), body),
+            )
+            return int(cursor.lastrowid or 0)
+
+        return await self.db.write(insert)
+
+    async def mark_delivery_processed(self, delivery_id: int) -> None:
+        async def update(conn: aiosqlite.Connection) -> None:
+            await conn.execute(
+                "UPDATE webhook_inbox SET processed_at = ? WHERE id = ?",
+                (time.time(), delivery_id),
+            )
+
+        await self.db.write(update)
+
+    async def pending_deliveries(self) -> list[Delivery]:
+        rows = await self.db.fetch_all(
+            "SELECT id, job_id, body FROM webhook_inbox WHERE processed_at IS NULL ORDER BY id"
+        )
+        return [Delivery(int(r["id"]), str(r["job_id"]), bytes(r["body"])) for r in rows]
+
+    async def count(self, table: str) -> int:
+        if table not in {"jobs", "assets", "webhook_inbox", "job_events"}:
+            raise ValueError(f"unknown table {table!r}")
+        row = await self.db.fetch_one(f"SELECT count(*) FROM {table}")
+        return int(row[0]) if row else 0
+
+
+async def _event(
+    conn: aiosqlite.Connection,
+    job_id: str,
+    from_status: JobStatus | None,
+    to_status: JobStatus,
+    cause: str,
+    at: float,
+) -> None:
+    await conn.execute(
+        "INSERT INTO job_events (job_id, at, from_status, to_status, cause) VALUES (?, ?, ?, ?, ?)",
+        (job_id, at, from_status.value if from_status else None, to_status.value, cause),
+    )
+
+
+def _job(row: sqlite3.Row, assets: tuple[Asset, ...]) -> Job:
+    error = None
+    if row["error_category"]:
+        error = JobError(
+            category=row["error_category"],
+            message=row["error_message"] or "",
+            retryable=bool(row["error_retryable"]),
+            provider_code=row["error_provider_code"],
+        )
+    return Job(
+        id=row["id"],
+        kind=MediaKind(row["kind"]),
+        model=row["model"],
+        prompt=row["prompt"],
+        params=json.loads(row["params"]),
+        status=JobStatus(row["status"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        task_id=row["task_id"],
+        task_state=TaskState(row["task_state"]) if row["task_state"] else None,
+        callback_expected=bool(row["callback_expected"]),
+        expected_credits=row["expected_credits"],
+        credits=row["credits"],
+        error=error,
+        assets=assets,
+    )
+
+
+def _asset(row: sqlite3.Row) -> Asset:
+    return Asset(
+        id=row["id"],
+        job_id=row["job_id"],
+        index=row["idx"],
+        kind=MediaKind(row["kind"]),
+        path=row["path"],
+        mime_type=row["mime_type"],
+        bytes=row["bytes"],
+        sha256=row["sha256"],
+        source_url=row["source_url"],
+        created_at=row["created_at"],
+        width=row["width"],
+        height=row["height"],
+        duration=row["duration"],
+    )

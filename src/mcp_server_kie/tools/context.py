@@ -1,0 +1,51 @@
+"""What every tool gets from the running server, and how a tool waits for a job."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+
+from mcp_server_kie.domain import Job
+from mcp_server_kie.jobs import Engine
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ToolContext:
+    engine: Engine
+    max_wait_seconds: float
+    setup_error: str | None = None  # set when kie.ai is not configured: every tool says so
+
+
+def tool_context(ctx: Context) -> ToolContext:
+    state = ctx.request_context.lifespan_context
+    if not isinstance(state, ToolContext):
+        raise ToolError("The server is still starting; try again in a moment.")
+    if state.setup_error:
+        raise ToolError(state.setup_error)
+    return state
+
+
+def bounded_wait(state: ToolContext, requested: float | None, default: float) -> float:
+    wait = default if requested is None else requested
+    return max(0.0, min(wait, state.max_wait_seconds))
+
+
+async def wait_with_progress(state: ToolContext, ctx: Context, job: Job, seconds: float) -> Job:
+    """Wait up to ``seconds`` for a job, reporting each state change as progress."""
+    if job.status.terminal or seconds <= 0:
+        return job
+    step = 0
+
+    async def report(current: Job) -> None:
+        nonlocal step
+        step += 1
+        state_name = current.task_state.value if current.task_state else current.status.value
+        await ctx.report_progress(step, message=f"{current.kind.value} job {state_name}")
+
+    waited = await state.engine.wait(job.id, seconds, on_update=report)
+    return waited or job

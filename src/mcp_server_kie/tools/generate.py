@@ -1,0 +1,110 @@
+"""generate_image and generate_video: validate, submit, wait a bounded time, answer."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult
+from pydantic import Field
+
+from mcp_server_kie.catalog import DEFAULT_MODEL, get_model, models_of, validate_request
+from mcp_server_kie.domain import MediaKind, NotConfiguredError, UserInputError
+from mcp_server_kie.jobs import SubmitError
+from mcp_server_kie.tools.context import bounded_wait, tool_context, wait_with_progress
+from mcp_server_kie.tools.results import JobResult, tool_result
+
+DEFAULT_WAIT = {MediaKind.IMAGE: 40.0, MediaKind.VIDEO: 10.0}
+
+
+def _model_help(kind: MediaKind) -> str:
+    names = ", ".join(spec.id for spec in models_of(kind))
+    return f"kie.ai model id. Default {DEFAULT_MODEL[kind]}. Available: {names}."
+
+
+Prompt = Annotated[str, Field(min_length=1, description="What to generate, in plain words.")]
+AspectRatio = Annotated[
+    str | None,
+    Field(description="Aspect ratio such as 1:1, 16:9, 9:16, 4:3. Default: the model's."),
+]
+WaitSeconds = Annotated[
+    float | None,
+    Field(
+        ge=0,
+        description="How long to wait for the result before returning a handle "
+        "(capped at the server's maximum, 45 s by default).",
+    ),
+]
+IdempotencyKey = Annotated[
+    str | None,
+    Field(
+        max_length=200,
+        description="Any unique string. Calling again with the same key returns the same job "
+        "instead of paying for a second one (use it when retrying a call that timed out).",
+    ),
+]
+
+
+async def generate_image(
+    prompt: Prompt,
+    ctx: Context,
+    model: Annotated[str | None, Field(description=_model_help(MediaKind.IMAGE))] = None,
+    aspect_ratio: AspectRatio = None,
+    wait_seconds: WaitSeconds = None,
+    idempotency_key: IdempotencyKey = None,
+) -> Annotated[CallToolResult, JobResult]:
+    """Generate an image with a kie.ai model and save it to the local media library.
+
+    Images usually take 10-30 seconds: by default this call waits for the result and returns
+    the saved file. If it is not ready in time, it returns a job_id: call get_status with it
+    (do not call generate_image again, that would pay twice).
+    """
+    knobs = {"aspect_ratio": aspect_ratio}
+    return await _generate(ctx, MediaKind.IMAGE, prompt, model, knobs, wait_seconds,
+                           idempotency_key)
+
+
+async def generate_video(
+    prompt: Prompt,
+    ctx: Context,
+    model: Annotated[str | None, Field(description=_model_help(MediaKind.VIDEO))] = None,
+    aspect_ratio: AspectRatio = None,
+    duration: Annotated[
+        int | None, Field(ge=1, le=60, description="Length in seconds, e.g. 5 or 10.")
+    ] = None,
+    wait_seconds: WaitSeconds = None,
+    idempotency_key: IdempotencyKey = None,
+) -> Annotated[CallToolResult, JobResult]:
+    """Generate a video with a kie.ai model and save it to the local media library.
+
+    Videos take one to several minutes, so this call normally returns quickly with a job_id
+    and status "processing". Then call get_status(job_id, wait_seconds=30) until it is
+    completed. Never call generate_video again for the same request: that pays twice.
+    """
+    knobs: dict[str, Any] = {"aspect_ratio": aspect_ratio, "duration": duration}
+    return await _generate(ctx, MediaKind.VIDEO, prompt, model, knobs, wait_seconds,
+                           idempotency_key)
+
+
+async def _generate(
+    ctx: Context,
+    kind: MediaKind,
+    prompt: str,
+    model: str | None,
+    knobs: dict[str, Any],
+    wait_seconds: float | None,
+    idempotency_key: str | None,
+) -> CallToolResult:
+    state = tool_context(ctx)
+    try:
+        spec = get_model(model or DEFAULT_MODEL[kind], kind)
+        request = validate_request(spec, prompt, knobs)
+        job = await state.engine.submit(kind, request, prompt, idempotency_key)
+    except (UserInputError, NotConfiguredError) as exc:
+        raise ToolError(str(exc)) from None
+    except SubmitError as exc:
+        raise ToolError(f"{exc} (job {exc.job.id})") from None
+    wait = bounded_wait(state, wait_seconds, DEFAULT_WAIT[kind])
+    job = await wait_with_progress(state, ctx, job, wait)
+    return tool_result(job)

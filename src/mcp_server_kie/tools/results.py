@@ -1,0 +1,151 @@
+"""What a tool result looks like to a model: a typed structure plus a one-paragraph summary."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from mcp.types import CallToolResult, TextContent
+from pydantic import BaseModel, Field
+
+from mcp_server_kie.catalog import CATALOG
+from mcp_server_kie.domain import Asset, Job, JobStatus, MediaKind
+
+_TYPICAL = {spec.id: spec.typical_seconds for spec in CATALOG}
+
+
+class Output(BaseModel):
+    index: int = Field(description="Position among the job's outputs.")
+    path: str = Field(description="Absolute path of the stored file on this machine.")
+    mime_type: str
+    bytes: int
+    sha256: str
+    width: int | None = None
+    height: int | None = None
+    duration_seconds: float | None = None
+
+
+class ErrorInfo(BaseModel):
+    category: str = Field(description="Stable error kind, e.g. generation_failed.")
+    message: str = Field(description="What went wrong; text from kie.ai is labelled as such.")
+    retryable: bool
+    next_step: str
+
+
+class JobResult(BaseModel):
+    job_id: str
+    status: Literal["pending", "processing", "completed", "failed"]
+    kind: Literal["image", "video"]
+    model: str
+    prompt: str
+    provider_state: str | None = Field(
+        default=None, description="kie.ai's own state: waiting, queuing, generating, ..."
+    )
+    outputs: list[Output] = Field(default_factory=list)
+    expected_credits: float | None = Field(
+        default=None, description="Credits this job is expected to cost (1 credit = $0.005)."
+    )
+    credits: float | None = Field(default=None, description="Credits kie.ai charged.")
+    error: ErrorInfo | None = None
+    next_step: str = Field(description="What to do now.")
+    created_at: str
+    updated_at: str
+
+
+class MediaPage(BaseModel):
+    items: list[JobResult]
+    count: int
+
+
+def job_result(job: Job) -> JobResult:
+    return JobResult(
+        job_id=job.id,
+        status=job.status.value,
+        kind=job.kind.value,
+        model=job.model,
+        prompt=job.prompt,
+        provider_state=job.task_state.value if job.task_state else None,
+        outputs=[_output(a) for a in job.assets],
+        expected_credits=job.expected_credits,
+        credits=job.credits,
+        error=_error(job),
+        next_step=next_step(job),
+        created_at=_iso(job.created_at),
+        updated_at=_iso(job.updated_at),
+    )
+
+
+def next_step(job: Job) -> str:
+    if job.status is JobStatus.COMPLETED:
+        return "Show the result to the user: the files are at the paths in outputs."
+    if job.status is JobStatus.FAILED:
+        if job.error and job.error.retryable:
+            return "Tell the user it failed; retrying with generate_* may work."
+        return "Tell the user why it failed; change the request before trying again."
+    typical = _TYPICAL.get(job.model, 60.0)
+    return (
+        f"Still running; {job.kind.value}s from {job.model} usually take about "
+        f"{_duration(typical)}. Call get_status(job_id={job.id!r}, wait_seconds=30) to wait "
+        "for it. Do not start the job again."
+    )
+
+
+def summary(job: Job) -> str:
+    what = f"{job.kind.value.capitalize()} job {job.id} ({job.model})"
+    if job.status is JobStatus.COMPLETED:
+        files = "; ".join(_describe(a) for a in job.assets)
+        cost = f" Cost {job.credits:g} credits." if job.credits is not None else ""
+        return f"{what} completed. {files}.{cost}"
+    if job.status is JobStatus.FAILED:
+        reason = job.error.message if job.error else "unknown reason"
+        return f"{what} failed: {reason}"
+    state = job.task_state.value if job.task_state else job.status.value
+    return f"{what} is {job.status.value} (kie.ai state: {state}). {next_step(job)}"
+
+
+def tool_result(job: Job) -> CallToolResult:
+    return CallToolResult(
+        content=[TextContent(type="text", text=summary(job))],
+        structured_content=job_result(job).model_dump(mode="json"),
+    )
+
+
+def _describe(asset: Asset) -> str:
+    size = f"{asset.bytes / 1024:.0f} KB" if asset.bytes < 1024 * 1024 else (
+        f"{asset.bytes / 1024 / 1024:.1f} MB"
+    )
+    dims = f"{asset.width}x{asset.height}, " if asset.width and asset.height else ""
+    length = f"{asset.duration:g} s, " if asset.kind is MediaKind.VIDEO and asset.duration else ""
+    return f"{asset.path} ({dims}{length}{size})"
+
+
+def _output(asset: Asset) -> Output:
+    return Output(
+        index=asset.index,
+        path=asset.path,
+        mime_type=asset.mime_type,
+        bytes=asset.bytes,
+        sha256=asset.sha256,
+        width=asset.width,
+        height=asset.height,
+        duration_seconds=asset.duration,
+    )
+
+
+def _error(job: Job) -> ErrorInfo | None:
+    if job.error is None:
+        return None
+    return ErrorInfo(
+        category=job.error.category,
+        message=job.error.message,
+        retryable=job.error.retryable,
+        next_step=next_step(job),
+    )
+
+
+def _iso(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds")
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} seconds" if seconds < 90 else f"{seconds / 60:.0f} minutes"
