@@ -71,7 +71,7 @@ class Settings(BaseSettings):
 
 MISSING_KEY_MESSAGE = (
     "No kie.ai API key is configured. Create one at https://kie.ai/api-key and set it as "
-    "KIE_API_KEY in the MCP server's environment (for Claude Desktop: the \"env\" block of this "
+    'KIE_API_KEY in the MCP server\'s environment (for Claude Desktop: the "env" block of this '
     "server in claude_desktop_config.json), then restart the server. To try the server without "
     "an account, start it with --sandbox (or KIE_SANDBOX=1)."
 )

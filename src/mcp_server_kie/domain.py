@@ -6,9 +6,9 @@ test and to pass across boundaries.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from enum import StrEnum
-import unicodedata
 from typing import Any
 
 

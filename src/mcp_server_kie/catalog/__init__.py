@@ -78,9 +78,7 @@ def validate_request(
         target = spec.knobs.get(knob)
         if target is None:
             accepted = ", ".join(sorted(spec.knobs)) or "no extra settings"
-            raise UserInputError(
-                f"Model {spec.id} does not take {knob!r}. It accepts: {accepted}."
-            )
+            raise UserInputError(f"Model {spec.id} does not take {knob!r}. It accepts: {accepted}.")
         values[target] = _coerce(spec, target, value)
     values["prompt"] = prompt
     try:

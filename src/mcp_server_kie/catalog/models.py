@@ -76,7 +76,8 @@ CATALOG: tuple[ModelSpec, ...] = (
         knobs={"aspect_ratio": "aspect_ratio", "quality": "quality"},
         price=lambda _values: 6.5,
         typical_seconds=20,
-        description="ByteDance Seedream 4.5: sharp, detailed images; quality basic (2K) or high (4K).",
+        description="ByteDance Seedream 4.5: sharp, detailed images; quality basic (2K) or "
+        "high (4K).",
     ),
     ModelSpec(
         id="google/nano-banana",

@@ -8,6 +8,7 @@ terminal state exactly once. Callbacks, the poller and restarts all funnel into 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import secrets
@@ -266,10 +267,10 @@ class Engine:
         return await self.store.get_job(job_id)
 
     async def wait(
-        self, job_id: str, timeout: float, on_update: ProgressFn | None = None
+        self, job_id: str, seconds: float, on_update: ProgressFn | None = None
     ) -> Job | None:
-        """Return the job once terminal, or as it stands when ``timeout`` runs out."""
-        deadline = time.monotonic() + max(0.0, timeout)
+        """Return the job once terminal, or as it stands after ``seconds``."""
+        deadline = time.monotonic() + max(0.0, seconds)
         event = self.signals.subscribe(job_id)
         try:
             last_seen: tuple[object, object] | None = None
@@ -285,12 +286,10 @@ class Engine:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return job
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(
                         event.wait(), timeout=min(remaining, _WAIT_RECHECK_SECONDS)
                     )
-                except TimeoutError:
-                    pass
         finally:
             self.signals.unsubscribe(job_id, event)
 

@@ -45,18 +45,23 @@ class Poller:
         self._tick = tick
         self._due: dict[str, float] = {}
         self._limit = asyncio.Semaphore(max_concurrent)
-        self._in_flight: set[str] = set()
+        self._in_flight: dict[str, asyncio.Task[None]] = {}
 
     def poll_soon(self, job_id: str, delay: float = 0.0) -> None:
         self._due[job_id] = time.time() + delay
 
     async def run(self) -> None:
-        while True:
-            try:
-                await self._sweep()
-            except Exception:  # keep reconciling whatever one sweep hit
-                log.exception("reconciler sweep failed")
-            await asyncio.sleep(self._tick)
+        try:
+            while True:
+                try:
+                    await self._sweep()
+                except Exception:  # keep reconciling whatever one sweep hit
+                    log.exception("reconciler sweep failed")
+                await asyncio.sleep(self._tick)
+        finally:
+            for task in list(self._in_flight.values()):
+                task.cancel()
+            await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
 
     async def _sweep(self) -> None:
         now = time.time()
@@ -74,8 +79,7 @@ class Poller:
                 continue
             due = self._due.setdefault(job.id, job.created_at + first_poll_delay(job))
             if due <= now:
-                self._in_flight.add(job.id)
-                asyncio.ensure_future(self._poll(job))
+                self._in_flight[job.id] = asyncio.create_task(self._poll(job))
 
     async def _poll(self, job: Job) -> None:
         try:
@@ -84,7 +88,7 @@ class Poller:
         except Exception:
             log.exception("polling job %s failed", job.id)
         finally:
-            self._in_flight.discard(job.id)
+            self._in_flight.pop(job.id, None)
             self._due[job.id] = time.time() + poll_interval(time.time() - job.created_at)
 
     async def _abandon(self, job: Job) -> None:

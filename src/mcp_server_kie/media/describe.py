@@ -30,7 +30,8 @@ def describe(path: Path, mime_type: str) -> MediaInfo:
             if container.duration is not None:
                 duration = round(container.duration / 1_000_000, 3)
             return MediaInfo(
-                width=stream.codec_context.width, height=stream.codec_context.height,
+                width=stream.codec_context.width,
+                height=stream.codec_context.height,
                 duration=duration,
             )
     except (av.FFmpegError, IndexError) as exc:

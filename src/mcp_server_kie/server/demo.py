@@ -40,18 +40,25 @@ async def run_demo(data_dir: Path | None = None) -> int:
         print(f"Connected over stdio. Tools: {', '.join(tools)}")
 
         print(f"\ngenerate_image: {IMAGE_PROMPT!r}")
-        image = await _call(client, "generate_image",
-                            {"prompt": IMAGE_PROMPT, "aspect_ratio": "16:9", "wait_seconds": 40})
+        image = await _call(
+            client,
+            "generate_image",
+            {"prompt": IMAGE_PROMPT, "aspect_ratio": "16:9", "wait_seconds": 40},
+        )
         print(f"  -> {image['status']} ({image['job_id']})")
 
         print(f"generate_video: {VIDEO_PROMPT!r}")
-        video = await _call(client, "generate_video",
-                            {"prompt": VIDEO_PROMPT, "aspect_ratio": "16:9", "wait_seconds": 2})
+        video = await _call(
+            client,
+            "generate_video",
+            {"prompt": VIDEO_PROMPT, "aspect_ratio": "16:9", "wait_seconds": 2},
+        )
         print(f"  -> {video['status']}; waiting with get_status ...")
         deadline = time.monotonic() + 120
         while video["status"] not in ("completed", "failed") and time.monotonic() < deadline:
-            video = await _call(client, "get_status",
-                                {"job_id": video["job_id"], "wait_seconds": 30})
+            video = await _call(
+                client, "get_status", {"job_id": video["job_id"], "wait_seconds": 30}
+            )
             print(f"  -> {video['status']} (kie.ai state: {video['provider_state']})")
 
         listing = await _call(client, "list_media", {"limit": 5})

@@ -124,8 +124,9 @@ async def _serve_sidecar(engine: Engine, settings: Settings) -> AsyncIterator[st
     )
     server = _SidecarServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name="kie-sidecar")
-    while not server.started and not task.done():
-        await asyncio.sleep(0.01)
+    async with asyncio.timeout(10):
+        while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn offers a flag only
+            await asyncio.sleep(0.01)
     if task.done():
         task.result()
     host = settings.webhook_host

@@ -107,7 +107,8 @@ class Store:
 
         async def update(conn: aiosqlite.Connection) -> None:
             await conn.execute(
-                f"UPDATE jobs SET task_state = ?, updated_at = ? WHERE id = ? AND status IN {_OPEN}",
+                "UPDATE jobs SET task_state = ?, updated_at = ?"
+                f" WHERE id = ? AND status IN {_OPEN}",
                 (state.value, time.time(), job_id),
             )
 
@@ -116,7 +117,7 @@ class Store:
     async def complete_job(
         self, job_id: str, assets: Sequence[Asset], credits: float | None
     ) -> bool:
-        """processing -> completed with its assets, in one transaction. False if already terminal."""
+        """processing -> completed with its assets in one transaction; False if already terminal."""
 
         async def insert_assets(conn: aiosqlite.Connection) -> None:
             await conn.executemany(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Awaitable, Callable
+
 from mcp.server import MCPServer
-from mcp.types import ToolAnnotations
+from mcp.types import CallToolResult, ToolAnnotations
 
 from mcp_server_kie.tools.context import ToolContext
 from mcp_server_kie.tools.generate import generate_image, generate_video
@@ -18,7 +21,12 @@ _READS_LIBRARY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 
 
 def register_tools(server: MCPServer) -> None:
-    server.tool(title="Generate an image", annotations=_STARTS_PAID_JOB)(generate_image)
-    server.tool(title="Generate a video", annotations=_STARTS_PAID_JOB)(generate_video)
-    server.tool(title="Get a job's status", annotations=_READS_LIBRARY)(get_status)
-    server.tool(title="List generated media", annotations=_READS_LIBRARY)(list_media)
+    tools: list[tuple[Callable[..., Awaitable[CallToolResult]], str, ToolAnnotations]] = [
+        (generate_image, "Generate an image", _STARTS_PAID_JOB),
+        (generate_video, "Generate a video", _STARTS_PAID_JOB),
+        (get_status, "Get a job's status", _READS_LIBRARY),
+        (list_media, "List generated media", _READS_LIBRARY),
+    ]
+    for fn, title, hints in tools:
+        description = inspect.cleandoc(fn.__doc__ or "")
+        server.tool(title=title, description=description, annotations=hints)(fn)

@@ -61,8 +61,9 @@ async def generate_image(
     (do not call generate_image again, that would pay twice).
     """
     knobs = {"aspect_ratio": aspect_ratio}
-    return await _generate(ctx, MediaKind.IMAGE, prompt, model, knobs, wait_seconds,
-                           idempotency_key)
+    return await _generate(
+        ctx, MediaKind.IMAGE, prompt, model, knobs, wait_seconds, idempotency_key
+    )
 
 
 async def generate_video(
@@ -83,8 +84,9 @@ async def generate_video(
     completed. Never call generate_video again for the same request: that pays twice.
     """
     knobs: dict[str, Any] = {"aspect_ratio": aspect_ratio, "duration": duration}
-    return await _generate(ctx, MediaKind.VIDEO, prompt, model, knobs, wait_seconds,
-                           idempotency_key)
+    return await _generate(
+        ctx, MediaKind.VIDEO, prompt, model, knobs, wait_seconds, idempotency_key
+    )
 
 
 async def _generate(

@@ -111,8 +111,10 @@ def tool_result(job: Job) -> CallToolResult:
 
 
 def _describe(asset: Asset) -> str:
-    size = f"{asset.bytes / 1024:.0f} KB" if asset.bytes < 1024 * 1024 else (
-        f"{asset.bytes / 1024 / 1024:.1f} MB"
+    size = (
+        f"{asset.bytes / 1024:.0f} KB"
+        if asset.bytes < 1024 * 1024
+        else (f"{asset.bytes / 1024 / 1024:.1f} MB")
     )
     dims = f"{asset.width}x{asset.height}, " if asset.width and asset.height else ""
     length = f"{asset.duration:g} s, " if asset.kind is MediaKind.VIDEO and asset.duration else ""

@@ -1,0 +1,64 @@
+"""Reading the bodies kie.ai POSTs to a `callBackUrl`. Pure, no I/O, safe on hostile input.
+
+A callback is only a hint: it names a task and may claim a state. Result URLs and the final
+state always come from kie.ai's status endpoint (fetch-to-verify), so nothing else is read here.
+
+Where the task id sits differs per family: market callbacks use `data.taskId`, Runway uses
+`data.task_id`, Aleph a top-level `taskId`; kie's signing sample carries both `taskId` and
+`data.task_id`. We look in that order. When several are present they must agree, and the first
+one present must be a well-formed id; otherwise there is no usable id (an ambiguous body must
+not let a signature checked for one id smuggle in another).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from mcp_server_kie.domain import CallbackNotice
+from mcp_server_kie.kie.errors import KieCallbackError
+from mcp_server_kie.kie.market import parse_state
+from mcp_server_kie.kie.wire import clean_task_id
+
+
+def callback_task_id(body: Mapping[str, Any]) -> str | None:
+    """The task id a callback body names, or None when there is no single well-formed one.
+
+    Use this id both to check the HMAC signature and to find the job. Never raises.
+    """
+    if not isinstance(body, Mapping):
+        return None
+    data = body.get("data")
+    candidates: list[object] = []
+    if isinstance(data, Mapping):
+        candidates += [data.get("taskId"), data.get("task_id")]
+    candidates.append(body.get("taskId"))
+    present = [value for value in candidates if value is not None]
+    if not present:
+        return None
+    first = clean_task_id(present[0])
+    if first is None or any(value != first for value in present[1:]):
+        return None
+    return first
+
+
+def parse_callback(body: Mapping[str, Any]) -> CallbackNotice:
+    """What a callback claims: its task id and, when it says so, the task's state.
+
+    Raises KieCallbackError (a KieProtocolError and a ValueError) when the body is not an
+    object, `data` is neither an object nor null, or no usable task id can be found. An
+    unknown or missing state is not an error: `state` is then None.
+    """
+    if not isinstance(body, Mapping):
+        raise KieCallbackError("The callback body is not a JSON object.")
+    data = body.get("data")
+    if data is not None and not isinstance(data, Mapping):
+        raise KieCallbackError("The callback body's `data` is not a JSON object.")
+    task_id = callback_task_id(body)
+    if task_id is None:
+        raise KieCallbackError(
+            "The callback body carries no usable task id (looked in data.taskId, "
+            "data.task_id and taskId; several must agree)."
+        )
+    state = parse_state(data) if isinstance(data, Mapping) else None
+    return CallbackNotice(task_id=task_id, state=state)

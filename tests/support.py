@@ -1,0 +1,73 @@
+"""Test support: bounded waits, loopback ports, an in-process runtime against a sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from mcp_server_kie.config import Settings
+from mcp_server_kie.sandbox import Sandbox, SandboxConfig, serve_sandbox
+from mcp_server_kie.server.runtime import Runtime, open_runtime
+
+T = TypeVar("T")
+
+SANDBOX_KEY = "sandbox-test-key"
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T | None]] | Callable[[], T | None],
+    timeout: float = 10.0,
+    what: str = "condition",
+) -> T:
+    """Poll ``probe`` until it returns something truthy, or fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value  # type: ignore[return-value]
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def settings_for(
+    sandbox: Sandbox, data_dir: Path, *, webhooks: bool, port: int | None = None
+) -> Settings:
+    """Real (non-sandbox) mode pointed at a sandbox: exactly how production talks to kie."""
+    port = port if port is not None else free_port()
+    return Settings(
+        api_key=SANDBOX_KEY,  # type: ignore[arg-type]
+        base_url=sandbox.base_url,
+        data_dir=data_dir,
+        webhook_port=port,
+        public_url=f"http://127.0.0.1:{port}" if webhooks else None,
+    )
+
+
+@asynccontextmanager
+async def sandbox_and_runtime(
+    data_dir: Path,
+    *,
+    webhooks: bool = True,
+    image_seconds: float = 0.3,
+    video_seconds: float = 0.6,
+) -> AsyncIterator[tuple[Sandbox, Runtime]]:
+    config = SandboxConfig(
+        api_key=SANDBOX_KEY, image_seconds=image_seconds, video_seconds=video_seconds
+    )
+    async with serve_sandbox(config) as sandbox:
+        async with open_runtime(settings_for(sandbox, data_dir, webhooks=webhooks)) as runtime:
+            yield sandbox, runtime

@@ -1,0 +1,62 @@
+"""The catalogue refuses what kie would reject, naming what is allowed, before any spend."""
+
+from __future__ import annotations
+
+import pytest
+
+from mcp_server_kie.catalog import CATALOG, DEFAULT_MODEL, get_model, validate_request
+from mcp_server_kie.domain import MediaKind, UserInputError
+
+
+def test_defaults_fill_kie_fields() -> None:
+    spec = get_model("kling-2.6/text-to-video", MediaKind.VIDEO)
+    request = validate_request(spec, "a cat", {"duration": 10})
+    assert request.input == {
+        "prompt": "a cat",
+        "aspect_ratio": "16:9",
+        "duration": "10",
+        "sound": False,
+    }
+    assert request.expected_credits == 110
+
+
+def test_bad_aspect_ratio_names_allowed_values() -> None:
+    spec = get_model("seedream/4.5-text-to-image", MediaKind.IMAGE)
+    with pytest.raises(UserInputError) as error:
+        validate_request(spec, "a cat", {"aspect_ratio": "5:4"})
+    message = str(error.value)
+    assert "aspect_ratio" in message and "'21:9'" in message and "'5:4'" in message
+
+
+def test_unknown_model_lists_the_available_ones() -> None:
+    with pytest.raises(UserInputError, match="google/nano-banana"):
+        get_model("dall-e-9", MediaKind.IMAGE)
+
+
+def test_video_model_for_image_tool_points_to_the_right_tool() -> None:
+    with pytest.raises(UserInputError, match="generate_video"):
+        get_model("kling-2.6/text-to-video", MediaKind.IMAGE)
+
+
+def test_knob_a_model_lacks_is_refused() -> None:
+    spec = get_model("google/nano-banana", MediaKind.IMAGE)
+    with pytest.raises(UserInputError, match="does not take 'duration'"):
+        validate_request(spec, "a cat", {"duration": 5})
+
+
+def test_unknown_option_is_refused_not_sent() -> None:
+    spec = get_model("google/nano-banana", MediaKind.IMAGE)
+    with pytest.raises(UserInputError, match="'callBackUrl' is not a setting"):
+        validate_request(spec, "a cat", {}, options={"callBackUrl": "https://evil"})
+
+
+def test_prompt_length_limit() -> None:
+    spec = get_model("kling-2.6/text-to-video", MediaKind.VIDEO)
+    with pytest.raises(UserInputError, match="prompt"):
+        validate_request(spec, "x" * 1001, {})
+
+
+def test_every_default_model_is_in_the_catalogue() -> None:
+    ids = {spec.id for spec in CATALOG}
+    assert set(DEFAULT_MODEL.values()) <= ids
+    assert {spec.kind for spec in CATALOG} == {MediaKind.IMAGE, MediaKind.VIDEO}

@@ -1,0 +1,139 @@
+"""The store on real SQLite files: schema, monotonic transitions, durability under cancel."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from pathlib import Path
+
+import aiosqlite
+import pytest
+
+from mcp_server_kie.domain import Asset, JobError, JobStatus, MediaKind, TaskState
+from mcp_server_kie.storage import NewJob, Store
+from mcp_server_kie.storage.schema import MIGRATIONS
+
+
+def new_job(job_id: str = "job_1", key: str | None = None) -> NewJob:
+    return NewJob(
+        id=job_id,
+        kind=MediaKind.IMAGE,
+        model="google/nano-banana",
+        prompt="a cat",
+        params={"aspect_ratio": "1:1"},
+        callback_token_hash="ab" * 32,
+        callback_expected=True,
+        idempotency_key=key,
+        expected_credits=4.0,
+    )
+
+
+def asset(job_id: str = "job_1", index: int = 0) -> Asset:
+    return Asset(
+        id=f"asset_{job_id}_{index}",
+        job_id=job_id,
+        index=index,
+        kind=MediaKind.IMAGE,
+        path=f"/tmp/{job_id}/{index}.png",
+        mime_type="image/png",
+        bytes=10,
+        sha256="0" * 64,
+        source_url="https://cdn/x.png",
+        created_at=time.time(),
+        width=4,
+        height=3,
+    )
+
+
+async def test_schema_is_created_by_migration_in_wal_mode(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "db.sqlite3")
+    await store.close()
+    with sqlite3.connect(tmp_path / "db.sqlite3") as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"jobs", "assets", "webhook_inbox", "job_events"} <= tables
+    reopened = await Store.open(tmp_path / "db.sqlite3")  # migrating again is a no-op
+    assert await reopened.db.integrity_check() == "ok"
+    await reopened.close()
+
+
+async def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / "db.sqlite3") as conn:
+        conn.execute(f"PRAGMA user_version={len(MIGRATIONS) + 1}")
+    with pytest.raises(RuntimeError, match="newer mcp-server-kie"):
+        await Store.open(tmp_path / "db.sqlite3")
+
+
+async def test_terminal_states_are_sticky(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "db.sqlite3")
+    try:
+        job = await store.create_job(new_job())
+        assert job.status is JobStatus.PENDING
+        assert await store.mark_submitted(job.id, "t" * 32)
+        assert not await store.mark_submitted(job.id, "u" * 32)  # only from pending
+        assert await store.complete_job(job.id, [asset()], credits=4.0)
+        # Late or duplicate events change nothing.
+        assert not await store.complete_job(job.id, [asset(index=1)], credits=9.0)
+        assert not await store.fail_job(job.id, JobError("x", "late"), TaskState.FAIL)
+        await store.set_task_state(job.id, TaskState.GENERATING)
+        done = await store.get_job(job.id)
+        assert done is not None
+        assert done.status is JobStatus.COMPLETED and done.task_state is TaskState.SUCCESS
+        assert done.credits == 4.0 and done.error is None and len(done.assets) == 1
+        events = [(e[1], e[2]) for e in await store.job_events(job.id)]
+        assert events == [(None, "pending"), ("pending", "processing"), ("processing", "completed")]
+    finally:
+        await store.close()
+
+
+async def test_idempotency_key_finds_the_same_job(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "db.sqlite3")
+    try:
+        await store.create_job(new_job("job_1", key="k-1"))
+        found = await store.find_by_idempotency_key("k-1")
+        assert found is not None and found.id == "job_1"
+        assert await store.find_by_idempotency_key("k-2") is None
+        with pytest.raises(sqlite3.IntegrityError):
+            await store.create_job(new_job("job_2", key="k-1"))
+        assert await store.count("jobs") == 1  # the failed insert rolled back
+    finally:
+        await store.close()
+
+
+async def test_cancelled_caller_never_leaves_a_transaction_open(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "db.sqlite3")
+    try:
+        started = asyncio.Event()
+
+        async def slow_write(conn: aiosqlite.Connection) -> None:
+            await conn.execute(
+                "INSERT INTO webhook_inbox (job_id, received_at, body) VALUES ('j', 0, x'00')"
+            )
+            started.set()
+            await asyncio.sleep(0.2)
+
+        caller = asyncio.create_task(store.db.write(slow_write))
+        await started.wait()
+        caller.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await caller
+        # The shielded transaction still commits, and the next write goes straight through.
+        delivery = await asyncio.wait_for(store.add_delivery("j2", b"{}"), timeout=2)
+        assert delivery > 0
+        assert await store.count("webhook_inbox") == 2
+    finally:
+        await store.close()
+
+
+async def test_list_jobs_newest_first_by_kind(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "db.sqlite3")
+    try:
+        for i in range(3):
+            await store.create_job(new_job(f"job_{i}"))
+        jobs = await store.list_jobs(MediaKind.IMAGE, limit=2)
+        assert [j.id for j in jobs] == ["job_2", "job_1"]
+        assert await store.list_jobs(MediaKind.VIDEO, limit=10) == []
+    finally:
+        await store.close()
