@@ -17,6 +17,15 @@ class MediaKind(StrEnum):
     VIDEO = "video"
 
 
+class ApiFamily(StrEnum):
+    """kie.ai serves models through four API families with different endpoints and shapes."""
+
+    MARKET = "market"  # /api/v1/jobs/*: most models
+    GPT4O_IMAGE = "4o-image"  # /api/v1/gpt4o-image/*
+    VEO = "veo"  # /api/v1/veo/*
+    RUNWAY = "runway"  # /api/v1/runway/*
+
+
 class JobStatus(StrEnum):
     """Our own job lifecycle. `pending`: row written, kie not (yet) told. `processing`: kie has
     the task. `completed`/`failed` are terminal and sticky."""
