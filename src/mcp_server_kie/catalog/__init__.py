@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, get_args
+from typing import Any, get_args, get_origin
 
 from pydantic import ValidationError
 
-from mcp_server_kie.catalog.models import CATALOG, DEFAULT_MODEL, KieInput, ModelSpec
+from mcp_server_kie.catalog.images import IMAGE_MODELS
+from mcp_server_kie.catalog.spec import IMAGE_KNOBS, KNOBS, KieInput, ModelSpec
+from mcp_server_kie.catalog.videos import VIDEO_MODELS
 from mcp_server_kie.domain import MediaKind, UserInputError
 
 __all__ = [
     "CATALOG",
     "DEFAULT_MODEL",
+    "IMAGE_KNOBS",
+    "KNOBS",
     "ModelSpec",
     "ValidatedRequest",
     "allowed_values",
@@ -22,6 +26,11 @@ __all__ = [
     "validate_request",
 ]
 
+CATALOG: tuple[ModelSpec, ...] = IMAGE_MODELS + VIDEO_MODELS
+DEFAULT_MODEL: Mapping[MediaKind, str] = {
+    MediaKind.IMAGE: "google/nano-banana",
+    MediaKind.VIDEO: "kling-2.6/text-to-video",
+}
 _BY_ID: dict[str, ModelSpec] = {spec.id: spec for spec in CATALOG}
 
 
@@ -29,7 +38,7 @@ _BY_ID: dict[str, ModelSpec] = {spec.id: spec for spec in CATALOG}
 class ValidatedRequest:
     spec: ModelSpec
     input: dict[str, Any]  # exactly what goes to kie as `input`
-    expected_credits: float
+    expected_credits: float | None
 
 
 def models_of(kind: MediaKind) -> list[ModelSpec]:
@@ -85,17 +94,33 @@ def validate_request(
         validated = spec.input_model.model_validate(values)
     except ValidationError as exc:
         raise UserInputError(_describe(spec, exc)) from None
-    payload = validated.model_dump(exclude_none=True)
+    payload = {k: v for k, v in validated.model_dump(exclude_none=True).items() if v != []}
     return ValidatedRequest(spec=spec, input=payload, expected_credits=spec.price(payload))
 
 
 def _coerce(spec: ModelSpec, field_name: str, value: Any) -> Any:
-    """kie spells some numbers as strings (duration "5"); accept 5 for "5"."""
+    """Meet kie's spellings: duration 5 for "5", one image for a one-item list, and back."""
     allowed = allowed_values(spec, field_name)
     if allowed and all(isinstance(a, str) for a in allowed) and isinstance(value, int | float):
         as_text = str(int(value)) if float(value).is_integer() else str(value)
         return as_text if as_text in allowed else value
+    if allowed and all(isinstance(a, int) for a in allowed) and isinstance(value, float):
+        return int(value) if value.is_integer() else value
+    takes_list = _is_list_field(spec, field_name)
+    if takes_list and isinstance(value, str):
+        return [value]
+    if not takes_list and isinstance(value, list) and len(value) == 1:
+        return value[0]
     return value
+
+
+def _is_list_field(spec: ModelSpec, field_name: str) -> bool:
+    info = spec.input_model.model_fields.get(field_name)
+    if info is None:
+        return False
+    annotation = info.annotation
+    candidates = (annotation, *get_args(annotation))
+    return any(get_origin(c) is list or c is list for c in candidates)
 
 
 def _describe(spec: ModelSpec, exc: ValidationError) -> str:
@@ -105,6 +130,14 @@ def _describe(spec: ModelSpec, exc: ValidationError) -> str:
         if error["type"] == "extra_forbidden":
             known = ", ".join(n for n in spec.input_model.model_fields if n != "prompt")
             parts.append(f"{field_name!r} is not a setting of {spec.id} (it has: {known})")
+            continue
+        if error["type"] == "missing":
+            knob = next((k for k, f in spec.knobs.items() if f == field_name), field_name)
+            parts.append(f"{knob} is required by {spec.id}")
+            continue
+        if field_name in spec.image_fields and error["type"].startswith("too_"):
+            knob = next(k for k, f in spec.knobs.items() if f == field_name)
+            parts.append(f"{knob}: {error['msg']}")
             continue
         allowed = allowed_values(spec, field_name)
         if allowed:

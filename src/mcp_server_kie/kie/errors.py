@@ -31,17 +31,24 @@ _SOON = "Try again shortly."
 
 
 class KieError(Exception):
-    """Base class. `code` is kie.ai's business code when there was one."""
+    """Base class. `code` is kie.ai's business code when there was one; `provider_message` is
+    kie.ai's own `msg`, cleaned, capped and with the key redacted ("" when there was none)."""
 
     default_retryable: ClassVar[bool] = False
 
     def __init__(
-        self, message: str, *, code: int | None = None, retryable: bool | None = None
+        self,
+        message: str,
+        *,
+        code: int | None = None,
+        retryable: bool | None = None,
+        provider_message: str = "",
     ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
         self.retryable = self.default_retryable if retryable is None else retryable
+        self.provider_message = provider_message
 
     def __str__(self) -> str:
         return self.message
@@ -81,9 +88,10 @@ class KieRateLimitError(KieError):
         *,
         code: int | None = 429,
         retryable: bool | None = None,
+        provider_message: str = "",
         retry_after: float | None = None,
     ) -> None:
-        super().__init__(message, code=code, retryable=retryable)
+        super().__init__(message, code=code, retryable=retryable, provider_message=provider_message)
         self.retry_after = retry_after
 
 
@@ -202,5 +210,7 @@ def error_for_code(
         parts.append(f'kie.ai said: "{provider_message}"')
     message = " ".join(parts)
     if cls is KieRateLimitError:
-        return KieRateLimitError(message, code=code, retry_after=retry_after)
-    return cls(message, code=code)
+        return KieRateLimitError(
+            message, code=code, retry_after=retry_after, provider_message=provider_message
+        )
+    return cls(message, code=code, provider_message=provider_message)

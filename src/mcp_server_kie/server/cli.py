@@ -77,5 +77,6 @@ def _configure_logging(level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("httpx2", "httpcore", "mcp", "uvicorn.error"):
+    # httpx2 logs every request URL at INFO; callback URLs carry tokens, so keep it quiet.
+    for noisy in ("httpx2", "httpcore2", "httpcore", "mcp", "uvicorn.error"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
