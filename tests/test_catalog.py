@@ -60,3 +60,45 @@ def test_every_default_model_is_in_the_catalogue() -> None:
     ids = {spec.id for spec in CATALOG}
     assert set(DEFAULT_MODEL.values()) <= ids
     assert {spec.kind for spec in CATALOG} == {MediaKind.IMAGE, MediaKind.VIDEO}
+
+
+@pytest.mark.parametrize(
+    ("model", "kind", "knobs", "options", "expected"),
+    [
+        ("runway", MediaKind.VIDEO, {"resolution": "1080p", "duration": 10}, None, "720p only"),
+        ("gpt-4o-image", MediaKind.IMAGE, {"num_images": 3}, None, "n_variants must be one of"),
+        ("z-image", MediaKind.IMAGE, {"aspect_ratio": "21:9"}, None, "'16:9'"),
+        ("kling-2.6/image-to-video", MediaKind.VIDEO, {}, None, "first_frame is required"),
+        ("google/nano-banana-edit", MediaKind.IMAGE, {}, None, "reference_images is required"),
+        ("veo3_fast", MediaKind.VIDEO, {"duration": 5}, None, "duration must be one of 4, 6, 8"),
+        ("bytedance/seedream", MediaKind.IMAGE, {}, {"guidance_scale": 11}, "guidance_scale"),
+        ("sora-2-text-to-video", MediaKind.VIDEO, {"aspect_ratio": "16:9"}, None, "does not take"),
+    ],
+)
+def test_invalid_combinations_are_refused(
+    model: str,
+    kind: MediaKind,
+    knobs: dict[str, object],
+    options: dict[str, object] | None,
+    expected: str,
+) -> None:
+    spec = get_model(model, kind)
+    with pytest.raises(UserInputError, match=expected):
+        validate_request(spec, "a cat on a sofa", knobs, options)
+
+
+def test_one_image_fills_a_one_item_list_and_prices_follow_settings() -> None:
+    spec = get_model("kling-2.6/image-to-video", MediaKind.VIDEO)
+    request = validate_request(spec, "it moves", {"first_frame": "https://x/a.png", "sound": True})
+    assert request.input["image_urls"] == ["https://x/a.png"]
+    assert request.expected_credits == 110
+    veo = get_model("veo3_fast", MediaKind.VIDEO)
+    assert validate_request(veo, "x", {"resolution": "1080p"}).expected_credits == 65
+    seedance = get_model("bytedance/seedance-2", MediaKind.VIDEO)
+    assert validate_request(seedance, "a dog runs", {"duration": 10}).expected_credits == 410
+
+
+def test_catalogue_covers_both_kinds_and_all_four_families() -> None:
+    assert len(CATALOG) >= 25
+    assert len({spec.id for spec in CATALOG}) == len(CATALOG)
+    assert {spec.family.value for spec in CATALOG} == {"market", "4o-image", "veo", "runway"}

@@ -104,6 +104,8 @@ async def test_no_key_every_tool_explains_how_to_set_it(tmp_path: Path) -> None:
         "generate_video": {"prompt": "x"},
         "get_status": {"job_id": "job_0"},
         "list_media": {},
+        "list_models": {},
+        "get_credits": {},
     }
     async with Client(server_params(env)) as client:
         names = {tool.name for tool in (await client.list_tools()).tools}

@@ -45,7 +45,7 @@ def test_demo_prints_two_finished_media_that_exist(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(shutil.which("npx") is None, reason="Node.js (npx) is not installed")
-def test_inspector_cli_lists_the_four_tools_with_schemas(tmp_path: Path) -> None:
+def test_inspector_cli_lists_the_tools_with_schemas(tmp_path: Path) -> None:
     command = [
         "npx",
         "-y",
@@ -77,7 +77,7 @@ def test_inspector_cli_lists_the_four_tools_with_schemas(tmp_path: Path) -> None
     )
     assert done.returncode == 0, done.stderr[-2000:]
     tools = {tool["name"]: tool for tool in json.loads(done.stdout)["result"]["tools"]}
-    assert set(tools) == {"generate_image", "generate_video", "get_status", "list_media"}
-    for tool in tools.values():
-        assert tool["inputSchema"]["type"] == "object"
-        assert "job_id" in json.dumps(tool["outputSchema"])
+    assert {"generate_image", "generate_video", "get_status", "list_media"} <= set(tools)
+    for name in ("generate_image", "generate_video", "get_status", "list_media"):
+        assert tools[name]["inputSchema"]["type"] == "object"
+        assert "job_id" in json.dumps(tools[name]["outputSchema"])

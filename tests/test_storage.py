@@ -10,7 +10,7 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from mcp_server_kie.domain import Asset, JobError, JobStatus, MediaKind, TaskState
+from mcp_server_kie.domain import ApiFamily, Asset, JobError, JobStatus, MediaKind, TaskState
 from mcp_server_kie.storage import NewJob, Store
 from mcp_server_kie.storage.schema import MIGRATIONS
 
@@ -19,6 +19,7 @@ def new_job(job_id: str = "job_1", key: str | None = None) -> NewJob:
     return NewJob(
         id=job_id,
         kind=MediaKind.IMAGE,
+        family=ApiFamily.MARKET,
         model="google/nano-banana",
         prompt="a cat",
         params={"aspect_ratio": "1:1"},

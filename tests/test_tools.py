@@ -16,7 +16,14 @@ async def test_tools_publish_input_and_output_schemas(tmp_path: Path) -> None:
     async with sandbox_and_runtime(tmp_path) as (_sandbox, runtime):
         async with Client(build_server(runtime.tools)) as client:
             tools = {tool.name: tool for tool in (await client.list_tools()).tools}
-    assert set(tools) == {"generate_image", "generate_video", "get_status", "list_media"}
+    assert set(tools) == {
+        "generate_image",
+        "generate_video",
+        "get_status",
+        "list_media",
+        "list_models",
+        "get_credits",
+    }
     for tool in tools.values():
         assert tool.description and tool.output_schema, tool.name
         for prop in tool.input_schema["properties"].values():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import platformdirs
@@ -17,6 +18,14 @@ class Settings(BaseSettings):
 
     api_key: SecretStr | None = Field(default=None, description="kie.ai API key.")
     base_url: str = Field(default="https://api.kie.ai", description="kie.ai API base URL.")
+    upload_base_url: str = Field(
+        default="https://kieai.redpandaai.co", description="kie.ai file upload base URL."
+    )
+    input_dirs: str | None = Field(
+        default=None,
+        description="Folders local reference images may come from, separated by the OS path "
+        "separator. Default: the data folder and your home folder.",
+    )
     public_url: str | None = Field(
         default=None,
         description="Public base URL that reaches the webhook sidecar (tunnel or reverse proxy). "
@@ -37,7 +46,7 @@ class Settings(BaseSettings):
     )
     request_timeout: float = Field(default=30.0, gt=0, description="kie.ai API request timeout.")
 
-    @field_validator("public_url", "base_url")
+    @field_validator("public_url", "base_url", "upload_base_url")
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:
         if value is None:
@@ -51,6 +60,12 @@ class Settings(BaseSettings):
             return self.data_dir.expanduser()
         base = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
         return base / "sandbox" if self.sandbox else base
+
+    @property
+    def allowed_input_dirs(self) -> list[Path]:
+        if self.input_dirs:
+            return [Path(p).expanduser() for p in self.input_dirs.split(os.pathsep) if p.strip()]
+        return [self.resolved_data_dir, Path.home()]
 
     @property
     def database_path(self) -> Path:

@@ -118,6 +118,7 @@ class Job:
     status: JobStatus
     created_at: float
     updated_at: float
+    family: ApiFamily = ApiFamily.MARKET
     task_id: str | None = None
     task_state: TaskState | None = None
     callback_expected: bool = False

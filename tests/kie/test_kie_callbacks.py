@@ -88,3 +88,53 @@ def test_callback_task_id_never_raises_on_non_mappings() -> None:
 )
 def test_state_claims(data: dict[str, Any], state: TaskState | None) -> None:
     assert parse_callback({"data": {"taskId": TID, **data}}).state is state
+
+
+FOUR_O = "task12345"
+VEO = "veo_task_abcdef123456"
+RUNWAY = "ee603959-debb-48d1-98c4-a6d1c717eba6"
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("gpt4o_callback_success.json", CallbackNotice(FOUR_O, TaskState.SUCCESS)),
+        ("gpt4o_callback_failure.json", CallbackNotice(FOUR_O, TaskState.FAIL)),
+        ("veo_callback_success.json", CallbackNotice(VEO, TaskState.SUCCESS)),
+        ("veo_callback_failure.json", CallbackNotice(VEO, TaskState.FAIL)),
+        ("veo_callback_fallback_failure.json", CallbackNotice(VEO, TaskState.FAIL)),
+        ("veo_callback_fallback_success.json", CallbackNotice(VEO, TaskState.SUCCESS)),
+        ("veo_callback_openapi_string_urls.json", CallbackNotice(VEO, TaskState.SUCCESS)),
+        ("runway_callback_success.json", CallbackNotice(RUNWAY, TaskState.SUCCESS)),
+        ("runway_callback_failure.json", CallbackNotice(RUNWAY, TaskState.FAIL)),
+    ],
+)
+def test_family_fixture_callbacks(load_fixture: Load, name: str, expected: CallbackNotice) -> None:
+    body = load_fixture(name)
+    assert parse_callback(body) == expected
+    assert callback_task_id(body) == expected.task_id
+
+
+@pytest.mark.parametrize(
+    ("body", "state"),
+    [
+        ({"code": 200, "data": {"taskId": TID, "info": {"resultUrls": []}}}, TaskState.SUCCESS),
+        ({"code": "200", "data": {"task_id": TID, "video_url": ""}}, TaskState.SUCCESS),
+        ({"code": 451, "data": {"taskId": TID, "info": None}}, TaskState.FAIL),
+        ({"code": 500, "data": {"task_id": TID}}, TaskState.FAIL),
+        ({"code": 501, "data": {"taskId": TID, "state": "bogus"}}, TaskState.FAIL),
+        ({"code": 200, "data": {"taskId": TID, "state": "fail"}}, TaskState.FAIL),
+        ({"code": 200, "data": {"taskId": TID, "info": None}}, None),
+        ({"code": 200, "data": {"taskId": TID}}, None),
+        ({"code": "ok", "data": {"taskId": TID, "info": {}}}, None),
+        ({"code": True, "data": {"taskId": TID, "info": {}}}, None),
+    ],
+)
+def test_state_from_the_body_code(body: dict[str, Any], state: TaskState | None) -> None:
+    assert parse_callback(body).state is state
+
+
+def test_a_suno_style_200_is_not_read_as_success(load_fixture: Load) -> None:
+    body = load_fixture("signing_doc_callback.json")
+    assert body["code"] == 200
+    assert parse_callback(body).state is None

@@ -1,4 +1,5 @@
-"""Wire primitives: provider text cleaning, task ids, numbers, Retry-After, code mapping."""
+"""Wire primitives: provider text cleaning, task ids, numbers, Retry-After, code mapping,
+URL lists, failure fields, progress, snake -> wire field mapping."""
 
 from __future__ import annotations
 
@@ -11,11 +12,15 @@ from mcp_server_kie.kie.errors import (
     error_for_code,
 )
 from mcp_server_kie.kie.wire import (
+    clean_fail_code,
     clean_provider_text,
     clean_task_id,
+    map_fields,
     parse_number,
+    parse_progress,
     parse_retry_after,
     unwrap_envelope,
+    url_list,
 )
 
 
@@ -129,3 +134,59 @@ def test_hostile_bodies_are_protocol_errors(body: bytes) -> None:
 def test_body_code_200_with_error_status_is_an_error() -> None:
     with pytest.raises(KieUnavailableError):
         unwrap_envelope(500, b'{"code": 200, "msg": "success", "data": 1}', what="x")
+
+
+@pytest.mark.parametrize(
+    ("value", "urls"),
+    [
+        (["https://a/1.png", "https://a/2.png"], ("https://a/1.png", "https://a/2.png")),
+        (("https://a/1.png",), ("https://a/1.png",)),
+        ('["https://a/1.png"]', ("https://a/1.png",)),
+        ("[http://example.com/video1.mp4]", ("http://example.com/video1.mp4",)),
+        ("[ 'https://a/1.png' , https://a/2.png ]", ("https://a/1.png", "https://a/2.png")),
+        ("https://a/1.png", ("https://a/1.png",)),
+        ("[]", ()),
+        ("", ()),
+        ("[unclosed", ()),
+        (None, ()),
+        ({"url": "https://a/1.png"}, ()),
+        (["https://a/1.png", "file:///etc/passwd", 3, None], ("https://a/1.png",)),
+        (["https://a/x.png"] * 500, ("https://a/x.png",) * 100),
+    ],
+)
+def test_url_list(value: object, urls: tuple[str, ...]) -> None:
+    assert url_list(value) == urls
+
+
+def test_map_fields() -> None:
+    table = {"aspect_ratio": "aspectRatio", "prompt": "prompt"}
+    assert map_fields({"aspect_ratio": "1:1", "prompt": None}, table, family="F") == {
+        "aspectRatio": "1:1"
+    }
+    with pytest.raises(ValueError, match=r"F takes no input field 'aspectRatio', 'z'"):
+        map_fields({"z": 1, "aspectRatio": "1:1"}, table, family="F")
+    with pytest.raises(TypeError):
+        map_fields(["prompt"], table, family="F")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"), [(400, "400"), ("  451 ", "451"), (None, None), ("", None), (True, None)]
+)
+def test_clean_fail_code(value: object, expected: str | None) -> None:
+    assert clean_fail_code(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("0.48", 0.48), ("1.00", 1.0), ("0.00", 0.0), (48, 0.48), (-1, None), (101, None), ("", None)],
+)
+def test_parse_progress(value: object, expected: float | None) -> None:
+    assert parse_progress(value) == expected
+
+
+def test_success_false_with_code_200_is_refused() -> None:
+    body = b'{"success": false, "code": 200, "msg": "nope", "data": {}}'
+    with pytest.raises(KieProtocolError) as caught:
+        unwrap_envelope(200, body, what="uploading")
+    assert caught.value.provider_message == "nope"
+    assert unwrap_envelope(200, b'{"success": true, "code": 200, "data": 1}', what="x") == 1

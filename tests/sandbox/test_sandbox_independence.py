@@ -8,7 +8,7 @@ from pathlib import Path
 
 import mcp_server_kie.sandbox
 
-FORBIDDEN = ("kie", "jobs", "storage", "tools", "server")
+FORBIDDEN = ("kie", "catalog", "jobs", "storage", "tools", "server")
 
 
 def imported_modules(source: Path) -> set[str]:
@@ -27,11 +27,17 @@ def imported_modules(source: Path) -> set[str]:
 
 def test_sandbox_imports_nothing_from_the_client_side():
     package = Path(mcp_server_kie.sandbox.__file__).parent
-    sources = sorted(package.glob("*.py"))
-    assert len(sources) >= 5
+    sources = sorted(package.rglob("*.py"))
+    assert len(sources) >= 15
     for source in sources:
         for name in imported_modules(source):
             for room in FORBIDDEN:
                 prefix = f"mcp_server_kie.{room}"
                 borrowed = name == prefix or name.startswith(prefix + ".")
                 assert not borrowed, f"{source.name} imports {name}"
+
+
+def test_the_forbidden_rooms_exist_so_the_check_means_something():
+    root = Path(mcp_server_kie.sandbox.__file__).parent.parent
+    for room in FORBIDDEN:
+        assert (root / room).is_dir() or (root / f"{room}.py").is_file(), room

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, get_args, get_origin
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import ValidationError
 
@@ -64,9 +65,13 @@ def allowed_values(spec: ModelSpec, field_name: str) -> tuple[Any, ...]:
     info = spec.input_model.model_fields.get(field_name)
     if info is None:
         return ()
-    args = get_args(info.annotation)
-    literal_args = [a for a in args if not isinstance(a, type)]
-    return tuple(literal_args)
+    annotation = info.annotation
+    options = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else ()
+    values: list[Any] = []
+    for candidate in (annotation, *options):
+        if get_origin(candidate) is Literal:
+            values.extend(get_args(candidate))
+    return tuple(values)
 
 
 def validate_request(

@@ -28,6 +28,7 @@ from mcp_server_kie.domain import (
 )
 from mcp_server_kie.jobs.callbacks import CallbackRejected, decode_callback
 from mcp_server_kie.jobs.outputs import OutputStore
+from mcp_server_kie.jobs.references import ReferenceResolver
 from mcp_server_kie.jobs.waiters import JobSignals
 from mcp_server_kie.kie.callbacks import parse_callback
 from mcp_server_kie.kie.client import KieClient
@@ -46,9 +47,10 @@ _MAX_DOWNLOAD_ATTEMPTS = 3
 
 
 class SubmitError(Exception):
-    """kie.ai refused or could not take the job. The message is for the model."""
+    """kie.ai refused or could not take the job. The message is for the model. ``job`` is the
+    failed job, or None when nothing was created (a reference upload failed)."""
 
-    def __init__(self, job: Job, message: str) -> None:
+    def __init__(self, job: Job | None, message: str) -> None:
         super().__init__(message)
         self.job = job
 
@@ -60,6 +62,7 @@ class Engine:
         kie: KieClient | None,
         outputs: OutputStore,
         *,
+        references: ReferenceResolver | None = None,
         public_url: str | None = None,
         not_configured_message: str = "kie.ai is not configured",
     ) -> None:
@@ -67,6 +70,7 @@ class Engine:
         self.signals = JobSignals()
         self._kie = kie
         self._outputs = outputs
+        self._references = references or ReferenceResolver([])
         self._public_url = public_url
         self._not_configured = not_configured_message
         self._job_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
@@ -104,6 +108,11 @@ class Engine:
             existing = await self.store.find_by_idempotency_key(idempotency_key)
             if existing is not None:
                 return existing
+        self._references.check(request)  # refuses bad paths before anything is sent
+        try:
+            request = await self._references.resolve(request, kie.upload_file)
+        except KieError as exc:
+            raise SubmitError(None, f"Uploading a reference image failed: {exc.message}") from None
         job_id = "job_" + secrets.token_hex(12)
         token = secrets.token_urlsafe(32)
         callback_url = None
@@ -113,6 +122,7 @@ class Engine:
             NewJob(
                 id=job_id,
                 kind=kind,
+                family=request.spec.family,
                 model=request.spec.id,
                 prompt=prompt,
                 params={k: v for k, v in request.input.items() if k != "prompt"},
@@ -124,7 +134,9 @@ class Engine:
         )
         await self.signals.changed(job)
         try:
-            task_id = await kie.create_market_task(request.spec.id, request.input, callback_url)
+            task_id = await kie.create_task(
+                request.spec.family, request.spec.id, request.input, callback_url
+            )
         except KieUncertainError as exc:
             error = JobError(
                 "uncertain",
@@ -194,7 +206,7 @@ class Engine:
             if job is None or job.status.terminal or job.task_id is None:
                 return job
             try:
-                snapshot = await self.require_kie().get_market_task(job.task_id)
+                snapshot = await self.require_kie().get_task(job.family, job.task_id)
             except KieError as exc:
                 log.warning("status of job %s unavailable: %s", job_id, exc.message)
                 return job
@@ -260,6 +272,10 @@ class Engine:
         assert job is not None
         await self.signals.changed(job)
         return job
+
+    async def credits(self) -> float:
+        """The kie.ai account's credit balance."""
+        return await self.require_kie().get_credits()
 
     # ------------------------------------------------------------------ reading and waiting
 

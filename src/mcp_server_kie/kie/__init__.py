@@ -3,16 +3,18 @@
 Upward it speaks domain words (task ids, `TaskSnapshot`, `CallbackNotice`, credits) and raises
 the `KieError` family. Modules:
 
-- `client`    KieClient: HTTP calls over the shared httpx2.AsyncClient, one attempt each.
-- `wire`      the {code, msg, data} envelope, code -> exception mapping, text cleaning.
+- `client`    KieClient: family-generic create/get, Veo 1080p, uploads, credits, download links.
+- `exchange`  one HTTP exchange: headers, no redirects, capped read, network errors, envelope.
+- `wire`      the {code, msg, data} envelope, text cleaning, URL lists, snake -> wire mapping.
 - `errors`    the exception family.
-- `market`    the Market jobs family (createTask / recordInfo), pure.
-- `callbacks` callback bodies -> CallbackNotice, pure.
+- `families`  ApiFamily -> paths, create-body builder, record parser.
+- `market`, `gpt4o`, `veo`, `runway`  one pure module per API family.
+- `upload`    the File Upload API's multipart form and reply, pure.
+- `callbacks` callback bodies of all four families -> CallbackNotice, pure.
 - `signing`   webhook HMAC signatures, pure.
 
-Adding a family (4o Image, Veo, Runway): a new pure module beside `market` with its paths,
-`create_body`, `created_task_id` and `parse_record` -> TaskSnapshot, plus two thin KieClient
-methods that call `KieClient._call` with them.
+Adding a family: a pure module with its paths, a `FIELDS` table (snake_case -> wire name),
+`create_body` and `parse_record` -> TaskSnapshot, and an entry in `families.FAMILIES`.
 """
 
 from mcp_server_kie.kie.callbacks import callback_task_id, parse_callback

@@ -3,6 +3,16 @@
 A callback is only a hint: it names a task and may claim a state. Result URLs and the final
 state always come from kie.ai's status endpoint (fetch-to-verify), so nothing else is read here.
 
+The claimed state, per family shape:
+
+- Market (a known `data.state` or `data.successFlag`): that state.
+- 4o Image and Veo (`data.taskId` + `data.info`), Runway (`data.task_id` + `data.video_url`):
+  body `code` 200 means success.
+- Any other body whose `code` is not 200 (4o 400/451/500; Veo 400/422/500/501;
+  Runway 400/500; market 501): failure.
+- Anything else (e.g. a Suno-style `callbackType` body with code 200, which is sent for
+  intermediate stages too): no claim, `state` None.
+
 Where the task id sits differs per family: market callbacks use `data.taskId`, Runway uses
 `data.task_id`, Aleph a top-level `taskId`; kie's signing sample carries both `taskId` and
 `data.task_id`. We look in that order. When several are present they must agree, and the first
@@ -15,10 +25,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from mcp_server_kie.domain import CallbackNotice
+from mcp_server_kie.domain import CallbackNotice, TaskState
 from mcp_server_kie.kie.errors import KieCallbackError
 from mcp_server_kie.kie.market import parse_state
-from mcp_server_kie.kie.wire import clean_task_id
+from mcp_server_kie.kie.wire import body_code, clean_task_id
 
 
 def callback_task_id(body: Mapping[str, Any]) -> str | None:
@@ -60,5 +70,18 @@ def parse_callback(body: Mapping[str, Any]) -> CallbackNotice:
             "The callback body carries no usable task id (looked in data.taskId, "
             "data.task_id and taskId; several must agree)."
         )
-    state = parse_state(data) if isinstance(data, Mapping) else None
-    return CallbackNotice(task_id=task_id, state=state)
+    return CallbackNotice(task_id=task_id, state=_claimed_state(body, data))
+
+
+def _claimed_state(body: Mapping[str, Any], data: Mapping[str, Any] | None) -> TaskState | None:
+    claimed = parse_state(data) if data is not None else None
+    if claimed is not None:
+        return claimed
+    code = body_code(body)
+    if code is None:
+        return None
+    if code != 200:
+        return TaskState.FAIL
+    if data is not None and (isinstance(data.get("info"), Mapping) or "video_url" in data):
+        return TaskState.SUCCESS
+    return None

@@ -1,13 +1,13 @@
-"""The kie.ai HTTP client: one attempt per call, replies mapped to TaskSnapshot or KieError.
+"""The kie.ai HTTP client: one attempt per call, replies mapped to domain words or KieError.
 
 It takes the application's shared `httpx2.AsyncClient` (its timeouts apply to every request)
 and never retries: the caller decides, guided by `KieError.retryable`. Redirects are never
-followed, so the API key is only ever sent to the configured base URL.
+followed, so the API key is only ever sent to the two configured hosts (the API base URL and
+the file-upload base URL).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -15,90 +15,139 @@ from urllib.parse import urlsplit
 
 import httpx2
 
-from mcp_server_kie.domain import TaskSnapshot
-from mcp_server_kie.kie import market
-from mcp_server_kie.kie.errors import (
-    BASE_URL_HINT,
-    KieProtocolError,
-    KieUnavailableError,
-    KieUncertainError,
-)
+from mcp_server_kie.domain import ApiFamily, TaskSnapshot
+from mcp_server_kie.kie import upload, veo
+from mcp_server_kie.kie.errors import BASE_URL_HINT, KieError, KieProtocolError, KieUncertainError
+from mcp_server_kie.kie.exchange import Files, exchange
+from mcp_server_kie.kie.families import family_api
 from mcp_server_kie.kie.wire import (
     clean_provider_text,
     clean_task_id,
+    created_task_id,
     is_http_url,
     parse_number,
-    unwrap_envelope,
 )
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.kie.ai"
+DEFAULT_UPLOAD_BASE_URL = upload.DEFAULT_UPLOAD_BASE_URL
 CREDITS_PATH = "/api/v1/chat/credit"
 DOWNLOAD_URL_PATH = "/api/v1/common/download-url"
-MAX_REPLY_BYTES = 2 * 1024 * 1024
-
-_NOT_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout, httpx2.ProxyError)
-_UNUSABLE_REQUEST = (httpx2.UnsupportedProtocol, httpx2.LocalProtocolError)
+MAX_HD_INDEX = 99
 
 
 class KieClient:
     """Talks to kie.ai for one API key. Cheap to build; holds no connection of its own."""
 
     def __init__(
-        self, http: httpx2.AsyncClient, *, api_key: str, base_url: str = DEFAULT_BASE_URL
+        self,
+        http: httpx2.AsyncClient,
+        *,
+        api_key: str,
+        base_url: str = DEFAULT_BASE_URL,
+        upload_base_url: str = DEFAULT_UPLOAD_BASE_URL,
     ) -> None:
         key = api_key.strip() if isinstance(api_key, str) else ""
         if not key or not key.isascii() or not key.isprintable() or " " in key:
             raise ValueError("The kie.ai API key must be a non-empty, printable ASCII string.")
-        parts = urlsplit(base_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
-            raise ValueError("The kie.ai base URL must be an http(s) URL like https://api.kie.ai")
         self._http = http
         self._key = key
-        self._base = base_url.rstrip("/")
-        self._headers = {"Authorization": f"Bearer {key}", "Accept": "application/json"}
+        self._base = _checked_base(base_url, "base URL", DEFAULT_BASE_URL)
+        self._upload_base = _checked_base(
+            upload_base_url, "upload base URL", DEFAULT_UPLOAD_BASE_URL
+        )
 
     def __repr__(self) -> str:
-        return f"KieClient(base_url={self._base!r})"
+        return f"KieClient(base_url={self._base!r}, upload_base_url={self._upload_base!r})"
 
-    async def create_market_task(
-        self, model: str, input: Mapping[str, Any], callback_url: str | None
+    async def create_task(
+        self,
+        family: ApiFamily,
+        model: str,
+        input: Mapping[str, Any],
+        callback_url: str | None,
     ) -> str:
-        """Submit a Market task and return its task id. Single attempt, never retried.
+        """Submit a task of any API family and return its task id. Single attempt.
 
-        KieUncertainError means the request may have created (and charged) a task: do not
-        resubmit blindly.
+        `input` holds our snake_case keys (Market: kie's own input object); an unknown key is a
+        ValueError and nothing is sent. KieUncertainError means the request may have created
+        (and charged) a task: do not resubmit blindly.
         """
-        body = market.create_body(model, input, callback_url)
+        api = family_api(family)
+        body = api.create_body(model, input, callback_url)
         shown_model = clean_provider_text(model, limit=100)
-        what = f"creating a task for model {shown_model}"
-        data = await self._call("POST", market.CREATE_PATH, what=what, body=body, creates=True)
-        task_id = market.created_task_id(data)
+        what = f"creating a {api.label} task for model {shown_model}"
+        data = await self._call("POST", api.create_path, what=what, body=body, creates=True)
+        task_id = created_task_id(data)
         if task_id is None:
             raise KieUncertainError(
                 f"kie.ai accepted the request while {what} but returned no usable task id; "
                 "the task may exist. Do not resubmit blindly.",
                 code=200,
             )
-        logger.info("kie.ai created task %s for model %s", task_id, shown_model)
+        logger.info("kie.ai created %s task %s for model %s", api.label, task_id, shown_model)
         return task_id
 
-    async def get_market_task(self, task_id: str) -> TaskSnapshot:
-        """Read a Market task's record (recordInfo). Single attempt."""
-        checked = clean_task_id(task_id)
-        if checked is None:
-            raise ValueError("Not a kie.ai task id.")
-        what = f"reading task {checked}"
-        data = await self._call("GET", market.RECORD_PATH, what=what, params={"taskId": checked})
+    async def get_task(self, family: ApiFamily, task_id: str) -> TaskSnapshot:
+        """Read a task's status record from its family's endpoint. Single attempt."""
+        api = family_api(family)
+        checked = _checked_task_id(task_id)
+        what = f"reading {api.label} task {checked}"
+        data = await self._call("GET", api.record_path, what=what, params={"taskId": checked})
         if isinstance(data, Mapping) and data.get("taskId") is None:
             data = {**data, "taskId": checked}
-        snapshot = market.parse_record(data)
+        snapshot = api.parse_record(data)
         if snapshot.task_id != checked:
             raise KieProtocolError(
                 f"kie.ai answered about task {snapshot.task_id} while {what}. {BASE_URL_HINT}"
             )
         return snapshot
+
+    async def create_market_task(
+        self, model: str, input: Mapping[str, Any], callback_url: str | None
+    ) -> str:
+        """`create_task` for the Market family."""
+        return await self.create_task(ApiFamily.MARKET, model, input, callback_url)
+
+    async def get_market_task(self, task_id: str) -> TaskSnapshot:
+        """`get_task` for the Market family."""
+        return await self.get_task(ApiFamily.MARKET, task_id)
+
+    async def get_veo_1080p_url(self, task_id: str, index: int = 0) -> str | None:
+        """The 1080p link of a successful Veo task's video `index`, or None while kie.ai says
+        it is still being made (typically 1-3 minutes after success; ask again in 20-30 s).
+        Any other answer raises the mapped KieError."""
+        checked = _checked_task_id(task_id)
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index <= MAX_HD_INDEX:
+            raise ValueError(f"index must be an integer from 0 to {MAX_HD_INDEX}")
+        what = f"fetching the 1080p video of Veo task {checked}"
+        params = {"taskId": checked, "index": str(index)}
+        try:
+            data = await self._call("GET", veo.HD_PATH, what=what, params=params)
+        except KieError as exc:
+            if veo.still_processing(exc):
+                logger.debug("the 1080p video of Veo task %s is not ready yet", checked)
+                return None
+            raise
+        return veo.hd_video_url(data)
+
+    async def upload_file(
+        self,
+        data: bytes,
+        file_name: str,
+        mime_type: str,
+        upload_path: str = upload.DEFAULT_UPLOAD_PATH,
+    ) -> str:
+        """Upload a file to kie.ai's temporary storage and return the URL to put into model
+        inputs. The stored name is made unique per content (see `upload`). Single attempt; a
+        retry is safe (the same bytes land under the same name)."""
+        form, files = upload.build_form(data, file_name, mime_type, upload_path)
+        what = f"uploading {form['fileName']}"
+        reply = await self._call(
+            "POST", upload.STREAM_PATH, what=what, form=form, files=files, base=self._upload_base
+        )
+        return upload.uploaded_url(reply, what=what)
 
     async def get_credits(self) -> float:
         """The account's remaining credit balance (fractional)."""
@@ -126,65 +175,34 @@ class KieClient:
         what: str,
         body: Mapping[str, Any] | None = None,
         params: Mapping[str, str] | None = None,
+        form: Mapping[str, str] | None = None,
+        files: Files | None = None,
         creates: bool = False,
+        base: str | None = None,
     ) -> Any:
-        """One request; returns the envelope's `data` or raises a KieError."""
-        headers = dict(self._headers)
-        content = None
-        if body is not None:
-            content = json.dumps(body, allow_nan=False).encode()
-            headers["Content-Type"] = "application/json"
-        try:
-            async with self._http.stream(
-                method,
-                self._base + path,
-                params=params,
-                content=content,
-                headers=headers,
-                follow_redirects=False,
-            ) as response:
-                raw = await _read_capped(response, what=what, creates=creates)
-        except _UNUSABLE_REQUEST as exc:
-            raise KieProtocolError(
-                f"Could not send the request while {what} ({type(exc).__name__}). {BASE_URL_HINT}"
-            ) from exc
-        except _NOT_SENT as exc:
-            raise KieUnavailableError(
-                f"Could not connect to kie.ai while {what} ({type(exc).__name__}); "
-                "nothing was sent. Try again shortly."
-            ) from exc
-        except httpx2.RequestError as exc:
-            name = type(exc).__name__
-            if creates:
-                raise KieUncertainError(
-                    f"The connection failed after the request was sent while {what} ({name}); "
-                    "kie.ai may or may not have created the task. Do not resubmit blindly."
-                ) from exc
-            raise KieUnavailableError(
-                f"kie.ai did not answer in time or the connection dropped while {what} "
-                f"({name}). Try again shortly."
-            ) from exc
-        logger.debug("kie.ai %s %s -> HTTP %s", method, path, response.status_code)
-        return unwrap_envelope(
-            response.status_code,
-            raw,
+        return await exchange(
+            self._http,
+            method,
+            (base or self._base) + path,
+            key=self._key,
             what=what,
-            content_type=response.headers.get("content-type", ""),
-            retry_after=response.headers.get("retry-after"),
-            redact=(self._key,),
-            may_have_created=creates,
+            body=body,
+            params=params,
+            form=form,
+            files=files,
+            creates=creates,
         )
 
 
-async def _read_capped(response: httpx2.Response, *, what: str, creates: bool) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in response.aiter_bytes():
-        size += len(chunk)
-        if size > MAX_REPLY_BYTES:
-            message = f"kie.ai's reply was larger than {MAX_REPLY_BYTES} bytes while {what}."
-            if creates:
-                raise KieUncertainError(message + " The task may exist; do not resubmit blindly.")
-            raise KieProtocolError(message)
-        chunks.append(chunk)
-    return b"".join(chunks)
+def _checked_base(url: str, name: str, example: str) -> str:
+    parts = urlsplit(url) if isinstance(url, str) else urlsplit("")
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query:
+        raise ValueError(f"The kie.ai {name} must be an http(s) URL like {example}")
+    return url.rstrip("/")
+
+
+def _checked_task_id(task_id: str) -> str:
+    checked = clean_task_id(task_id)
+    if checked is None:
+        raise ValueError("Not a kie.ai task id.")
+    return checked

@@ -1,32 +1,31 @@
 """The Market ("unified jobs") family: `POST /api/v1/jobs/createTask` and
 `GET /api/v1/jobs/recordInfo`. Builds request bodies and reads task records. Pure, no I/O.
 
-Every family module (market now; 4o Image, Veo, Runway later) owns its paths, its create body,
-its created-task-id reader and its record parser, and produces the same `TaskSnapshot`.
+Every family module (market, gpt4o, veo, runway) owns its paths, its create body and its record
+parser, and produces the same `TaskSnapshot`; `families` lists them for the client.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 
 from mcp_server_kie.domain import TaskSnapshot, TaskState
 from mcp_server_kie.kie.errors import KieProtocolError
 from mcp_server_kie.kie.wire import (
+    add_callback_url,
+    clean_fail_code,
     clean_provider_text,
-    clean_task_id,
-    is_http_url,
     load_json,
     parse_number,
+    parse_progress,
+    record_task_id,
+    url_list,
 )
-
-logger = logging.getLogger(__name__)
+from mcp_server_kie.kie.wire import created_task_id as created_task_id
 
 CREATE_PATH = "/api/v1/jobs/createTask"
 RECORD_PATH = "/api/v1/jobs/recordInfo"
-
-MAX_RESULT_URLS = 100
 
 _STATES: dict[str, TaskState] = {
     "waiting": TaskState.WAITING,
@@ -52,18 +51,9 @@ def create_body(model: str, input: Mapping[str, Any], callback_url: str | None) 
         raise ValueError("model must be a non-empty model id")
     if not isinstance(input, Mapping):
         raise TypeError("input must be a mapping of the model's input fields")
-    body: dict[str, Any] = {"model": model}
-    if callback_url:
-        if not is_http_url(callback_url):
-            raise ValueError("callback_url must be an http(s) URL")
-        body["callBackUrl"] = callback_url
+    body = add_callback_url({"model": model}, callback_url)
     body["input"] = dict(input)
     return body
-
-
-def created_task_id(data: object) -> str | None:
-    """The task id in createTask's `data` (`recordId`, when present, is ignored)."""
-    return clean_task_id(data.get("taskId")) if isinstance(data, Mapping) else None
 
 
 def parse_state(data: Mapping[str, Any]) -> TaskState | None:
@@ -85,11 +75,7 @@ def parse_record(data: Mapping[str, Any]) -> TaskSnapshot:
     `creditsConsumed` (recordInfo) or `consumeCredits` (callbacks); `failCode`/`failMsg` as
     null, "" or missing. Other fields (`param`, `costTime`, times, ...) are ignored.
     """
-    if not isinstance(data, Mapping):
-        raise KieProtocolError("kie.ai's task record had the wrong shape (expected an object).")
-    task_id = clean_task_id(data.get("taskId"))
-    if task_id is None:
-        raise KieProtocolError("kie.ai's task record has no usable taskId.")
+    task_id = record_task_id(data)
     state = parse_state(data)
     if state is None:
         shown = clean_provider_text(data.get("state"), limit=40) or "missing"
@@ -99,9 +85,9 @@ def parse_record(data: Mapping[str, Any]) -> TaskSnapshot:
         state=state,
         result_urls=_result_urls(data, task_id=task_id, required=state is TaskState.SUCCESS),
         credits=_credits(data),
-        fail_code=_fail_code(data.get("failCode")),
+        fail_code=clean_fail_code(data.get("failCode")),
         fail_message=clean_provider_text(data.get("failMsg")) or None,
-        progress=_progress(data.get("progress")),
+        progress=parse_progress(data.get("progress")),
     )
 
 
@@ -110,28 +96,12 @@ def _result_urls(data: Mapping[str, Any], *, task_id: str, required: bool) -> tu
     parsed = load_json(raw_json) if isinstance(raw_json, str) and raw_json.strip() else raw_json
     for source in (parsed, data.get("response"), data):
         if isinstance(source, Mapping):
-            urls = _urls(source.get("resultUrls", source.get("result_urls")))
+            urls = url_list(source.get("resultUrls", source.get("result_urls")))
             if urls:
                 return urls
     if required and isinstance(raw_json, str) and raw_json.strip() and parsed is None:
         raise KieProtocolError(f"kie.ai's resultJson for task {task_id} is not valid JSON.")
     return ()
-
-
-def _urls(value: object) -> tuple[str, ...]:
-    if isinstance(value, str):
-        decoded = load_json(value) if value.lstrip().startswith("[") else [value]
-        value = decoded if isinstance(decoded, list) else []
-    if not isinstance(value, list | tuple):
-        return ()
-    urls: list[str] = []
-    for item in value[:MAX_RESULT_URLS]:
-        url = item.strip() if isinstance(item, str) else ""
-        if is_http_url(url):
-            urls.append(url)
-        else:
-            logger.warning("ignoring a result URL that is not a plain http(s) URL")
-    return tuple(urls)
 
 
 def _credits(data: Mapping[str, Any]) -> float | None:
@@ -140,18 +110,3 @@ def _credits(data: Mapping[str, Any]) -> float | None:
         if value is not None and value >= 0:
             return value
     return None
-
-
-def _fail_code(value: object) -> str | None:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return clean_provider_text(value, limit=40) or None
-
-
-def _progress(value: object) -> float | None:
-    number = parse_number(value)
-    if number is None or number < 0:
-        return None
-    if number <= 1:
-        return number
-    return number / 100 if number <= 100 else None

@@ -1,9 +1,11 @@
 """kie.ai wire primitives shared by every API family: the `{code, msg, data}` envelope,
-provider text cleaning, task ids, loose numbers, Retry-After. Pure, no I/O."""
+provider text cleaning, task ids, loose numbers, Retry-After, result URL lists, failure fields,
+and the snake_case -> wire-name mapping of create bodies. Pure, no I/O."""
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 import time
@@ -20,8 +22,11 @@ from mcp_server_kie.kie.errors import (
     error_for_code,
 )
 
+logger = logging.getLogger(__name__)
+
 PROVIDER_TEXT_LIMIT = 300
 MAX_URL_LENGTH = 4096
+MAX_RESULT_URLS = 100
 _TASK_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,127}")
 _DROP_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
 _SPACE_CATEGORIES = frozenset({"Zs", "Zl", "Zp"})
@@ -55,6 +60,22 @@ def clean_task_id(value: object) -> str | None:
     return None
 
 
+def created_task_id(data: object) -> str | None:
+    """The task id in a create reply's `data` (every family answers `data.taskId`; a market
+    `recordId`, when present, is ignored)."""
+    return clean_task_id(data.get("taskId")) if isinstance(data, Mapping) else None
+
+
+def record_task_id(data: object) -> str:
+    """The `taskId` of a status record; KieProtocolError when the record is unusable."""
+    if not isinstance(data, Mapping):
+        raise KieProtocolError("kie.ai's task record had the wrong shape (expected an object).")
+    task_id = clean_task_id(data.get("taskId"))
+    if task_id is None:
+        raise KieProtocolError("kie.ai's task record has no usable taskId.")
+    return task_id
+
+
 def is_http_url(url: object) -> bool:
     """A plain absolute http(s) URL: ASCII, printable, no spaces, with a host."""
     if (
@@ -82,6 +103,74 @@ def parse_number(value: object) -> float | None:
     except (ValueError, OverflowError):
         return None
     return number if math.isfinite(number) else None
+
+
+def url_list(value: object) -> tuple[str, ...]:
+    """Plain http(s) URLs from a list, a JSON list string, the unquoted "[http://a, http://b]"
+    form of kie's Veo callback schema, or one bare URL string. Anything else is dropped."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not text.startswith("["):
+            value = [text] if text else []
+        elif isinstance(decoded := load_json(text), list):
+            value = decoded
+        else:
+            inner = text[1:-1] if text.endswith("]") else ""
+            value = [part.strip().strip("\"'") for part in inner.split(",") if part.strip()]
+    if not isinstance(value, list | tuple):
+        return ()
+    urls: list[str] = []
+    for item in value[:MAX_RESULT_URLS]:
+        url = item.strip() if isinstance(item, str) else ""
+        if is_http_url(url):
+            urls.append(url)
+        else:
+            logger.warning("ignoring a result URL that is not a plain http(s) URL")
+    return tuple(urls)
+
+
+def clean_fail_code(value: object) -> str | None:
+    """A failure code (`failCode`, `errorCode`) as a short clean string, None when empty."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return clean_provider_text(value, limit=40) or None
+
+
+def parse_progress(value: object) -> float | None:
+    """Progress as a 0..1 fraction from 0..1 numbers, numeric strings ("0.48") or percents."""
+    number = parse_number(value)
+    if number is None or number < 0:
+        return None
+    if number <= 1:
+        return number
+    return number / 100 if number <= 100 else None
+
+
+def map_fields(
+    input: Mapping[str, Any], table: Mapping[str, str], *, family: str
+) -> dict[str, Any]:
+    """Rename our snake_case input keys to a family's wire names with an explicit table.
+
+    None values are left out (kie's own default applies). An unknown key is a programming error
+    (ValueError) and nothing is sent.
+    """
+    if not isinstance(input, Mapping):
+        raise TypeError(f"{family} input must be a mapping of snake_case fields")
+    unknown = sorted(repr(key) for key in input if key not in table)
+    if unknown:
+        raise ValueError(
+            f"{family} takes no input field {', '.join(unknown)}; known: {', '.join(table)}"
+        )
+    return {table[key]: value for key, value in input.items() if value is not None}
+
+
+def add_callback_url(body: dict[str, Any], callback_url: str | None) -> dict[str, Any]:
+    """Set `callBackUrl` when there is one (checked to be an http(s) URL); else leave it out."""
+    if callback_url:
+        if not is_http_url(callback_url):
+            raise ValueError("callback_url must be an http(s) URL")
+        body["callBackUrl"] = callback_url
+    return body
 
 
 def load_json(raw: str | bytes) -> Any:
@@ -125,7 +214,7 @@ def unwrap_envelope(
     """
     envelope = load_json(body)
     wait = parse_retry_after(retry_after)
-    if not isinstance(envelope, Mapping) or (code := _body_code(envelope)) is None:
+    if not isinstance(envelope, Mapping) or (code := body_code(envelope)) is None:
         if status == 404 or status < 400:
             shape = "was not JSON" if envelope is None else "had no kie.ai envelope"
             kind = f", {clean_provider_text(content_type, limit=60)}" if content_type else ""
@@ -141,16 +230,24 @@ def unwrap_envelope(
             )
         note = " (the reply had no kie.ai envelope)"
         raise error_for_code(status, what=what, retry_after=wait, note=note)
-    if code == 200 and 200 <= status < 300:
-        return envelope.get("data")
     raw_message = next((envelope[k] for k in ("msg", "message") if envelope.get(k)), "")
     text = clean_provider_text(raw_message, redact=redact)
+    if code == 200 and 200 <= status < 300:
+        if envelope.get("success") is False:  # upload replies add `success`
+            said = f' kie.ai said: "{text}"' if text else ""
+            raise KieProtocolError(
+                f"kie.ai answered code 200 but success=false while {what}.{said}",
+                code=200,
+                provider_message=text,
+            )
+        return envelope.get("data")
     raise error_for_code(
         code if code != 200 else status, what=what, provider_message=text, retry_after=wait
     )
 
 
-def _body_code(envelope: Mapping[str, Any]) -> int | None:
+def body_code(envelope: Mapping[str, Any]) -> int | None:
+    """The envelope's business `code` as an int (digit strings accepted), else None."""
     code = envelope.get("code")
     if isinstance(code, str) and code.isascii() and code.isdigit() and len(code) <= 4:
         return int(code)

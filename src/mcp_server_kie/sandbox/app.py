@@ -1,7 +1,9 @@
-"""The sandbox's HTTP surface: kie's API routes, the CDN route and the request log.
+"""The sandbox's HTTP surface: kie's API routes for every family, uploads, the CDN route and
+the request log.
 
 API routes answer HTTP 200 with kie's `{"code", "msg", "data"}` envelope and the business
-status in `code`; a route that does not exist is a real HTTP 404, as on the live service.
+status in `code` (upload routes add `"success"`); a route that does not exist is a real HTTP
+404, as on the live service.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -22,11 +27,21 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_server_kie.sandbox.errors import NO_ACCESS, ApiError, message_for
+from mcp_server_kie.sandbox.gpt4o import GPT4O
+from mcp_server_kie.sandbox.market import MARKET
+from mcp_server_kie.sandbox.runway import RUNWAY
+from mcp_server_kie.sandbox.tasks import Family
+from mcp_server_kie.sandbox.uploads import MAX_STREAM_BYTES
+from mcp_server_kie.sandbox.veo import VEO
 
 if TYPE_CHECKING:
     from mcp_server_kie.sandbox.simulator import Sandbox
 
 Handler = Callable[[Request], Awaitable[Any]]
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+FAMILIES: tuple[Family, ...] = (MARKET, GPT4O, VEO, RUNWAY)
+UPLOADED = "File uploaded successfully"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +74,13 @@ class _RequestLog:
         await self._app(scope, receive, send)
 
 
-def envelope(code: int, msg: str, data: object = None, status_code: int = 200) -> JSONResponse:
-    return JSONResponse({"code": code, "msg": msg, "data": data}, status_code=status_code)
+def envelope(
+    code: int, msg: str, data: object = None, status_code: int = 200, upload: bool = False
+) -> JSONResponse:
+    body: dict[str, object] = {"code": code, "msg": msg, "data": data}
+    if upload:
+        body = {"success": code == 200, **body}
+    return JSONResponse(body, status_code=status_code)
 
 
 async def _json_body(request: Request) -> object:
@@ -74,35 +94,54 @@ class _Routes:
     def __init__(self, sandbox: Sandbox) -> None:
         self._sandbox = sandbox
         self._expected = f"Bearer {sandbox.config.api_key}".encode()
-        self._record_info = self.api(self.record_info)
 
-    def api(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    def api(self, handler: Handler, *, upload: bool = False) -> Endpoint:
         """Wrap a handler: check the key, envelope its result, turn ApiError into a body code."""
 
         async def endpoint(request: Request) -> Response:
             given = request.headers.get("authorization", "").encode()
             if not hmac.compare_digest(given, self._expected):
-                return envelope(401, NO_ACCESS)
+                return envelope(401, NO_ACCESS, upload=upload)
             try:
                 data = await handler(request)
             except ApiError as error:
-                return envelope(error.code, error.msg)
-            return envelope(200, "success", data)
+                return envelope(error.code, error.msg, upload=upload)
+            return envelope(200, UPLOADED if upload else "success", data, upload=upload)
 
         return endpoint
 
-    async def create_task(self, request: Request) -> dict[str, str]:
-        task = self._sandbox.create_task(await _json_body(request))
-        delay = self._sandbox.faults.create_delay
-        if delay > 0:
-            await asyncio.sleep(delay)
-        return {"taskId": task.task_id, "recordId": task.task_id}
+    def creator(self, family: Family) -> Endpoint:
+        async def create(request: Request) -> dict[str, Any]:
+            task = self._sandbox.create(family, await _json_body(request))
+            delay = self._sandbox.faults.create_delay
+            if delay > 0:
+                await asyncio.sleep(delay)
+            return family.created(task)
 
-    async def record_info(self, request: Request) -> dict[str, Any]:
+        return self.api(create)
+
+    def recorder(self, family: Family) -> Endpoint:
+        async def record(request: Request) -> dict[str, Any]:
+            task_id = request.query_params.get("taskId", "").strip()
+            if not task_id:
+                raise ApiError(400, "taskId is required")
+            return self._sandbox.record(family, task_id)
+
+        answer = self.api(record)
+
+        async def record_or_fault(request: Request) -> Response:
+            status = self._sandbox.faults.record_info_http_status
+            if status is not None:
+                return envelope(status, message_for(status), status_code=status)
+            return await answer(request)
+
+        return record_or_fault
+
+    async def veo_1080p(self, request: Request) -> dict[str, str]:
         task_id = request.query_params.get("taskId", "").strip()
         if not task_id:
             raise ApiError(400, "taskId is required")
-        return self._sandbox.record_info(task_id)
+        return self._sandbox.veo_1080p(task_id, request.query_params.get("index", "0").strip())
 
     async def credit(self, request: Request) -> float:
         return self._sandbox.credits
@@ -112,14 +151,33 @@ class _Routes:
         url = body.get("url") if isinstance(body, dict) else None
         return self._sandbox.download_url(url)
 
-    async def record_info_or_fault(self, request: Request) -> Response:
-        status = self._sandbox.faults.record_info_http_status
-        if status is not None:
-            return envelope(status, message_for(status), status_code=status)
-        return await self._record_info(request)
+    async def stream_upload(self, request: Request) -> dict[str, object]:
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > MAX_STREAM_BYTES + 64 * 1024:
+            raise ApiError(400, "The file is larger than 100 MB")
+        if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+            raise ApiError(400, "The body must be multipart/form-data")
+        try:
+            async with request.form(max_files=1, max_fields=16) as form:
+                file = form.get("file")
+                if not isinstance(file, UploadFile):
+                    raise ApiError(400, "file is required")
+                data = await file.read(MAX_STREAM_BYTES + 1)
+                if len(data) > MAX_STREAM_BYTES:
+                    raise ApiError(400, "The file is larger than 100 MB")
+                fields = (form.get("uploadPath"), form.get("fileName"))
+                return self._sandbox.upload(data, *fields, file.content_type, file.filename)
+        except (HTTPException, MultiPartException) as exc:
+            raise ApiError(400, "The multipart body could not be read") from exc
+
+    async def base64_upload(self, request: Request) -> dict[str, object]:
+        return self._sandbox.upload_base64(await _json_body(request))
+
+    async def url_upload(self, request: Request) -> dict[str, object]:
+        raise ApiError(422, "file-url-upload is not supported in the sandbox: upload the bytes")
 
     async def cdn(self, request: Request) -> Response:
-        path = request.url.path
+        path = request.scope["path"]  # decoded, as upload names may hold spaces and the like
         media = await self._sandbox.cdn_file(path, request.query_params.get("expires"))
         if media is None:
             return PlainTextResponse("Not Found", status_code=404)
@@ -129,13 +187,20 @@ class _Routes:
 
 def build_app(sandbox: Sandbox) -> Starlette:
     routes = _Routes(sandbox)
-    return Starlette(
-        routes=[
-            Route("/api/v1/jobs/createTask", routes.api(routes.create_task), methods=["POST"]),
-            Route("/api/v1/jobs/recordInfo", routes.record_info_or_fault, methods=["GET"]),
-            Route("/api/v1/chat/credit", routes.api(routes.credit), methods=["GET"]),
-            Route("/api/v1/common/download-url", routes.api(routes.download_url), methods=["POST"]),
-            Route("/cdn/{path:path}", routes.cdn, methods=["GET"]),
-        ],
-        middleware=[Middleware(_RequestLog, sandbox=sandbox)],
-    )
+    table: list[Route] = []
+    for family in FAMILIES:
+        table.append(Route(family.create_path, routes.creator(family), methods=["POST"]))
+        table.append(Route(family.record_path, routes.recorder(family), methods=["GET"]))
+    uploads = {
+        "/api/file-stream-upload": routes.stream_upload,
+        "/api/file-base64-upload": routes.base64_upload,
+        "/api/file-url-upload": routes.url_upload,
+    }
+    table.extend(Route(p, routes.api(h, upload=True), methods=["POST"]) for p, h in uploads.items())
+    table += [
+        Route(VEO.hd_path, routes.api(routes.veo_1080p), methods=["GET"]),
+        Route("/api/v1/chat/credit", routes.api(routes.credit), methods=["GET"]),
+        Route("/api/v1/common/download-url", routes.api(routes.download_url), methods=["POST"]),
+        Route("/cdn/{path:path}", routes.cdn, methods=["GET"]),
+    ]
+    return Starlette(routes=table, middleware=[Middleware(_RequestLog, sandbox=sandbox)])

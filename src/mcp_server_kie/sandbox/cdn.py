@@ -1,67 +1,56 @@
-"""The sandbox's result host: where result URLs point and the files they serve.
+"""The sandbox's file host: where result and upload URLs point and the files they serve.
 
-Paths look like `/cdn/{task_id}/{index}.{ext}`. Files are rendered on first request, then
-cached, so every later request (and `served_sha256`) sees exactly the same bytes.
+Task files live at `/cdn/{task_id}/{index}.{ext}` (extras such as a Runway cover or a Veo
+1080p video at `/cdn/{task_id}/{index}-{role}.{ext}`), uploads at `/cdn/uploads/{path}`.
+Task files are rendered on first request, then cached, so every later request (and
+`served_sha256`) sees exactly the same bytes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from urllib.parse import urlsplit
+from collections.abc import Callable
+from functools import partial
+from urllib.parse import unquote, urlsplit
 
 from mcp_server_kie.sandbox.media import MediaFile, render_image, render_video
-from mcp_server_kie.sandbox.models import ModelSpec
-from mcp_server_kie.sandbox.tasks import SimTask
+from mcp_server_kie.sandbox.tasks import Output
 
 CDN_PREFIX = "/cdn/"
-_PATH = re.compile(r"^/cdn/(?P<task>[0-9a-f]{32})/(?P<index>\d+)\.(?P<ext>png|jpg|mp4)$")
+MAX_VIDEO_SECONDS = 15
+_TASK_FILE = re.compile(r"^/cdn/(?P<task>[A-Za-z0-9_-]{6,80})/\d+(?:-[a-z0-9]+)?\.(?:png|jpg|mp4)$")
+
+Renderer = Callable[[], MediaFile]
 
 
-def file_extension(spec: ModelSpec, inputs: dict[str, object]) -> str:
-    if spec.kind == "video":
-        return "mp4"
-    return "jpg" if spec.value(inputs, "output_format") == "jpeg" else "png"
+def output_url(base_url: str, task_id: str, output: Output) -> str:
+    return f"{base_url}{CDN_PREFIX}{task_id}/{output.name}"
 
 
-def result_urls(base_url: str, task_id: str, extension: str, count: int = 1) -> tuple[str, ...]:
-    return tuple(f"{base_url}{CDN_PREFIX}{task_id}/{index}.{extension}" for index in range(count))
-
-
-def parse_path(path: str) -> tuple[str, int, str] | None:
-    """(task id, index, extension) for a CDN path, or None if it is not one."""
-    match = _PATH.match(path)
-    if match is None:
-        return None
-    return match["task"], int(match["index"]), match["ext"]
+def task_of(path: str) -> str | None:
+    """The task id a CDN path belongs to, or None if it is not a task file path."""
+    match = _TASK_FILE.match(path)
+    return match["task"] if match is not None else None
 
 
 def path_of(url: str) -> str:
-    return urlsplit(url).path
+    return unquote(urlsplit(url).path)
 
 
-def _aspect_ratio(task: SimTask) -> str:
-    value = task.inputs.get("aspect_ratio") or task.inputs.get("image_size")
-    if not isinstance(value, str):
-        default = task.spec.value(task.inputs, "aspect_ratio")
-        value = default if isinstance(default, str) else "1:1"
-    return value
+def _render(seed: str, prompt: str, output: Output) -> MediaFile:
+    if output.extension == "mp4":
+        seconds = min(max(output.seconds, 1), MAX_VIDEO_SECONDS)
+        return render_video(seed, prompt, output.aspect_ratio, seconds, output.label)
+    image_format = "jpeg" if output.extension == "jpg" else "png"
+    return render_image(seed, prompt, output.aspect_ratio, image_format)
 
 
-def _seconds(task: SimTask) -> int:
-    value = task.spec.value(task.inputs, "duration")
-    try:
-        return max(int(str(value)), 1)
-    except ValueError:
-        return 5
-
-
-def render(task: SimTask, extension: str) -> MediaFile:
-    """Render one output of a task (blocking CPU work)."""
-    if extension == "mp4":
-        return render_video(task.task_id, task.prompt, _aspect_ratio(task), _seconds(task))
-    image_format = "jpeg" if extension == "jpg" else "png"
-    return render_image(task.task_id, task.prompt, _aspect_ratio(task), image_format)
+def renderer(task_id: str, prompt: str, output: Output) -> Renderer:
+    """Blocking CPU work that renders one file of a task (the first result seeds on the id)."""
+    first = output.role == "result" and output.index == 0
+    seed = task_id if first else f"{task_id}/{output.name}"
+    return partial(_render, seed, prompt, output)
 
 
 class MediaCache:
@@ -74,7 +63,7 @@ class MediaCache:
     def cached(self, path: str) -> MediaFile | None:
         return self._files.get(path)
 
-    async def get(self, path: str, task: SimTask, extension: str) -> MediaFile:
+    async def get(self, path: str, render: Renderer) -> MediaFile:
         cached = self._files.get(path)
         if cached is not None:
             return cached
@@ -82,14 +71,14 @@ class MediaCache:
         async with lock:
             cached = self._files.get(path)
             if cached is None:
-                cached = await asyncio.to_thread(render, task, extension)
+                cached = await asyncio.to_thread(render)
                 self._files[path] = cached
         self._locks.pop(path, None)
         return cached
 
-    def get_blocking(self, path: str, task: SimTask, extension: str) -> MediaFile:
+    def get_blocking(self, path: str, render: Renderer) -> MediaFile:
         cached = self._files.get(path)
         if cached is None:
-            cached = render(task, extension)
+            cached = render()
             self._files[path] = cached
         return cached

@@ -25,12 +25,14 @@ class SandboxConfig:
 
 @dataclass
 class Faults:
-    """Misbehaviour a test can program. Plain attributes; change them at any time.
+    """Misbehaviour a test can program. Plain attributes; change them at any time. They apply
+    to every family (market createTask/recordInfo and the 4o, Veo and Runway equivalents).
 
-    - `create_delay`: seconds to wait before answering createTask, after the task is created
+    - `create_delay`: seconds to wait before answering a create, after the task is created
       (simulates a create whose answer arrives late or never reaches a client that times out).
-    - `create_status`: answer the next createTask with this business code and no task, then reset.
-    - `record_info_http_status`: answer recordInfo with this HTTP status until set back to None.
+    - `create_status`: answer the next create with this business code and no task, then reset.
+    - `record_info_http_status`: answer every record query with this HTTP status until set back
+      to None.
     - `drop_callbacks`: tasks that finish while this is set never get a callback.
     """
 

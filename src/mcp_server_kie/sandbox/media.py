@@ -96,16 +96,23 @@ def render_image(seed: str, prompt: str, aspect_ratio: str, image_format: str) -
     return MediaFile(buffer.getvalue(), "image/png")
 
 
-def render_video(seed: str, prompt: str, aspect_ratio: str, seconds: int) -> MediaFile:
-    """A small H.264 MP4 (long side 320 px, 12 fps, yuv420p) with a box moving across it."""
+def render_video(
+    seed: str, prompt: str, aspect_ratio: str, seconds: int, label: str = ""
+) -> MediaFile:
+    """A small H.264 MP4 (long side 320 px, 12 fps, yuv420p) with a box moving across it.
+
+    A `label` (e.g. "1080p") is written on every frame and stored as the file's comment.
+    """
     width, height = frame_size(aspect_ratio, VIDEO_LONG_SIDE, even=True)
     background = _background(seed, (width, height))
     font_size = max(width // 20, 10)
     font = ImageFont.load_default(size=font_size)
-    caption = _wrapped(prompt, max(width // 8, 8), 2)
+    caption = _wrapped(f"[{label}] {prompt}" if label else prompt, max(width // 8, 8), 2)
     box = max(min(width, height) // 6, 4)
     buffer = io.BytesIO()
     with av.open(buffer, mode="w", format="mp4") as container:
+        if label:
+            container.metadata["comment"] = label
         stream = container.add_stream("libx264", rate=VIDEO_FPS)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.time_base = Fraction(1, VIDEO_FPS)

@@ -1,8 +1,10 @@
-"""The sandbox itself: its tasks, its balance, its logs, and the operations the routes call.
+"""The sandbox itself: its tasks, uploads, balance and logs, and the operations the routes call.
 
-Credits follow the documented rule: a create is refused (402) unless the balance, less what
-unfinished tasks may still cost, covers the price; the price is taken only when a task
-succeeds. Settling happens lazily against the clock whenever anything looks at the state.
+Every family (market, 4o Image, Veo, Runway) goes through the same create path: faults, the
+shared create rate limit, the family's validation, input URLs on this sandbox checked to
+exist, then credits. A create is refused (402) unless the balance, less what unfinished tasks
+may still cost, covers the price; the price is taken only when a task succeeds. Settling
+happens lazily against the clock whenever anything looks at the state.
 """
 
 from __future__ import annotations
@@ -10,29 +12,27 @@ from __future__ import annotations
 import logging
 import secrets
 from collections import deque
-from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from starlette.applications import Starlette
 
 from mcp_server_kie.sandbox.app import LoggedRequest, build_app
 from mcp_server_kie.sandbox.callbacks import CallbackAttempt, CallbackDelivery
-from mcp_server_kie.sandbox.cdn import (
-    MediaCache,
-    file_extension,
-    parse_path,
-    path_of,
-    result_urls,
-)
+from mcp_server_kie.sandbox.cdn import MediaCache, Renderer, output_url, path_of, renderer, task_of
 from mcp_server_kie.sandbox.config import Faults, SandboxConfig
 from mcp_server_kie.sandbox.errors import ApiError
+from mcp_server_kie.sandbox.market import MARKET
 from mcp_server_kie.sandbox.media import MediaFile
-from mcp_server_kie.sandbox.models import MODELS
-from mcp_server_kie.sandbox.tasks import FAIL_DIRECTIVE, SLOW_DIRECTIVE, SimTask
+from mcp_server_kie.sandbox.tasks import FAIL_DIRECTIVE, SLOW_DIRECTIVE, Family, SimTask
+from mcp_server_kie.sandbox.uploads import UPLOAD_PREFIX, Upload, UploadStore, decode_base64
+from mcp_server_kie.sandbox.veo import VEO
 
 logger = logging.getLogger(__name__)
 
 DOWNLOAD_URL_SECONDS = 20 * 60
+INPUT_FETCH_FAILED = "failed to fetch the input image"
 
 
 class Sandbox:
@@ -46,6 +46,7 @@ class Sandbox:
         self.requests: list[LoggedRequest] = []
         self.callbacks: list[CallbackAttempt] = []
         self.media = MediaCache()
+        self._files = UploadStore()
         self._balance = self.config.initial_credits
         self._unsettled: set[str] = set()
         self._callback_queue: deque[SimTask] = deque()
@@ -81,6 +82,11 @@ class Sandbox:
         self._balance = value
 
     @property
+    def uploads(self) -> list[Upload]:
+        """Every upload so far, in order (a file uploaded twice appears twice)."""
+        return self._files.uploads
+
+    @property
     def pending_callbacks(self) -> int:
         """Callbacks due or being delivered (including retries still to come)."""
         self.settle()
@@ -90,81 +96,106 @@ class Sandbox:
         return sum(1 for request in self.requests if request.path.endswith(path_suffix))
 
     def served_sha256(self, url: str) -> str | None:
+        """The SHA-256 of the bytes served at `url` (rendering them if need be), or None."""
         path = path_of(url)
-        cached = self.media.cached(path)
-        if cached is not None:
-            return cached.sha256
-        found = self._cdn_target(path)
-        if found is None:
-            return None
-        return self.media.get_blocking(path, *found).sha256
+        source = self._source(path)
+        if source is None or isinstance(source, MediaFile):
+            return None if source is None else source.sha256
+        return self.media.get_blocking(path, source).sha256
 
     # --- operations behind the routes -------------------------------------------------------
 
-    def create_task(self, body: object) -> SimTask:
+    def create(self, family: Family, body: object) -> SimTask:
         status = self.faults.create_status
         if status is not None:
             self.faults.create_status = None
             raise ApiError(status)
         now = self.clock()
         self._admit(now)
-        if not isinstance(body, Mapping):
+        if not isinstance(body, dict):
             raise ApiError(400, "The request body must be a JSON object")
-        model, inputs, callback_url = _parse_create(body)
-        spec = MODELS.get(model)
-        if spec is None:
-            raise ApiError(422, f"The model {model!r} is not supported")
-        problem = spec.validate(inputs)
-        if problem is not None:
-            raise ApiError(422, problem)
-        price = spec.price_for(inputs)
+        order = family.parse(body)
+        if not all(self._fetchable(url) for url in order.input_urls):
+            raise ApiError(422, INPUT_FETCH_FAILED)
         self.settle()
         held = sum(self.tasks[task_id].price for task_id in self._unsettled)
-        if self._balance - held < price:
+        if self._balance - held < order.price:
             raise ApiError(402)
-        task_id = secrets.token_hex(16)
-        prompt = str(inputs.get("prompt", ""))
-        duration = self.config.image_seconds if spec.kind == "image" else self.config.video_seconds
+        task_id = family.new_task_id()
+        seconds = self.config.image_seconds if order.kind == "image" else self.config.video_seconds
         task = SimTask(
             task_id=task_id,
-            spec=spec,
-            inputs=dict(inputs),
-            callback_url=callback_url,
+            family=family,
+            order=order,
             created_at=now,
-            duration=duration * (10 if SLOW_DIRECTIVE in prompt else 1),
-            price=price,
-            will_fail=FAIL_DIRECTIVE in prompt,
-            result_urls=result_urls(self.base_url, task_id, file_extension(spec, inputs)),
+            duration=seconds * (10 if SLOW_DIRECTIVE in order.prompt else 1),
+            will_fail=FAIL_DIRECTIVE in order.prompt,
+            outputs=tuple(
+                replace(output, url=output_url(self.base_url, task_id, output))
+                for output in order.outputs
+            ),
         )
         self.tasks[task_id] = task
         self._unsettled.add(task_id)
-        logger.debug("sandbox created task %s for %s", task_id, model)
+        logger.debug("sandbox created %s task %s for %s", family.name, task_id, order.model)
         return task
 
-    def record_info(self, task_id: str) -> dict[str, Any]:
-        task = self.tasks.get(task_id)
-        if task is None:
-            raise ApiError(404, f"The task {task_id} does not exist")
+    def create_task(self, body: object) -> SimTask:
+        """A market createTask."""
+        return self.create(MARKET, body)
+
+    def record(self, family: Family, task_id: str) -> dict[str, Any]:
+        task = self._task(family, task_id)
         self.settle()
         return task.record(self.clock())
+
+    def record_info(self, task_id: str) -> dict[str, Any]:
+        """A market recordInfo."""
+        return self.record(MARKET, task_id)
+
+    def veo_1080p(self, task_id: str, index: str) -> dict[str, str]:
+        task = self._task(VEO, task_id)
+        self.settle()
+        return VEO.hd_video(task, index, self.clock())
+
+    def upload(
+        self,
+        data: bytes,
+        upload_path: object,
+        file_name: object,
+        declared_type: str | None = None,
+        original_name: str | None = None,
+    ) -> dict[str, object]:
+        now = self.clock()
+        reply = self._files.put(
+            self.base_url, now, data, upload_path, file_name, declared_type, original_name
+        )
+        logger.debug("sandbox stored an upload of %d bytes", len(data))
+        return reply
+
+    def upload_base64(self, body: object) -> dict[str, object]:
+        if not isinstance(body, dict):
+            raise ApiError(400, "The request body must be a JSON object")
+        data, declared = decode_base64(body.get("base64Data"))
+        return self.upload(data, body.get("uploadPath"), body.get("fileName"), declared)
 
     def download_url(self, url: object) -> str:
         if not isinstance(url, str) or not url.startswith(self.base_url + "/"):
             raise ApiError(422, "Only files hosted by kie.ai can be downloaded")
-        path = path_of(url)
-        if self._cdn_target(path) is None:
+        if self._source(path_of(url)) is None:
             raise ApiError(422, "The URL is not a known kie.ai file")
         expires = int(self.clock()) + DOWNLOAD_URL_SECONDS
-        return f"{self.base_url}{path}?expires={expires}&token={secrets.token_hex(8)}"
+        raw_path = urlsplit(url).path
+        return f"{self.base_url}{raw_path}?expires={expires}&token={secrets.token_hex(8)}"
 
     async def cdn_file(self, path: str, expires: str | None) -> MediaFile | None:
         """The file at a CDN path, or None if there is none (or the signed link expired)."""
-        if expires is not None and (not expires.isdigit() or int(expires) < self.clock()):
+        if self._expired(expires):
             return None
-        found = self._cdn_target(path)
-        if found is None:
-            return None
-        return await self.media.get(path, *found)
+        source = self._source(path)
+        if source is None or isinstance(source, MediaFile):
+            return source
+        return await self.media.get(path, source)
 
     # --- state ------------------------------------------------------------------------------
 
@@ -194,27 +225,34 @@ class Sandbox:
             raise ApiError(429)
         self._recent_creates.append(now)
 
-    def _cdn_target(self, path: str) -> tuple[SimTask, str] | None:
-        parsed = parse_path(path)
-        if parsed is None:
-            return None
-        task_id, index, extension = parsed
+    def _task(self, family: Family, task_id: str) -> SimTask:
         task = self.tasks.get(task_id)
-        if task is None or not task.succeeded(self.clock()) or index >= len(task.result_urls):
-            return None
-        if path_of(task.result_urls[index]) != path:
-            return None
-        return task, extension
+        if task is None or task.family is not family:
+            if family is MARKET:
+                raise ApiError(404, f"The task {task_id} does not exist")
+            raise ApiError(422, "record is null")  # the legacy query endpoints' wording
+        return task
 
+    def _source(self, path: str) -> MediaFile | Renderer | None:
+        """What a CDN path serves now: an uploaded file, a task file to render, or nothing."""
+        now = self.clock()
+        if path.startswith(UPLOAD_PREFIX):
+            return self._files.get(path, now)
+        task = self.tasks.get(task_of(path) or "")
+        if task is None:
+            return None
+        for output in task.outputs:
+            if path_of(output.url) == path and task.serves(output, now):
+                return renderer(task.task_id, task.prompt, output)
+        return None
 
-def _parse_create(body: Mapping[str, Any]) -> tuple[str, dict[str, Any], str | None]:
-    model = body.get("model")
-    if not isinstance(model, str) or not model:
-        raise ApiError(422, "model is required")
-    inputs = body.get("input", {})
-    if not isinstance(inputs, dict):
-        raise ApiError(422, "input must be a JSON object")
-    callback_url = body.get("callBackUrl")
-    if callback_url is not None and not isinstance(callback_url, str):
-        raise ApiError(422, "callBackUrl must be a string")
-    return model, inputs, callback_url or None
+    def _fetchable(self, url: str) -> bool:
+        """An input URL kie could fetch: anything elsewhere, or a file this sandbox serves."""
+        if not url.startswith(self.base_url + "/"):
+            return True
+        expires = parse_qs(urlsplit(url).query).get("expires", [None])[0]
+        return not self._expired(expires) and self._source(path_of(url)) is not None
+
+    def _expired(self, expires: str | None) -> bool:
+        """Whether a download link's `expires` (Unix seconds; None for a plain URL) has passed."""
+        return expires is not None and (not expires.isdigit() or int(expires) < self.clock())

@@ -1,28 +1,102 @@
-"""One simulated market task and its life, computed from the clock.
+"""One simulated task and its life, computed from the clock; what every family has in common.
 
-A task never "runs": its state at any moment follows from when it was created and how long it
+A task never "runs": its phase at any moment follows from when it was created and how long it
 takes. waiting for the first 10% of the duration, queuing to 30%, generating to 100%, then
-success or fail.
+success or fail. Each API family (`market`, `gpt4o`, `veo`, `runway`) turns a create body
+into an `Order` and renders the task's record and callback in its own wire shape.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
 
-from mcp_server_kie.sandbox.models import ModelSpec
+from mcp_server_kie.sandbox.models import Kind
 
 FAIL_DIRECTIVE = "[sandbox:fail]"
 SLOW_DIRECTIVE = "[sandbox:slow]"
 FAIL_MESSAGE = "The sandbox was asked to fail this task."
 
-_PHASES = (("waiting", 0.0), ("queuing", 0.1), ("generating", 0.3))
-_SUCCESS_FLAGS = {"waiting": 0, "queuing": 0, "generating": 0, "success": 1, "fail": 3}
+Phase = Literal["waiting", "queuing", "generating", "success", "fail"]
+Role = Literal["result", "cover", "origin", "1080p"]
+
+_PHASES: tuple[tuple[Phase, float], ...] = (
+    ("waiting", 0.0),
+    ("queuing", 0.1),
+    ("generating", 0.3),
+)
 
 
-def _compact(value: object) -> str:
+def compact(value: object) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+
+
+def ms(seconds: float) -> int:
+    return round(seconds * 1000)
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """One file a task serves from the CDN once it succeeds (a 1080p file: once it is ready).
+
+    `role` "result" files are the task's result URLs; the others are extras a family reports
+    elsewhere (a Runway cover image, a Veo original or 1080p video). `url` is set when the task
+    gets its id.
+    """
+
+    role: Role
+    index: int
+    extension: str
+    aspect_ratio: str
+    seconds: int = 0
+    label: str = ""
+    url: str = ""
+
+    @property
+    def name(self) -> str:
+        suffix = "" if self.role == "result" else f"-{self.role}"
+        return f"{self.index}{suffix}.{self.extension}"
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """A validated create request: what the task is, what it costs and what it will serve."""
+
+    model: str
+    kind: Kind
+    request: dict[str, Any]
+    callback_url: str | None
+    price: float
+    prompt: str
+    outputs: tuple[Output, ...]
+    input_urls: tuple[str, ...] = ()
+
+
+class Family(Protocol):
+    """An API family: its paths, its task ids and its wire shapes."""
+
+    name: str
+    create_path: str
+    record_path: str
+
+    def new_task_id(self) -> str: ...
+
+    def parse(self, body: dict[str, Any]) -> Order:
+        """Validate a create body (raising ApiError) and describe the task it asks for."""
+        ...
+
+    def created(self, task: SimTask) -> dict[str, Any]:
+        """The `data` of the create answer."""
+        ...
+
+    def record(self, task: SimTask, now: float) -> dict[str, Any]:
+        """The `data` of the family's record (query) answer at time `now`."""
+        ...
+
+    def callback_body(self, task: SimTask, now: float) -> dict[str, Any]:
+        """The JSON body POSTed to callBackUrl once the task is terminal."""
+        ...
 
 
 @dataclass(slots=True)
@@ -30,112 +104,90 @@ class SimTask:
     """A task as the sandbox holds it. Times are clock seconds."""
 
     task_id: str
-    spec: ModelSpec
-    inputs: dict[str, Any]
-    callback_url: str | None
+    family: Family
+    order: Order
     created_at: float
     duration: float
-    price: float
     will_fail: bool
-    result_urls: tuple[str, ...]
     settled: bool = False
     remained_credits: float | None = None
     callback_done: bool = False
+    hd_requests: int = 0  # Veo: how often its 1080p video was asked for
+    hd_ready: bool = False  # Veo: the 1080p video has been handed out and is served
+    outputs: tuple[Output, ...] = field(default=())
 
     @property
     def model(self) -> str:
-        return self.spec.id
+        return self.order.model
+
+    @property
+    def inputs(self) -> dict[str, Any]:
+        return self.order.request
 
     @property
     def prompt(self) -> str:
-        prompt = self.inputs.get("prompt")
-        return prompt if isinstance(prompt, str) else ""
+        return self.order.prompt
+
+    @property
+    def price(self) -> float:
+        return self.order.price
+
+    @property
+    def callback_url(self) -> str | None:
+        return self.order.callback_url
+
+    @property
+    def result_urls(self) -> tuple[str, ...]:
+        return self.urls("result")
+
+    def urls(self, role: Role) -> tuple[str, ...]:
+        return tuple(output.url for output in self.outputs if output.role == role)
 
     @property
     def completed_at(self) -> float:
         return self.created_at + self.duration
 
-    def state(self, now: float) -> str:
+    def phase(self, now: float) -> Phase:
         if self.terminal(now):
             return "fail" if self.will_fail else "success"
-        fraction = self._fraction(now)
-        current = "waiting"
+        fraction = self.fraction(now)
+        current: Phase = "waiting"
         for name, start in _PHASES:
             if fraction >= start:
                 current = name
         return current
 
-    def _fraction(self, now: float) -> float:
+    def fraction(self, now: float) -> float:
+        """How far along the task is, from 0 (created) to 1 (finished)."""
+        if self.terminal(now):
+            return 1.0
         if self.duration <= 0:
-            return 1.0 if now >= self.created_at else 0.0
-        return (now - self.created_at) / self.duration
+            return 0.0
+        return min(max((now - self.created_at) / self.duration, 0.0), 1.0)
 
     def terminal(self, now: float) -> bool:
         """Finished: due by the clock, or already settled (a task never un-finishes)."""
         return self.settled or now >= self.completed_at
 
     def succeeded(self, now: float) -> bool:
-        return self.state(now) == "success"
+        return self.phase(now) == "success"
+
+    def serves(self, output: Output, now: float) -> bool:
+        return self.succeeded(now) and (output.role != "1080p" or self.hd_ready)
 
     def updated_at(self, now: float) -> float:
-        """When the state last changed (the time of the latest phase boundary passed)."""
+        """When the phase last changed (the time of the latest phase boundary passed)."""
         if self.terminal(now):
             return self.completed_at
-        fraction = self._fraction(now)
+        fraction = self.fraction(now)
         start = max((s for _, s in _PHASES if fraction >= s), default=0.0)
         return self.created_at + start * self.duration
-
-    def param(self) -> str:
-        """The create request echoed back, with `input` double-encoded (the live quirk)."""
-        request: dict[str, Any] = {"model": self.model, "input": _compact(self.inputs)}
-        if self.callback_url is not None:
-            request["callBackUrl"] = self.callback_url
-        return _compact(request)
-
-    def result_json(self, now: float) -> str | None:
-        if not self.succeeded(now):
-            return None
-        return _compact({"resultUrls": list(self.result_urls)})
 
     def charge(self, now: float) -> float:
         return self.price if self.succeeded(now) else 0.0
 
     def record(self, now: float) -> dict[str, Any]:
-        """The `data` of a recordInfo answer at time `now`."""
-        state = self.state(now)
-        terminal = self.terminal(now)
-        result_json = self.result_json(now)
-        failed = state == "fail"
-        param = self.param()
-        return {
-            "taskId": self.task_id,
-            "model": self.model,
-            "state": state,
-            "param": param,
-            "paramJson": param,
-            "resultJson": result_json,
-            "response": json.loads(result_json) if result_json is not None else None,
-            "successFlag": _SUCCESS_FLAGS[state],
-            "creditsConsumed": self.charge(now) if terminal else None,
-            "failCode": "500" if failed else None,
-            "failMsg": FAIL_MESSAGE if failed else None,
-            "costTime": round(self.duration) if state == "success" else 0,
-            "createTime": _ms(self.created_at),
-            "updateTime": _ms(self.updated_at(now)),
-            "completeTime": _ms(self.completed_at) if terminal else None,
-            "progress": None,
-        }
+        return self.family.record(self, now)
 
     def callback_body(self, now: float) -> dict[str, Any]:
-        """The JSON body POSTed to callBackUrl once the task is terminal."""
-        data = self.record(now)
-        data.pop("creditsConsumed")
-        data["consumeCredits"] = self.charge(now)
-        data["remainedCredits"] = self.remained_credits
-        if data["state"] == "success":
-            return {"code": 200, "msg": "Playground task completed successfully.", "data": data}
-        return {"code": 501, "msg": "Playground task failed.", "data": data}
-
-
-def _ms(seconds: float) -> int:
-    return round(seconds * 1000)
+        return self.family.callback_body(self, now)

@@ -20,6 +20,7 @@ import uvicorn
 
 from mcp_server_kie.config import MISSING_KEY_MESSAGE, Settings
 from mcp_server_kie.jobs import Engine, OutputStore, Poller
+from mcp_server_kie.jobs.references import ReferenceResolver
 from mcp_server_kie.kie.client import KieClient
 from mcp_server_kie.media import Fetcher
 from mcp_server_kie.sandbox import SandboxConfig, serve_sandbox
@@ -49,7 +50,7 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         )
         stack.push_async_callback(http.aclose)
 
-        base_url = settings.base_url
+        base_url, upload_url = settings.base_url, settings.upload_base_url
         if settings.sandbox:
             sandbox = await stack.enter_async_context(
                 serve_sandbox(
@@ -60,13 +61,22 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
                     )
                 )
             )
-            base_url = sandbox.base_url
+            base_url = upload_url = sandbox.base_url
             log.info("sandbox mode: simulated kie.ai at %s", base_url)
 
         key = settings.api_key_value()
-        kie = KieClient(http, api_key=key, base_url=base_url) if key else None
-        outputs = OutputStore(Fetcher(http), settings.media_dir)
-        engine = Engine(store, kie, outputs, not_configured_message=MISSING_KEY_MESSAGE)
+        kie = (
+            KieClient(http, api_key=key, base_url=base_url, upload_base_url=upload_url)
+            if key
+            else None
+        )
+        engine = Engine(
+            store,
+            kie,
+            OutputStore(Fetcher(http), settings.media_dir),
+            references=ReferenceResolver(settings.allowed_input_dirs),
+            not_configured_message=MISSING_KEY_MESSAGE,
+        )
         stack.push_async_callback(engine.close)
 
         sidecar_url = await stack.enter_async_context(_serve_sidecar(engine, settings))

@@ -69,4 +69,8 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX job_events_by_job ON job_events (job_id, id);
     """,
+    # 2: which kie.ai API family serves the job (they differ in endpoints and shapes).
+    """
+    ALTER TABLE jobs ADD COLUMN family TEXT NOT NULL DEFAULT 'market';
+    """,
 )

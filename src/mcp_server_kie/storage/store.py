@@ -16,6 +16,7 @@ from pathlib import Path
 import aiosqlite
 
 from mcp_server_kie.domain import (
+    ApiFamily,
     Asset,
     Job,
     JobError,
@@ -33,6 +34,7 @@ _WriteStep = Callable[[aiosqlite.Connection], Awaitable[None]]
 class NewJob:
     id: str
     kind: MediaKind
+    family: ApiFamily
     model: str
     prompt: str
     params: dict[str, object]
@@ -67,12 +69,14 @@ class Store:
 
         async def insert(conn: aiosqlite.Connection) -> None:
             await conn.execute(
-                "INSERT INTO jobs (id, kind, model, prompt, params, status, callback_token_hash,"
-                " callback_expected, idempotency_key, expected_credits, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO jobs (id, kind, family, model, prompt, params, status,"
+                " callback_token_hash, callback_expected, idempotency_key, expected_credits,"
+                " created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
                 (
                     new.id,
                     new.kind.value,
+                    new.family.value,
                     new.model,
                     new.prompt,
                     json.dumps(new.params, sort_keys=True),
@@ -311,6 +315,7 @@ def _job(row: sqlite3.Row, assets: tuple[Asset, ...]) -> Job:
     return Job(
         id=row["id"],
         kind=MediaKind(row["kind"]),
+        family=ApiFamily(row["family"]),
         model=row["model"],
         prompt=row["prompt"],
         params=json.loads(row["params"]),

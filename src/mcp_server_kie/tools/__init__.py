@@ -6,11 +6,12 @@ import inspect
 from collections.abc import Awaitable, Callable
 
 from mcp.server import MCPServer
-from mcp.types import CallToolResult, ToolAnnotations
+from mcp.types import ToolAnnotations
 
 from mcp_server_kie.tools.context import ToolContext
 from mcp_server_kie.tools.generate import generate_image, generate_video
 from mcp_server_kie.tools.library import get_status, list_media
+from mcp_server_kie.tools.models import get_credits, list_models
 
 __all__ = ["ToolContext", "register_tools"]
 
@@ -18,14 +19,17 @@ _STARTS_PAID_JOB = ToolAnnotations(
     read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
 )
 _READS_LIBRARY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
+_READS_ACCOUNT = ToolAnnotations(read_only_hint=True, open_world_hint=True)
 
 
 def register_tools(server: MCPServer) -> None:
-    tools: list[tuple[Callable[..., Awaitable[CallToolResult]], str, ToolAnnotations]] = [
+    tools: list[tuple[Callable[..., Awaitable[object]], str, ToolAnnotations]] = [
         (generate_image, "Generate an image", _STARTS_PAID_JOB),
         (generate_video, "Generate a video", _STARTS_PAID_JOB),
         (get_status, "Get a job's status", _READS_LIBRARY),
         (list_media, "List generated media", _READS_LIBRARY),
+        (list_models, "List models", _READS_LIBRARY),
+        (get_credits, "Get kie.ai credit balance", _READS_ACCOUNT),
     ]
     for fn, title, hints in tools:
         description = inspect.cleandoc(fn.__doc__ or "")

@@ -44,6 +44,29 @@ IdempotencyKey = Annotated[
         "instead of paying for a second one (use it when retrying a call that timed out).",
     ),
 ]
+Resolution = Annotated[
+    str | None, Field(description="Output resolution, e.g. 1K/2K/4K or 720p/1080p (per model).")
+]
+NegativePrompt = Annotated[str | None, Field(description="What to avoid (models that take it).")]
+Seed = Annotated[int | None, Field(description="Seed for repeatable results (where supported).")]
+ImageRef = Annotated[
+    str | None,
+    Field(description="An image: an https URL, or the absolute path of a local image file."),
+]
+ReferenceImages = Annotated[
+    list[str] | None,
+    Field(
+        description="Reference images: https URLs or absolute paths of local image files "
+        "(uploaded for you). Edit models change them; others use them as guidance."
+    ),
+]
+Options = Annotated[
+    dict[str, Any] | None,
+    Field(
+        description="Model-specific settings by kie.ai's own field names (see list_models), "
+        'e.g. {"guidance_scale": 4} for bytedance/seedream.'
+    ),
+]
 
 
 async def generate_image(
@@ -51,6 +74,16 @@ async def generate_image(
     ctx: Context,
     model: Annotated[str | None, Field(description=_model_help(MediaKind.IMAGE))] = None,
     aspect_ratio: AspectRatio = None,
+    resolution: Resolution = None,
+    quality: Annotated[str | None, Field(description="Quality tier, e.g. basic/high.")] = None,
+    num_images: Annotated[
+        int | None, Field(ge=1, le=10, description="How many images (models that allow it).")
+    ] = None,
+    negative_prompt: NegativePrompt = None,
+    seed: Seed = None,
+    reference_images: ReferenceImages = None,
+    output_format: Annotated[str | None, Field(description="png or jpeg/jpg.")] = None,
+    options: Options = None,
     wait_seconds: WaitSeconds = None,
     idempotency_key: IdempotencyKey = None,
 ) -> Annotated[CallToolResult, JobResult]:
@@ -58,11 +91,22 @@ async def generate_image(
 
     Images usually take 10-30 seconds: by default this call waits for the result and returns
     the saved file. If it is not ready in time, it returns a job_id: call get_status with it
-    (do not call generate_image again, that would pay twice).
+    (do not call generate_image again, that would pay twice). list_models shows every model,
+    what it accepts and what it costs. Every argument is checked against the chosen model
+    before anything is sent or paid for.
     """
-    knobs = {"aspect_ratio": aspect_ratio}
+    knobs: dict[str, Any] = {
+        "aspect_ratio": aspect_ratio,
+        "resolution": resolution,
+        "quality": quality,
+        "num_images": num_images,
+        "negative_prompt": negative_prompt,
+        "seed": seed,
+        "reference_images": reference_images,
+        "output_format": output_format,
+    }
     return await _generate(
-        ctx, MediaKind.IMAGE, prompt, model, knobs, wait_seconds, idempotency_key
+        ctx, MediaKind.IMAGE, prompt, model, knobs, options, wait_seconds, idempotency_key
     )
 
 
@@ -74,6 +118,14 @@ async def generate_video(
     duration: Annotated[
         int | None, Field(ge=1, le=60, description="Length in seconds, e.g. 5 or 10.")
     ] = None,
+    resolution: Resolution = None,
+    negative_prompt: NegativePrompt = None,
+    seed: Seed = None,
+    sound: Annotated[bool | None, Field(description="Generate audio (models that can).")] = None,
+    first_frame: ImageRef = None,
+    last_frame: ImageRef = None,
+    reference_images: ReferenceImages = None,
+    options: Options = None,
     wait_seconds: WaitSeconds = None,
     idempotency_key: IdempotencyKey = None,
 ) -> Annotated[CallToolResult, JobResult]:
@@ -82,10 +134,22 @@ async def generate_video(
     Videos take one to several minutes, so this call normally returns quickly with a job_id
     and status "processing". Then call get_status(job_id, wait_seconds=30) until it is
     completed. Never call generate_video again for the same request: that pays twice.
+    Image-to-video models need first_frame (an https URL or a local image path). list_models
+    shows every model, what it accepts and what it costs.
     """
-    knobs: dict[str, Any] = {"aspect_ratio": aspect_ratio, "duration": duration}
+    knobs: dict[str, Any] = {
+        "aspect_ratio": aspect_ratio,
+        "duration": duration,
+        "resolution": resolution,
+        "negative_prompt": negative_prompt,
+        "seed": seed,
+        "sound": sound,
+        "first_frame": first_frame,
+        "last_frame": last_frame,
+        "reference_images": reference_images,
+    }
     return await _generate(
-        ctx, MediaKind.VIDEO, prompt, model, knobs, wait_seconds, idempotency_key
+        ctx, MediaKind.VIDEO, prompt, model, knobs, options, wait_seconds, idempotency_key
     )
 
 
@@ -95,18 +159,19 @@ async def _generate(
     prompt: str,
     model: str | None,
     knobs: dict[str, Any],
+    options: dict[str, Any] | None,
     wait_seconds: float | None,
     idempotency_key: str | None,
 ) -> CallToolResult:
     state = tool_context(ctx)
     try:
         spec = get_model(model or DEFAULT_MODEL[kind], kind)
-        request = validate_request(spec, prompt, knobs)
+        request = validate_request(spec, prompt, knobs, options)
         job = await state.engine.submit(kind, request, prompt, idempotency_key)
     except (UserInputError, NotConfiguredError) as exc:
         raise ToolError(str(exc)) from None
     except SubmitError as exc:
-        raise ToolError(f"{exc} (job {exc.job.id})") from None
+        raise ToolError(f"{exc} (job {exc.job.id})" if exc.job else str(exc)) from None
     wait = bounded_wait(state, wait_seconds, DEFAULT_WAIT[kind])
     job = await wait_with_progress(state, ctx, job, wait)
     return tool_result(job)

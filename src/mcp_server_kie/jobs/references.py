@@ -1,0 +1,104 @@
+"""Reference images from the user's disk: checked, then uploaded so a model can use them.
+
+A value is either an http(s) URL (passed through: kie fetches it, not us) or a local path /
+``file://`` URL. A local file must resolve (symlinks followed) to a place under one of the
+allowed directories, be a regular file under the size cap, and be an image by its bytes.
+Everything is checked before any request leaves the process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from mcp_server_kie.catalog import ValidatedRequest
+from mcp_server_kie.domain import UserInputError
+from mcp_server_kie.media.sniff import SNIFF_BYTES, sniff
+
+Upload = Callable[[bytes, str, str], Awaitable[str]]  # (data, file name, mime) -> URL
+
+MAX_REFERENCE_BYTES = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class LocalImage:
+    path: Path
+    mime_type: str
+
+
+class ReferenceResolver:
+    def __init__(self, allowed_dirs: Sequence[Path], max_bytes: int = MAX_REFERENCE_BYTES) -> None:
+        self._allowed = [d.expanduser().resolve() for d in allowed_dirs]
+        self._max_bytes = max_bytes
+
+    def check(self, request: ValidatedRequest) -> dict[str, list[LocalImage | str]]:
+        """Every image input of the request, local files checked. Raises UserInputError."""
+        found: dict[str, list[LocalImage | str]] = {}
+        for name in request.spec.image_fields:
+            value = request.input.get(name)
+            if value is None:
+                continue
+            items = value if isinstance(value, list) else [value]
+            found[name] = [self._check_one(str(item)) for item in items]
+        return found
+
+    async def resolve(self, request: ValidatedRequest, upload: Upload) -> ValidatedRequest:
+        """The request with every local file replaced by its uploaded URL."""
+        checked = self.check(request)
+        if not any(isinstance(i, LocalImage) for items in checked.values() for i in items):
+            return request
+        new_input: dict[str, Any] = dict(request.input)
+        for name, items in checked.items():
+            urls = [await self._upload(item, upload) for item in items]
+            new_input[name] = urls if isinstance(request.input[name], list) else urls[0]
+        return replace(request, input=new_input)
+
+    async def _upload(self, item: LocalImage | str, upload: Upload) -> str:
+        if isinstance(item, str):
+            return item
+        data = await asyncio.to_thread(item.path.read_bytes)
+        return await upload(data, item.path.name, item.mime_type)
+
+    def _check_one(self, value: str) -> LocalImage | str:
+        parts = urlsplit(value)
+        if parts.scheme in ("http", "https"):
+            if not parts.netloc:
+                raise UserInputError(f"{value!r} is not a complete URL.")
+            return value
+        if parts.scheme == "file":
+            path = Path(unquote(parts.path))
+        elif parts.scheme == "" or (len(parts.scheme) == 1 and value[1:3] in (":\\", ":/")):
+            path = Path(value)
+        else:
+            raise UserInputError(
+                f"Reference images must be https URLs or local image files, not {parts.scheme}:"
+            )
+        return self._check_path(path, value)
+
+    def _check_path(self, path: Path, shown: str) -> LocalImage:
+        if not path.is_absolute():
+            raise UserInputError(f"Give the full path of {shown!r} (it is relative).")
+        resolved = path.expanduser().resolve()
+        if not any(resolved.is_relative_to(d) for d in self._allowed):
+            allowed = ", ".join(str(d) for d in self._allowed)
+            raise UserInputError(
+                f"{shown!r} is outside the folders this server may read ({allowed}). Move the "
+                "file into one of them, or add its folder to KIE_INPUT_DIRS."
+            )
+        if not resolved.is_file():
+            raise UserInputError(f"{shown!r} does not exist or is not a file.")
+        size = resolved.stat().st_size
+        if size > self._max_bytes:
+            raise UserInputError(
+                f"{shown!r} is {size / 1e6:.1f} MB; reference images may be at most "
+                f"{self._max_bytes / 1e6:.0f} MB."
+            )
+        with resolved.open("rb") as handle:
+            mime = sniff(handle.read(SNIFF_BYTES))
+        if mime is None or not mime.startswith("image/"):
+            raise UserInputError(f"{shown!r} is not a PNG, JPEG, WebP or GIF image.")
+        return LocalImage(resolved, mime)
