@@ -178,3 +178,29 @@ async def test_list_models_lists_at_least_25_with_allowed_values(tmp_path: Path)
     runway = next(m for m in listing["models"] if m["id"] == "runway")
     assert runway["settings"]["quality"]["allowed"] == ["720p", "1080p"]
     assert runway["credits_at_defaults"] == 12
+
+
+@pytest.mark.parametrize(
+    ("tool", "args"),
+    [
+        ("generate_video", {"model": "runway", "resolution": "1080p", "duration": 10}),
+        ("generate_image", {"model": "gpt-4o-image", "num_images": 3}),
+        ("generate_image", {"model": "z-image", "aspect_ratio": "21:9"}),
+        ("generate_video", {"model": "hailuo/2-3-image-to-video-pro"}),
+    ],
+    ids=["runway-1080p-10s", "4o-3-variants", "missing-aspect-ratio", "missing-first-frame"],
+)
+async def test_invalid_combinations_never_reach_kie(
+    tmp_path: Path, tool: str, args: dict[str, Any]
+) -> None:
+    async with mcp_client(tmp_path, webhooks=False) as (sandbox, client, _inputs):
+        result = await client.call_tool(tool, {"prompt": "a lighthouse", **args})
+        assert result.is_error
+        assert sandbox.requests == []
+
+
+async def test_finished_market_job_records_kies_credits(tmp_path: Path) -> None:
+    async with mcp_client(tmp_path, webhooks=True) as (_sandbox, client, _inputs):
+        job = await finished(client, "generate_image", {"prompt": "a pear", "model": "z-image"})
+    assert job["expected_credits"] == 0.8
+    assert job["credits"] == 0.8
