@@ -22,9 +22,9 @@ from mcp_server_kie.kie.wire import (
     clean_fail_code,
     clean_provider_text,
     map_fields,
-    parse_number,
     parse_progress,
     record_task_id,
+    state_from_flag,
     url_list,
 )
 
@@ -82,10 +82,7 @@ def parse_state(data: Mapping[str, Any]) -> TaskState | None:
     raw = data.get("status")
     if isinstance(raw, str) and raw.strip().upper() in _STATUSES:
         return _STATUSES[raw.strip().upper()]
-    flag = parse_number(data.get("successFlag"))
-    if flag is not None and flag.is_integer():
-        return _SUCCESS_FLAGS.get(int(flag))
-    return None
+    return state_from_flag(data, _SUCCESS_FLAGS)
 
 
 def parse_record(data: Mapping[str, Any]) -> TaskSnapshot:

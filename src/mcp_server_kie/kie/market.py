@@ -20,6 +20,7 @@ from mcp_server_kie.kie.wire import (
     parse_number,
     parse_progress,
     record_task_id,
+    state_from_flag,
     url_list,
 )
 from mcp_server_kie.kie.wire import created_task_id as created_task_id
@@ -61,10 +62,7 @@ def parse_state(data: Mapping[str, Any]) -> TaskState | None:
     raw = data.get("state")
     if isinstance(raw, str) and raw.strip().lower() in _STATES:
         return _STATES[raw.strip().lower()]
-    flag = parse_number(data.get("successFlag"))
-    if flag is not None and flag.is_integer():
-        return _SUCCESS_FLAGS.get(int(flag))
-    return None
+    return state_from_flag(data, _SUCCESS_FLAGS)
 
 
 def parse_record(data: Mapping[str, Any]) -> TaskSnapshot:

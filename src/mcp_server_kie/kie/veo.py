@@ -26,8 +26,8 @@ from mcp_server_kie.kie.wire import (
     clean_provider_text,
     is_http_url,
     map_fields,
-    parse_number,
     record_task_id,
+    state_from_flag,
     url_list,
 )
 
@@ -78,10 +78,7 @@ def create_body(model: str, input: Mapping[str, Any], callback_url: str | None) 
 
 def parse_state(data: Mapping[str, Any]) -> TaskState | None:
     """The state `successFlag` names, or None."""
-    flag = parse_number(data.get("successFlag"))
-    if flag is not None and flag.is_integer():
-        return _SUCCESS_FLAGS.get(int(flag))
-    return None
+    return state_from_flag(data, _SUCCESS_FLAGS)
 
 
 def parse_record(data: Mapping[str, Any]) -> TaskSnapshot:

@@ -15,6 +15,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from mcp_server_kie.domain import TaskState
 from mcp_server_kie.kie.errors import (
     BASE_URL_HINT,
     KieProtocolError,
@@ -253,4 +254,13 @@ def body_code(envelope: Mapping[str, Any]) -> int | None:
         return int(code)
     if isinstance(code, int) and not isinstance(code, bool) and 0 <= code <= 9999:
         return code
+    return None
+
+
+def state_from_flag(data: Mapping[str, Any], flags: Mapping[int, TaskState]) -> TaskState | None:
+    """The state a record's numeric `successFlag` names (each family numbers them its own
+    way), or None when it is missing or unknown."""
+    flag = parse_number(data.get("successFlag"))
+    if flag is not None and flag.is_integer():
+        return flags.get(int(flag))
     return None
