@@ -81,10 +81,6 @@ class Engine:
 
     # ------------------------------------------------------------------ configuration
 
-    @property
-    def public_url(self) -> str | None:
-        return self._public_url
-
     def set_public_url(self, url: str | None) -> None:
         """Where kie.ai should send callbacks; None means jobs finish by polling."""
         self._public_url = url.rstrip("/") if url else None
@@ -108,8 +104,7 @@ class Engine:
             existing = await self.store.find_by_idempotency_key(idempotency_key)
             if existing is not None:
                 return existing
-        self._references.check(request)  # refuses bad paths before anything is sent
-        try:
+        try:  # checks every local file before uploading any; bad paths never leave the process
             request = await self._references.resolve(request, kie.upload_file)
         except KieError as exc:
             raise SubmitError(None, f"Uploading a reference image failed: {exc.message}") from None
@@ -184,9 +179,7 @@ class Engine:
 
     async def process_inbox(self, job_id: str | None = None) -> None:
         """Act on stored deliveries: each triggers a verified refresh of its job."""
-        for delivery in await self.store.pending_deliveries():
-            if job_id is not None and delivery.job_id != job_id:
-                continue
+        for delivery in await self.store.pending_deliveries(job_id):
             job = await self.store.get_job(delivery.job_id)
             if job is not None and not job.status.terminal and job.task_id is None:
                 continue  # create response not back yet; submit() will come back for it
@@ -239,10 +232,11 @@ class Engine:
             assets = await self._outputs.store_all(job, snapshot.result_urls)
         except DownloadError as exc:
             attempts = self._download_failures.get(job.id, 0) + 1
-            self._download_failures[job.id] = attempts
             if exc.retryable and attempts < _MAX_DOWNLOAD_ATTEMPTS:
+                self._download_failures[job.id] = attempts
                 log.warning("download for job %s failed (%s); will retry", job.id, exc.message)
                 return
+            self._download_failures.pop(job.id, None)
             error = JobError(
                 "download_failed",
                 f"The {job.kind.value} was generated but could not be saved: {exc.message}.",

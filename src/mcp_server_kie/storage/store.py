@@ -276,9 +276,13 @@ class Store:
 
         await self.db.write(update)
 
-    async def pending_deliveries(self) -> list[Delivery]:
+    async def pending_deliveries(self, job_id: str | None = None) -> list[Delivery]:
+        """Unprocessed deliveries, oldest first; only one job's when ``job_id`` is given."""
+        where, params = ("AND job_id = ?", (job_id,)) if job_id else ("", ())
         rows = await self.db.fetch_all(
-            "SELECT id, job_id, body FROM webhook_inbox WHERE processed_at IS NULL ORDER BY id"
+            "SELECT id, job_id, body FROM webhook_inbox"
+            f" WHERE processed_at IS NULL {where} ORDER BY id",
+            params,
         )
         return [Delivery(int(r["id"]), str(r["job_id"]), bytes(r["body"])) for r in rows]
 
