@@ -24,6 +24,7 @@ __all__ = [
     "allowed_values",
     "get_model",
     "models_of",
+    "typical_seconds",
     "validate_request",
 ]
 
@@ -40,6 +41,12 @@ class ValidatedRequest:
     spec: ModelSpec
     input: dict[str, Any]  # exactly what goes to kie as `input`
     expected_credits: float | None
+
+
+def typical_seconds(model_id: str) -> float:
+    """How long a job of this model usually takes (60 s for a model no longer listed)."""
+    spec = _BY_ID.get(model_id)
+    return spec.typical_seconds if spec else 60.0
 
 
 def models_of(kind: MediaKind) -> list[ModelSpec]:

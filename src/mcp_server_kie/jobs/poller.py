@@ -12,13 +12,12 @@ import logging
 import random
 import time
 
-from mcp_server_kie.catalog import CATALOG
+from mcp_server_kie.catalog import typical_seconds
 from mcp_server_kie.domain import Job, JobError, JobStatus
 from mcp_server_kie.jobs.engine import Engine
 
 log = logging.getLogger(__name__)
 
-_TYPICAL_SECONDS = {spec.id: spec.typical_seconds for spec in CATALOG}
 # A job still pending this long after creation was interrupted mid-submit (crash, kill).
 _STALE_PENDING_SECONDS = 120.0
 
@@ -36,7 +35,7 @@ def first_poll_delay(job: Job) -> float:
     """When to look at a job first: soon when polling, after the callback is overdue otherwise."""
     if not job.callback_expected:
         return poll_interval(0.0)
-    return max(30.0, 1.5 * _TYPICAL_SECONDS.get(job.model, 60.0))
+    return max(30.0, 1.5 * typical_seconds(job.model))
 
 
 class Poller:

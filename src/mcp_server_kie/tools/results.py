@@ -8,10 +8,8 @@ from typing import Literal
 from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel, Field
 
-from mcp_server_kie.catalog import CATALOG
+from mcp_server_kie.catalog import typical_seconds
 from mcp_server_kie.domain import Asset, Job, JobStatus, MediaKind
-
-_TYPICAL = {spec.id: spec.typical_seconds for spec in CATALOG}
 
 
 class Output(BaseModel):
@@ -82,7 +80,7 @@ def next_step(job: Job) -> str:
         if job.error and job.error.retryable:
             return "Tell the user it failed; retrying with generate_* may work."
         return "Tell the user why it failed; change the request before trying again."
-    typical = _TYPICAL.get(job.model, 60.0)
+    typical = typical_seconds(job.model)
     return (
         f"Still running; {job.kind.value}s from {job.model} usually take about "
         f"{_duration(typical)}. Call get_status(job_id={job.id!r}, wait_seconds=30) to wait "
