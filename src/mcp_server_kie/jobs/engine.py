@@ -55,6 +55,11 @@ class SubmitError(Exception):
         self.job = job
 
 
+class ProviderError(Exception):
+    """kie.ai answered a non-job request (such as the balance) with an error; the message is
+    for the model."""
+
+
 class Engine:
     def __init__(
         self,
@@ -269,7 +274,10 @@ class Engine:
 
     async def credits(self) -> float:
         """The kie.ai account's credit balance."""
-        return await self.require_kie().get_credits()
+        try:
+            return await self.require_kie().get_credits()
+        except KieError as exc:
+            raise ProviderError(exc.message) from None
 
     # ------------------------------------------------------------------ reading and waiting
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from mcp_server_kie.catalog import CATALOG, DEFAULT_MODEL, ModelSpec, input_schema_summary
 from mcp_server_kie.domain import MediaKind
-from mcp_server_kie.kie.errors import KieError
+from mcp_server_kie.jobs import ProviderError
 from mcp_server_kie.tools.context import tool_context
 
 USD_PER_CREDIT = 0.005
@@ -89,8 +89,8 @@ async def get_credits(ctx: Context) -> Credits:
     state = tool_context(ctx)
     try:
         balance = await state.engine.credits()
-    except KieError as exc:
-        raise ToolError(exc.message) from None
+    except ProviderError as exc:
+        raise ToolError(str(exc)) from None
     return Credits(credits=balance, usd=round(balance * USD_PER_CREDIT, 4))
 
 
