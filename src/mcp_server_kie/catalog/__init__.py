@@ -10,7 +10,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 from pydantic import ValidationError
 
 from mcp_server_kie.catalog.images import IMAGE_MODELS
-from mcp_server_kie.catalog.spec import IMAGE_KNOBS, KNOBS, KieInput, ModelSpec
+from mcp_server_kie.catalog.spec import IMAGE_KNOBS, KieInput, ModelSpec
 from mcp_server_kie.catalog.videos import VIDEO_MODELS
 from mcp_server_kie.domain import MediaKind, UserInputError
 
@@ -18,7 +18,6 @@ __all__ = [
     "CATALOG",
     "DEFAULT_MODEL",
     "IMAGE_KNOBS",
-    "KNOBS",
     "ModelSpec",
     "ValidatedRequest",
     "allowed_values",

@@ -17,21 +17,6 @@ from mcp_server_kie.domain import ApiFamily, MediaKind
 
 Price = Callable[[Mapping[str, Any]], float | None]
 
-# The common knobs every generate tool offers; each model maps the ones it supports.
-KNOBS: tuple[str, ...] = (
-    "aspect_ratio",
-    "resolution",
-    "quality",
-    "duration",
-    "num_images",
-    "negative_prompt",
-    "seed",
-    "sound",
-    "output_format",
-    "reference_images",
-    "first_frame",
-    "last_frame",
-)
 # Knobs whose values are images (URLs, or local files that get uploaded first).
 IMAGE_KNOBS: frozenset[str] = frozenset({"reference_images", "first_frame", "last_frame"})
 

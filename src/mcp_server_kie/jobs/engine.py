@@ -132,7 +132,7 @@ class Engine:
                 expected_credits=request.expected_credits,
             )
         )
-        await self.signals.changed(job)
+        self.signals.changed(job)
         try:
             task_id = await kie.create_task(
                 request.spec.family, request.spec.id, request.input, callback_url
@@ -269,7 +269,7 @@ class Engine:
     async def _changed(self, job_id: str) -> Job:
         job = await self.store.get_job(job_id)
         assert job is not None
-        await self.signals.changed(job)
+        self.signals.changed(job)
         return job
 
     async def credits(self) -> float:

@@ -1,4 +1,4 @@
-"""Wake whoever is waiting on a job, and tell listeners about every change.
+"""Wake whoever is waiting on a job.
 
 In-process only: a shortcut. The store stays the source of truth, so a waiter also re-reads
 it on a short period (another process may have finished the job).
@@ -7,20 +7,13 @@ it on a short period (another process may have finished the job).
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import Awaitable, Callable
 
 from mcp_server_kie.domain import Job
-
-log = logging.getLogger(__name__)
-
-Listener = Callable[[Job], Awaitable[None]]
 
 
 class JobSignals:
     def __init__(self) -> None:
         self._events: dict[str, set[asyncio.Event]] = {}
-        self._listeners: list[Listener] = []
 
     def subscribe(self, job_id: str) -> asyncio.Event:
         event = asyncio.Event()
@@ -34,14 +27,6 @@ class JobSignals:
             if not events:
                 del self._events[job_id]
 
-    def add_listener(self, listener: Listener) -> None:
-        self._listeners.append(listener)
-
-    async def changed(self, job: Job) -> None:
+    def changed(self, job: Job) -> None:
         for event in self._events.get(job.id, ()):
             event.set()
-        for listener in list(self._listeners):
-            try:
-                await listener(job)
-            except Exception:  # a broken listener must not stop the engine
-                log.exception("job listener failed for %s", job.id)
