@@ -53,12 +53,6 @@ _STATUSES: dict[str, TaskState] = {
     "CREATE_TASK_FAILED": TaskState.FAIL,
     "GENERATE_FAILED": TaskState.FAIL,
 }
-_SUCCESS_FLAGS: dict[int, TaskState] = {
-    0: TaskState.GENERATING,
-    1: TaskState.SUCCESS,
-    2: TaskState.FAIL,
-    3: TaskState.FAIL,
-}
 
 
 def create_body(model: str, input: Mapping[str, Any], callback_url: str | None) -> dict[str, Any]:
@@ -82,7 +76,7 @@ def parse_state(data: Mapping[str, Any]) -> TaskState | None:
     raw = data.get("status")
     if isinstance(raw, str) and raw.strip().upper() in _STATUSES:
         return _STATUSES[raw.strip().upper()]
-    return state_from_flag(data, _SUCCESS_FLAGS)
+    return state_from_flag(data)
 
 
 def parse_record(data: Mapping[str, Any]) -> TaskSnapshot:

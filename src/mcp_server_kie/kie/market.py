@@ -37,13 +37,6 @@ _STATES: dict[str, TaskState] = {
     "fail": TaskState.FAIL,
     "failed": TaskState.FAIL,
 }
-# successFlag: 0 while waiting/queuing/generating, 1 success, 3 fail (2 = failed in older docs).
-_SUCCESS_FLAGS: dict[int, TaskState] = {
-    0: TaskState.GENERATING,
-    1: TaskState.SUCCESS,
-    2: TaskState.FAIL,
-    3: TaskState.FAIL,
-}
 
 
 def create_body(model: str, input: Mapping[str, Any], callback_url: str | None) -> dict[str, Any]:
@@ -62,7 +55,7 @@ def parse_state(data: Mapping[str, Any]) -> TaskState | None:
     raw = data.get("state")
     if isinstance(raw, str) and raw.strip().lower() in _STATES:
         return _STATES[raw.strip().lower()]
-    return state_from_flag(data, _SUCCESS_FLAGS)
+    return state_from_flag(data)
 
 
 def parse_record(data: Mapping[str, Any]) -> TaskSnapshot:

@@ -52,12 +52,6 @@ FIELDS: Mapping[str, str] = MappingProxyType(
     }
 )
 
-_SUCCESS_FLAGS: dict[int, TaskState] = {
-    0: TaskState.GENERATING,
-    1: TaskState.SUCCESS,
-    2: TaskState.FAIL,
-    3: TaskState.FAIL,
-}
 # Codes kie.ai has been seen to use for "the 1080p video is not ready yet", and its wording.
 _PROCESSING_CODES = frozenset({400, 500})
 _PROCESSING_WORDS = ("processing", "处理中")
@@ -78,7 +72,7 @@ def create_body(model: str, input: Mapping[str, Any], callback_url: str | None) 
 
 def parse_state(data: Mapping[str, Any]) -> TaskState | None:
     """The state `successFlag` names, or None."""
-    return state_from_flag(data, _SUCCESS_FLAGS)
+    return state_from_flag(data)
 
 
 def parse_record(data: Mapping[str, Any]) -> TaskSnapshot:

@@ -257,10 +257,19 @@ def body_code(envelope: Mapping[str, Any]) -> int | None:
     return None
 
 
-def state_from_flag(data: Mapping[str, Any], flags: Mapping[int, TaskState]) -> TaskState | None:
-    """The state a record's numeric `successFlag` names (each family numbers them its own
-    way), or None when it is missing or unknown."""
+# `successFlag` on every family's record: 0 while running, 1 success, 2 and 3 failure (which
+# of the two a family uses for which failure differs, and both mean the task is over).
+SUCCESS_FLAGS: Mapping[int, TaskState] = {
+    0: TaskState.GENERATING,
+    1: TaskState.SUCCESS,
+    2: TaskState.FAIL,
+    3: TaskState.FAIL,
+}
+
+
+def state_from_flag(data: Mapping[str, Any]) -> TaskState | None:
+    """The state a record's numeric `successFlag` names, or None when missing or unknown."""
     flag = parse_number(data.get("successFlag"))
     if flag is not None and flag.is_integer():
-        return flags.get(int(flag))
+        return SUCCESS_FLAGS.get(int(flag))
     return None
