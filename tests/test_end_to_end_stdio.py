@@ -104,6 +104,7 @@ async def test_no_key_every_tool_explains_how_to_set_it(tmp_path: Path) -> None:
         "generate_video": {"prompt": "x"},
         "get_status": {"job_id": "job_0"},
         "list_media": {},
+        "delete_media": {"job_id": "job_0"},
         "list_models": {},
         "get_credits": {},
     }

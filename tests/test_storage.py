@@ -11,7 +11,7 @@ import aiosqlite
 import pytest
 
 from mcp_server_kie.domain import ApiFamily, Asset, JobError, JobStatus, MediaKind, TaskState
-from mcp_server_kie.storage import NewJob, Store
+from mcp_server_kie.storage import MediaQuery, NewJob, Store
 from mcp_server_kie.storage.schema import MIGRATIONS
 
 
@@ -133,8 +133,9 @@ async def test_list_jobs_newest_first_by_kind(tmp_path: Path) -> None:
     try:
         for i in range(3):
             await store.create_job(new_job(f"job_{i}"))
-        jobs = await store.list_jobs(MediaKind.IMAGE, limit=2)
-        assert [j.id for j in jobs] == ["job_2", "job_1"]
-        assert await store.list_jobs(MediaKind.VIDEO, limit=10) == []
+        page = await store.list_jobs(MediaQuery(kind=MediaKind.IMAGE, limit=2))
+        assert [j.id for j in page.jobs] == ["job_2", "job_1"]
+        assert page.next_cursor is not None
+        assert (await store.list_jobs(MediaQuery(kind=MediaKind.VIDEO))).jobs == []
     finally:
         await store.close()

@@ -21,6 +21,7 @@ async def test_tools_publish_input_and_output_schemas(tmp_path: Path) -> None:
         "generate_video",
         "get_status",
         "list_media",
+        "delete_media",
         "list_models",
         "get_credits",
     }
@@ -32,6 +33,8 @@ async def test_tools_publish_input_and_output_schemas(tmp_path: Path) -> None:
     assert {"job_id", "status", "kind", "model", "prompt"} <= required
     assert tools["get_status"].annotations and tools["get_status"].annotations.read_only_hint
     assert tools["list_media"].annotations and tools["list_media"].annotations.read_only_hint
+    delete = tools["delete_media"].annotations
+    assert delete is not None and delete.destructive_hint is True
     gen = tools["generate_video"].annotations
     assert gen is not None and gen.read_only_hint is False and gen.open_world_hint is True
 

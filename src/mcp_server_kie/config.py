@@ -33,6 +33,11 @@ class Settings(BaseSettings):
     )
     webhook_host: str = Field(default="127.0.0.1", description="Sidecar bind address.")
     webhook_port: int = Field(default=8787, ge=0, le=65535, description="Sidecar port (0: any).")
+    http_token: SecretStr | None = Field(
+        default=None,
+        description="When set, required as a bearer token by the local media, events and MCP "
+        "HTTP routes (from anywhere). Unset: those routes answer only direct local requests.",
+    )
     data_dir: Path | None = Field(default=None, description="Where the database and media live.")
     sandbox: bool = Field(default=False, description="Use the embedded kie.ai simulator.")
     sandbox_callbacks: bool = Field(

@@ -106,6 +106,7 @@ class Asset:
     width: int | None = None
     height: int | None = None
     duration: float | None = None
+    thumbnail_path: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +127,7 @@ class Job:
     credits: float | None = None
     error: JobError | None = None
     assets: tuple[Asset, ...] = field(default_factory=tuple)
+    client_ref: str | None = None
 
 
 _UNSAFE_CATEGORIES = {"Cc", "Cf", "Co", "Cs"}

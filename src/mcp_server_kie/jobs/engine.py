@@ -103,6 +103,8 @@ class Engine:
         request: ValidatedRequest,
         prompt: str,
         idempotency_key: str | None = None,
+        *,
+        client_ref: str | None = None,
     ) -> Job:
         kie = self.require_kie()
         if idempotency_key:
@@ -130,6 +132,7 @@ class Engine:
                 callback_expected=callback_url is not None,
                 idempotency_key=idempotency_key,
                 expected_credits=request.expected_credits,
+                client_ref=client_ref,
             )
         )
         self.signals.changed(job)

@@ -11,22 +11,26 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 import httpx2
 import uvicorn
+from starlette.routing import BaseRoute
 
 from mcp_server_kie.config import MISSING_KEY_MESSAGE, Settings
-from mcp_server_kie.jobs import Engine, OutputStore, Poller
+from mcp_server_kie.jobs import Engine, Library, OutputStore, Poller
 from mcp_server_kie.jobs.references import ReferenceResolver
 from mcp_server_kie.kie.client import KieClient
 from mcp_server_kie.media import Fetcher
 from mcp_server_kie.sandbox import SandboxConfig, serve_sandbox
+from mcp_server_kie.server.access import LocalAccess
+from mcp_server_kie.server.media_routes import media_routes
 from mcp_server_kie.server.sidecar import create_sidecar
 from mcp_server_kie.storage import Store
 from mcp_server_kie.tools import ToolContext
+from mcp_server_kie.tools.results import MediaLinks
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +83,13 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         )
         stack.push_async_callback(engine.close)
 
-        sidecar_url = await stack.enter_async_context(_serve_sidecar(engine, settings))
+        links = MediaLinks()
+        token = settings.http_token.get_secret_value() if settings.http_token else None
+        local = media_routes(
+            store, engine.signals, settings.media_dir, LocalAccess(token), links=links
+        )
+        sidecar_url = await stack.enter_async_context(_serve_sidecar(engine, settings, local))
+        links.http_base = sidecar_url
         public_url = settings.public_url
         if public_url is None and settings.sandbox and settings.sandbox_callbacks:
             public_url = sidecar_url  # the simulator runs here, so it can reach loopback
@@ -97,6 +107,8 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             engine=engine,
             tools=ToolContext(
                 engine=engine,
+                library=Library(store, settings.media_dir),
+                links=links,
                 max_wait_seconds=settings.max_wait_seconds,
                 setup_error=None if kie else MISSING_KEY_MESSAGE,
             ),
@@ -105,7 +117,9 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
 
 
 @asynccontextmanager
-async def _serve_sidecar(engine: Engine, settings: Settings) -> AsyncIterator[str | None]:
+async def _serve_sidecar(
+    engine: Engine, settings: Settings, local_routes: Sequence[BaseRoute]
+) -> AsyncIterator[str | None]:
     """Run the sidecar under uvicorn in this event loop. If the port is taken (say, by a second
     instance on the same data directory), carry on without it: jobs still finish by polling
     and through the shared store."""
@@ -125,7 +139,7 @@ async def _serve_sidecar(engine: Engine, settings: Settings) -> AsyncIterator[st
         return
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        create_sidecar(engine),
+        create_sidecar(engine, local_routes),
         log_config=None,
         access_log=False,
         lifespan="off",

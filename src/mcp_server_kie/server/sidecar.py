@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from mcp_server_kie.jobs import CallbackRejected, Engine
 from mcp_server_kie.jobs.callbacks import MAX_CALLBACK_BYTES
@@ -23,7 +24,10 @@ log = logging.getLogger(__name__)
 _JOB_ID = re.compile(r"job_[0-9a-f]{24}")
 
 
-def create_sidecar(engine: Engine) -> Starlette:
+def create_sidecar(engine: Engine, local_routes: Sequence[BaseRoute] = ()) -> Starlette:
+    """The webhook and health routes, plus ``local_routes`` (media, events), which guard
+    themselves with the local access policy."""
+
     async def webhook(request: Request) -> JSONResponse:
         job_id = request.path_params["job_id"]
         if not _JOB_ID.fullmatch(job_id):
@@ -55,6 +59,7 @@ def create_sidecar(engine: Engine) -> Starlette:
         routes=[
             Route("/webhooks/kie/{job_id}", webhook, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            *local_routes,
         ]
     )
 

@@ -1,5 +1,6 @@
 """Persistence: the only code that holds SQL."""
 
-from mcp_server_kie.storage.store import Delivery, NewJob, Store
+from mcp_server_kie.storage.library import BadCursor, MediaQuery, decode_cursor
+from mcp_server_kie.storage.store import Delivery, MediaPage, NewJob, Store
 
-__all__ = ["Delivery", "NewJob", "Store"]
+__all__ = ["BadCursor", "Delivery", "MediaPage", "MediaQuery", "NewJob", "Store", "decode_cursor"]

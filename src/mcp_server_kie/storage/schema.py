@@ -73,4 +73,25 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE jobs ADD COLUMN family TEXT NOT NULL DEFAULT 'market';
     """,
+    # 3: the media library: thumbnails, a caller's reference (e.g. a canvas node id), prompt
+    # search (a standalone FTS5 table keyed by job id: rowids of a TEXT-keyed table may change
+    # on VACUUM) and indexes for keyset paging by kind and model.
+    """
+    ALTER TABLE assets ADD COLUMN thumbnail_path TEXT;
+    ALTER TABLE jobs ADD COLUMN client_ref TEXT;
+    CREATE INDEX jobs_kind_newest ON jobs (kind, created_at DESC, id DESC);
+    CREATE INDEX jobs_model_newest ON jobs (model, created_at DESC, id DESC);
+    CREATE INDEX jobs_client_ref ON jobs (client_ref, created_at DESC, id DESC)
+        WHERE client_ref IS NOT NULL;
+    CREATE VIRTUAL TABLE jobs_fts USING fts5 (
+        job_id UNINDEXED, prompt, tokenize = 'unicode61 remove_diacritics 2'
+    );
+    INSERT INTO jobs_fts (job_id, prompt) SELECT id, prompt FROM jobs;
+    CREATE TRIGGER jobs_fts_insert AFTER INSERT ON jobs BEGIN
+        INSERT INTO jobs_fts (job_id, prompt) VALUES (new.id, new.prompt);
+    END;
+    CREATE TRIGGER jobs_fts_delete AFTER DELETE ON jobs BEGIN
+        DELETE FROM jobs_fts WHERE job_id = old.id;
+    END;
+    """,
 )

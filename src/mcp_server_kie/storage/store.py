@@ -25,6 +25,7 @@ from mcp_server_kie.domain import (
     TaskState,
 )
 from mcp_server_kie.storage.database import Database
+from mcp_server_kie.storage.library import MediaQuery, encode_cursor, where_clause
 
 _OPEN = "('pending', 'processing')"
 _WriteStep = Callable[[aiosqlite.Connection], Awaitable[None]]
@@ -42,6 +43,13 @@ class NewJob:
     callback_expected: bool
     idempotency_key: str | None
     expected_credits: float | None
+    client_ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MediaPage:
+    jobs: list[Job]
+    next_cursor: str | None  # None on the last page
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +79,8 @@ class Store:
             await conn.execute(
                 "INSERT INTO jobs (id, kind, family, model, prompt, params, status,"
                 " callback_token_hash, callback_expected, idempotency_key, expected_credits,"
-                " created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)",
+                " client_ref, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)",
                 (
                     new.id,
                     new.kind.value,
@@ -84,6 +92,7 @@ class Store:
                     int(new.callback_expected),
                     new.idempotency_key,
                     new.expected_credits,
+                    new.client_ref,
                     now,
                     now,
                 ),
@@ -126,8 +135,8 @@ class Store:
         async def insert_assets(conn: aiosqlite.Connection) -> None:
             await conn.executemany(
                 "INSERT INTO assets (id, job_id, idx, kind, path, mime_type, bytes, sha256,"
-                " source_url, width, height, duration, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " source_url, width, height, duration, created_at, thumbnail_path)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         a.id,
@@ -143,6 +152,7 @@ class Store:
                         a.height,
                         a.duration,
                         a.created_at,
+                        a.thumbnail_path,
                     )
                     for a in assets
                 ],
@@ -229,13 +239,20 @@ class Store:
         )
         return [_job(row, ()) for row in rows]
 
-    async def list_jobs(self, kind: MediaKind | None, limit: int) -> list[Job]:
-        """Newest first, with their assets."""
-        where, params = ("WHERE kind = ?", [kind.value]) if kind else ("", [])
-        rows = await self.db.fetch_all(
-            f"SELECT * FROM jobs {where} ORDER BY created_at DESC, id DESC LIMIT ?",
-            [*params, limit],
-        )
+    async def list_jobs(self, query: MediaQuery) -> MediaPage:
+        """One page of jobs with their assets (see storage.library for the paging rules)."""
+        clause, params = where_clause(query)
+        rows = await self.db.fetch_all(f"SELECT * FROM jobs {clause}", params)
+        more = len(rows) > query.limit
+        rows = rows[: query.limit]
+        jobs = await self._with_assets(rows)
+        next_cursor = None
+        if more and jobs:
+            last = jobs[-1]
+            next_cursor = encode_cursor(last.created_at, last.id, query.newest_first)
+        return MediaPage(jobs, next_cursor)
+
+    async def _with_assets(self, rows: Sequence[sqlite3.Row]) -> list[Job]:
         if not rows:
             return []
         ids = [str(r["id"]) for r in rows]
@@ -247,6 +264,56 @@ class Store:
         for a in asset_rows:
             by_job.setdefault(str(a["job_id"]), []).append(_asset(a))
         return [_job(r, tuple(by_job.get(str(r["id"]), ()))) for r in rows]
+
+    async def get_asset(self, asset_id: str) -> Asset | None:
+        row = await self.db.fetch_one("SELECT * FROM assets WHERE id = ?", (asset_id,))
+        return _asset(row) if row else None
+
+    # ------------------------------------------------------------------ deleting
+
+    async def delete_asset(self, asset_id: str) -> Asset | None:
+        """Remove one asset's row; the caller removes its files. None if there was none."""
+
+        async def delete(conn: aiosqlite.Connection) -> Asset | None:
+            async with conn.execute("SELECT * FROM assets WHERE id = ?", (asset_id,)) as cursor:
+                row = await cursor.fetchone()
+            if row is None:
+                return None
+            await conn.execute("DELETE FROM assets WHERE id = ?", (asset_id,))
+            return _asset(row)
+
+        return await self.db.write(delete)
+
+    async def delete_jobs(self, job_ids: Sequence[str] | None) -> tuple[list[str], list[Asset]]:
+        """Remove finished jobs (all finished jobs when ``job_ids`` is None) with their assets,
+        events and inbox rows. Running jobs are never removed: kie.ai is still working (and
+        charging) for them. Returns the ids removed and their assets, whose files the caller
+        removes after the commit."""
+
+        async def delete(conn: aiosqlite.Connection) -> tuple[list[str], list[Asset]]:
+            scope, params = ("", []) if job_ids is None else _in("id", job_ids)
+            async with conn.execute(
+                f"SELECT id FROM jobs WHERE status NOT IN {_OPEN} {scope}", params
+            ) as cursor:
+                ids = [str(r["id"]) for r in await cursor.fetchall()]
+            if not ids:
+                return [], []
+            chosen, chosen_params = _in("job_id", ids)
+            async with conn.execute(
+                f"SELECT * FROM assets WHERE 1 {chosen}", chosen_params
+            ) as cursor:
+                assets = [_asset(r) for r in await cursor.fetchall()]
+            if job_ids is None:  # clearing everything: empty the index in one go
+                await conn.execute(
+                    "DELETE FROM jobs_fts WHERE job_id IN"
+                    f" (SELECT id FROM jobs WHERE status NOT IN {_OPEN})"
+                )
+            await conn.execute(f"DELETE FROM webhook_inbox WHERE 1 {chosen}", chosen_params)
+            by_id, by_id_params = _in("id", ids)
+            await conn.execute(f"DELETE FROM jobs WHERE 1 {by_id}", by_id_params)
+            return ids, assets
+
+        return await self.db.write(delete)
 
     async def job_events(self, job_id: str) -> list[tuple[float, str | None, str, str]]:
         rows = await self.db.fetch_all(
@@ -293,6 +360,10 @@ class Store:
         return int(row[0]) if row else 0
 
 
+def _in(column: str, values: Sequence[str]) -> tuple[str, list[str]]:
+    return f"AND {column} IN ({', '.join('?' for _ in values)})", list(values)
+
+
 async def _event(
     conn: aiosqlite.Connection,
     job_id: str,
@@ -333,6 +404,7 @@ def _job(row: sqlite3.Row, assets: tuple[Asset, ...]) -> Job:
         credits=row["credits"],
         error=error,
         assets=assets,
+        client_ref=row["client_ref"],
     )
 
 
@@ -351,4 +423,5 @@ def _asset(row: sqlite3.Row) -> Asset:
         width=row["width"],
         height=row["height"],
         duration=row["duration"],
+        thumbnail_path=row["thumbnail_path"],
     )

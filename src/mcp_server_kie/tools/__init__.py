@@ -10,7 +10,7 @@ from mcp.types import ToolAnnotations
 
 from mcp_server_kie.tools.context import ToolContext
 from mcp_server_kie.tools.generate import generate_image, generate_video
-from mcp_server_kie.tools.library import get_status, list_media
+from mcp_server_kie.tools.library import delete_media, get_status, list_media
 from mcp_server_kie.tools.models import get_credits, list_models
 
 __all__ = ["ToolContext", "register_tools"]
@@ -20,6 +20,9 @@ _STARTS_PAID_JOB = ToolAnnotations(
 )
 _READS_LIBRARY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 _READS_ACCOUNT = ToolAnnotations(read_only_hint=True, open_world_hint=True)
+_DELETES_FILES = ToolAnnotations(
+    read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False
+)
 
 
 def register_tools(server: MCPServer) -> None:
@@ -28,6 +31,7 @@ def register_tools(server: MCPServer) -> None:
         (generate_video, "Generate a video", _STARTS_PAID_JOB),
         (get_status, "Get a job's status", _READS_LIBRARY),
         (list_media, "List generated media", _READS_LIBRARY),
+        (delete_media, "Delete generated media", _DELETES_FILES),
         (list_models, "List models", _READS_LIBRARY),
         (get_credits, "Get kie.ai credit balance", _READS_ACCOUNT),
     ]

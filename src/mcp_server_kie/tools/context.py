@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
 from mcp_server_kie.domain import Job
-from mcp_server_kie.jobs import Engine
+from mcp_server_kie.jobs import Engine, Library
+from mcp_server_kie.tools.results import MediaLinks
 
 log = logging.getLogger(__name__)
 
@@ -17,7 +18,9 @@ log = logging.getLogger(__name__)
 @dataclass
 class ToolContext:
     engine: Engine
+    library: Library
     max_wait_seconds: float
+    links: MediaLinks = field(default_factory=MediaLinks)
     setup_error: str | None = None  # set when kie.ai is not configured: every tool says so
 
 

@@ -60,6 +60,14 @@ ReferenceImages = Annotated[
         "(uploaded for you). Edit models change them; others use them as guidance."
     ),
 ]
+ClientRef = Annotated[
+    str | None,
+    Field(
+        max_length=200,
+        description="Your own label for this job, e.g. a canvas node id; list_media can filter "
+        "by it.",
+    ),
+]
 Options = Annotated[
     dict[str, Any] | None,
     Field(
@@ -86,6 +94,7 @@ async def generate_image(
     options: Options = None,
     wait_seconds: WaitSeconds = None,
     idempotency_key: IdempotencyKey = None,
+    client_ref: ClientRef = None,
 ) -> Annotated[CallToolResult, JobResult]:
     """Generate an image with a kie.ai model and save it to the local media library.
 
@@ -106,7 +115,15 @@ async def generate_image(
         "output_format": output_format,
     }
     return await _generate(
-        ctx, MediaKind.IMAGE, prompt, model, knobs, options, wait_seconds, idempotency_key
+        ctx,
+        MediaKind.IMAGE,
+        prompt,
+        model,
+        knobs,
+        options,
+        wait_seconds=wait_seconds,
+        idempotency_key=idempotency_key,
+        client_ref=client_ref,
     )
 
 
@@ -128,6 +145,7 @@ async def generate_video(
     options: Options = None,
     wait_seconds: WaitSeconds = None,
     idempotency_key: IdempotencyKey = None,
+    client_ref: ClientRef = None,
 ) -> Annotated[CallToolResult, JobResult]:
     """Generate a video with a kie.ai model and save it to the local media library.
 
@@ -149,7 +167,15 @@ async def generate_video(
         "reference_images": reference_images,
     }
     return await _generate(
-        ctx, MediaKind.VIDEO, prompt, model, knobs, options, wait_seconds, idempotency_key
+        ctx,
+        MediaKind.VIDEO,
+        prompt,
+        model,
+        knobs,
+        options,
+        wait_seconds=wait_seconds,
+        idempotency_key=idempotency_key,
+        client_ref=client_ref,
     )
 
 
@@ -160,18 +186,22 @@ async def _generate(
     model: str | None,
     knobs: dict[str, Any],
     options: dict[str, Any] | None,
+    *,
     wait_seconds: float | None,
     idempotency_key: str | None,
+    client_ref: str | None,
 ) -> CallToolResult:
     state = tool_context(ctx)
     try:
         spec = get_model(model or DEFAULT_MODEL[kind], kind)
         request = validate_request(spec, prompt, knobs, options)
-        job = await state.engine.submit(kind, request, prompt, idempotency_key)
+        job = await state.engine.submit(
+            kind, request, prompt, idempotency_key, client_ref=client_ref
+        )
     except (UserInputError, NotConfiguredError) as exc:
         raise ToolError(str(exc)) from None
     except SubmitError as exc:
         raise ToolError(f"{exc} (job {exc.job.id})" if exc.job else str(exc)) from None
     wait = bounded_wait(state, wait_seconds, DEFAULT_WAIT[kind])
     job = await wait_with_progress(state, ctx, job, wait)
-    return tool_result(job)
+    return tool_result(job, state.links)

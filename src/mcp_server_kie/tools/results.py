@@ -2,19 +2,47 @@
 
 from __future__ import annotations
 
+import base64
+import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Literal
 
-from mcp.types import CallToolResult, TextContent
+from mcp.types import CallToolResult, ContentBlock, ImageContent, ResourceLink, TextContent
 from pydantic import BaseModel, Field
 
 from mcp_server_kie.catalog import typical_seconds
 from mcp_server_kie.domain import Asset, Job, JobStatus, MediaKind
 
+log = logging.getLogger(__name__)
+
+# Thumbnails sent inline in one result stay under this many bytes (before base64), so a
+# finished job's whole result stays well under the 150 KB hosts handle comfortably.
+THUMBNAIL_BUDGET = 96 * 1024
+
+
+@dataclass(slots=True)
+class MediaLinks:
+    """How a stored file can be reached besides its path: an MCP resource URI always, and an
+    HTTP URL on this machine when the sidecar is listening."""
+
+    http_base: str | None = None
+
+    def uri(self, asset: Asset) -> str:
+        return f"media://{asset.id}"
+
+    def url(self, asset: Asset, suffix: str = "") -> str | None:
+        return f"{self.http_base}/media/{asset.id}{suffix}" if self.http_base else None
+
 
 class Output(BaseModel):
+    asset_id: str
     index: int = Field(description="Position among the job's outputs.")
     path: str = Field(description="Absolute path of the stored file on this machine.")
+    uri: str = Field(description="MCP resource with the file (media://...); +/thumbnail too.")
+    url: str | None = Field(default=None, description="Local HTTP URL of the file, if served.")
+    thumbnail_url: str | None = None
     mime_type: str
     bytes: int
     sha256: str
@@ -36,6 +64,7 @@ class JobResult(BaseModel):
     kind: Literal["image", "video"]
     model: str
     prompt: str
+    client_ref: str | None = None
     provider_state: str | None = Field(
         default=None, description="kie.ai's own state: waiting, queuing, generating, ..."
     )
@@ -53,17 +82,21 @@ class JobResult(BaseModel):
 class MediaPage(BaseModel):
     items: list[JobResult]
     count: int
+    next_cursor: str | None = Field(
+        default=None, description="Pass as cursor to get the next page; null on the last page."
+    )
 
 
-def job_result(job: Job) -> JobResult:
+def job_result(job: Job, links: MediaLinks) -> JobResult:
     return JobResult(
         job_id=job.id,
         status=job.status.value,
         kind=job.kind.value,
         model=job.model,
         prompt=job.prompt,
+        client_ref=job.client_ref,
         provider_state=job.task_state.value if job.task_state else None,
-        outputs=[_output(a) for a in job.assets],
+        outputs=[_output(a, links) for a in job.assets],
         expected_credits=job.expected_credits,
         credits=job.credits,
         error=_error(job),
@@ -101,11 +134,48 @@ def summary(job: Job) -> str:
     return f"{what} is {job.status.value} (kie.ai state: {state}). {next_step(job)}"
 
 
-def tool_result(job: Job) -> CallToolResult:
+def tool_result(job: Job, links: MediaLinks) -> CallToolResult:
+    """The summary, then each output's thumbnail (within budget) and a link to the file."""
+    content: list[ContentBlock] = [TextContent(type="text", text=summary(job))]
+    budget = THUMBNAIL_BUDGET
+    for asset in job.assets:
+        thumbnail = _thumbnail_bytes(asset, budget)
+        if thumbnail is not None:
+            budget -= len(thumbnail)
+            content.append(
+                ImageContent(
+                    type="image",
+                    data=base64.b64encode(thumbnail).decode(),
+                    mime_type="image/jpeg",
+                )
+            )
+        content.append(
+            ResourceLink(
+                type="resource_link",
+                name=Path(asset.path).name,
+                title=f"{job.kind.value} {asset.index + 1} of job {job.id}",
+                uri=links.uri(asset),
+                mime_type=asset.mime_type,
+                size=asset.bytes,
+            )
+        )
     return CallToolResult(
-        content=[TextContent(type="text", text=summary(job))],
-        structured_content=job_result(job).model_dump(mode="json"),
+        content=content,
+        structured_content=job_result(job, links).model_dump(mode="json"),
     )
+
+
+def _thumbnail_bytes(asset: Asset, budget: int) -> bytes | None:
+    if not asset.thumbnail_path:
+        return None
+    try:
+        path = Path(asset.thumbnail_path)
+        if path.stat().st_size > budget:
+            return None
+        return path.read_bytes()
+    except OSError as exc:
+        log.warning("thumbnail of %s unreadable: %s", asset.id, exc.strerror)
+        return None
 
 
 def _describe(asset: Asset) -> str:
@@ -119,10 +189,14 @@ def _describe(asset: Asset) -> str:
     return f"{asset.path} ({dims}{length}{size})"
 
 
-def _output(asset: Asset) -> Output:
+def _output(asset: Asset, links: MediaLinks) -> Output:
     return Output(
+        asset_id=asset.id,
         index=asset.index,
         path=asset.path,
+        uri=links.uri(asset),
+        url=links.url(asset),
+        thumbnail_url=links.url(asset, "/thumbnail") if asset.thumbnail_path else None,
         mime_type=asset.mime_type,
         bytes=asset.bytes,
         sha256=asset.sha256,

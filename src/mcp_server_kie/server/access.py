@@ -1,0 +1,80 @@
+"""Who may use the local routes (media files, live events, the gallery).
+
+The webhook route is meant to be reached from the internet through a tunnel or reverse proxy,
+and such a tunnel connects from 127.0.0.1 too. So "local" means more than a loopback peer: the
+Host must be a loopback name and no proxy may have added forwarding headers. When
+``KIE_HTTP_TOKEN`` is set, the token is required instead, from anywhere.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+from urllib.parse import urlsplit
+
+from starlette.requests import HTTPConnection
+
+_FORWARDING_HEADERS = (
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-real-ip",
+    "cf-connecting-ip",
+    "true-client-ip",
+    "x-original-forwarded-for",
+)
+_LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
+TOKEN_COOKIE = "kie_token"  # noqa: S105 - the cookie's name, not a secret
+
+
+class LocalAccess:
+    def __init__(self, token: str | None) -> None:
+        self._token = token or None
+
+    @property
+    def token_required(self) -> bool:
+        return self._token is not None
+
+    def allows(self, conn: HTTPConnection) -> bool:
+        if self._token is not None:
+            return self._presented_token_ok(conn)
+        return is_local(conn)
+
+    def _presented_token_ok(self, conn: HTTPConnection) -> bool:
+        assert self._token is not None
+        expected = self._token.encode()
+        header = conn.headers.get("authorization", "")
+        scheme, _, value = header.partition(" ")
+        candidates = [
+            value.strip() if scheme.lower() == "bearer" else "",
+            conn.cookies.get(TOKEN_COOKIE, ""),
+            conn.query_params.get("token", ""),
+        ]
+        return any(
+            candidate and secrets.compare_digest(candidate.encode(), expected)
+            for candidate in candidates
+        )
+
+
+def is_local(conn: HTTPConnection) -> bool:
+    """A request made on this machine, directly: loopback peer, loopback Host, not proxied."""
+    if conn.client is None or not _is_loopback(conn.client.host):
+        return False
+    if any(name in conn.headers for name in _FORWARDING_HEADERS):
+        return False
+    try:
+        host = urlsplit(f"//{conn.headers.get('host', '')}").hostname
+    except ValueError:  # e.g. an unbalanced IPv6 bracket
+        return False
+    return host is not None and host.lower() in _LOOPBACK_NAMES
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback

@@ -1,0 +1,111 @@
+"""Local HTTP access to the library: files by id, with Range, and live job events (SSE).
+
+Only ids reach these handlers: a path from the request never touches the filesystem. A file is
+served only if the store knows it and it lies inside the media directory. Anything not allowed
+by the access policy gets the same 404 as a route that does not exist.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from mcp_server_kie.domain import Job
+from mcp_server_kie.jobs.waiters import JobSignals
+from mcp_server_kie.server.access import LocalAccess
+from mcp_server_kie.storage import Store
+from mcp_server_kie.tools.results import MediaLinks, job_result
+
+ASSET_ID = re.compile(r"asset_[0-9a-f]{24}")
+JOB_ID = re.compile(r"job_[0-9a-f]{24}")
+# Files never change once stored (a new result gets a new id), so caches may keep them.
+_CACHE = "private, max-age=31536000, immutable"
+_PING_SECONDS = 15
+
+
+def media_routes(
+    store: Store, signals: JobSignals, media_dir: Path, access: LocalAccess, links: MediaLinks
+) -> list[Route]:
+    root = media_dir.resolve()
+
+    async def media(request: Request) -> Response:
+        return await _serve(request, thumbnail=False)
+
+    async def thumbnail(request: Request) -> Response:
+        return await _serve(request, thumbnail=True)
+
+    async def _serve(request: Request, *, thumbnail: bool) -> Response:
+        asset_id = request.path_params["asset_id"]
+        if not access.allows(request) or not ASSET_ID.fullmatch(asset_id):
+            return _not_found()
+        asset = await store.get_asset(asset_id)
+        name = asset and (asset.thumbnail_path if thumbnail else asset.path)
+        if asset is None or not name:
+            return _not_found()
+        path = await asyncio.to_thread(_library_file, name, root)
+        if path is None:
+            return _not_found()
+        mime = "image/jpeg" if thumbnail else asset.mime_type
+        download = request.query_params.get("download") == "1"
+        return FileResponse(
+            path,
+            media_type=mime,
+            filename=f"{asset.job_id}-{asset.index}{path.suffix}",
+            content_disposition_type="attachment" if download else "inline",
+            headers={"Cache-Control": _CACHE, "X-Content-Type-Options": "nosniff"},
+        )
+
+    async def events(request: Request) -> Response:
+        if not access.allows(request):
+            return _not_found()
+        only = request.query_params.get("job_id")
+        if only is not None and not JOB_ID.fullmatch(only):
+            return JSONResponse({"error": "job_id is not a job id"}, status_code=400)
+        return EventSourceResponse(
+            _job_events(signals, only, links),
+            ping=_PING_SECONDS,
+            headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        )
+
+    return [
+        Route("/media/{asset_id}", media, methods=["GET", "HEAD"]),
+        Route("/media/{asset_id}/thumbnail", thumbnail, methods=["GET", "HEAD"]),
+        Route("/events", events, methods=["GET"]),
+    ]
+
+
+async def _job_events(
+    signals: JobSignals, only: str | None, links: MediaLinks
+) -> AsyncIterator[ServerSentEvent]:
+    """One ``job`` event per state change, in order, as the job result JSON."""
+    with signals.watch() as queue:
+        yield ServerSentEvent(comment="watching jobs")
+        sequence = 0
+        while True:
+            job: Job | None = await queue.get()
+            if job is None:  # fell behind: tell the client to reload its view
+                yield ServerSentEvent(event="resync", data="{}")
+                return
+            if only is not None and job.id != only:
+                continue
+            sequence += 1
+            data = job_result(job, links).model_dump(mode="json")
+            yield ServerSentEvent(event="job", id=str(sequence), data=json.dumps(data))
+
+
+def _library_file(name: str, root: Path) -> Path | None:
+    """The stored file, if it really is a file inside the media directory."""
+    path = Path(name).resolve()
+    return path if path.is_relative_to(root) and path.is_file() else None
+
+
+def _not_found() -> Response:
+    return JSONResponse({"error": "not found"}, status_code=404)
