@@ -32,14 +32,12 @@ class LocalAccess:
     def __init__(self, token: str | None) -> None:
         self._token = token or None
 
-    @property
-    def token_required(self) -> bool:
-        return self._token is not None
-
-    def allows(self, conn: HTTPConnection) -> bool:
+    def refusal(self, conn: HTTPConnection) -> int | None:
+        """None if the request may proceed, else the status to answer: 401 for a missing or
+        wrong token, 404 for a request that is not local (as if the route did not exist)."""
         if self._token is not None:
-            return self._presented_token_ok(conn)
-        return is_local(conn)
+            return None if self._presented_token_ok(conn) else 401
+        return None if is_local(conn) else 404
 
     def _presented_token_ok(self, conn: HTTPConnection) -> bool:
         assert self._token is not None

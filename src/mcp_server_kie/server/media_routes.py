@@ -1,8 +1,8 @@
 """Local HTTP access to the library: files by id, with Range, and live job events (SSE).
 
 Only ids reach these handlers: a path from the request never touches the filesystem. A file is
-served only if the store knows it and it lies inside the media directory. Anything not allowed
-by the access policy gets the same 404 as a route that does not exist.
+served only if the store knows it and it lies inside the media directory. A request the access
+policy refuses gets 401 (token mode) or the same 404 as a route that does not exist.
 """
 
 from __future__ import annotations
@@ -44,7 +44,10 @@ def media_routes(
 
     async def _serve(request: Request, *, thumbnail: bool) -> Response:
         asset_id = request.path_params["asset_id"]
-        if not access.allows(request) or not ASSET_ID.fullmatch(asset_id):
+        refused = access.refusal(request)
+        if refused is not None:
+            return _refuse(refused)
+        if not ASSET_ID.fullmatch(asset_id):
             return _not_found()
         asset = await store.get_asset(asset_id)
         name = asset and (asset.thumbnail_path if thumbnail else asset.path)
@@ -64,8 +67,9 @@ def media_routes(
         )
 
     async def events(request: Request) -> Response:
-        if not access.allows(request):
-            return _not_found()
+        refused = access.refusal(request)
+        if refused is not None:
+            return _refuse(refused)
         only = request.query_params.get("job_id")
         if only is not None and not JOB_ID.fullmatch(only):
             return JSONResponse({"error": "job_id is not a job id"}, status_code=400)
@@ -109,3 +113,13 @@ def _library_file(name: str, root: Path) -> Path | None:
 
 def _not_found() -> Response:
     return JSONResponse({"error": "not found"}, status_code=404)
+
+
+def _refuse(status: int) -> Response:
+    if status == 401:
+        return JSONResponse(
+            {"error": "a token is required"},
+            status_code=401,
+            headers={"WWW-Authenticate": 'Bearer realm="mcp-server-kie"'},
+        )
+    return _not_found()
