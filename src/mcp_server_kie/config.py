@@ -38,6 +38,12 @@ class Settings(BaseSettings):
         description="When set, required as a bearer token by the local media, events and MCP "
         "HTTP routes (from anywhere). Unset: those routes answer only direct local requests.",
     )
+    http_allowed_hosts: str = Field(
+        default="",
+        description="With --http: extra Host names (comma-separated) the MCP endpoint accepts "
+        "besides localhost, e.g. a LAN name. Requests from other machines also need "
+        "KIE_HTTP_TOKEN.",
+    )
     data_dir: Path | None = Field(default=None, description="Where the database and media live.")
     sandbox: bool = Field(default=False, description="Use the embedded kie.ai simulator.")
     sandbox_callbacks: bool = Field(
@@ -79,6 +85,9 @@ class Settings(BaseSettings):
     @property
     def media_dir(self) -> Path:
         return self.resolved_data_dir / "media"
+
+    def extra_http_hosts(self) -> list[str]:
+        return [host.strip() for host in self.http_allowed_hosts.split(",") if host.strip()]
 
     def api_key_value(self) -> str | None:
         """The key in clear, for the one place that sends it (the kie client's header)."""

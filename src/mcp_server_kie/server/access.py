@@ -55,11 +55,16 @@ class LocalAccess:
         )
 
 
-def is_local(conn: HTTPConnection) -> bool:
-    """A request made on this machine, directly: loopback peer, loopback Host, not proxied."""
+def is_direct(conn: HTTPConnection) -> bool:
+    """From a loopback peer that is not a proxy (no forwarding headers)."""
     if conn.client is None or not _is_loopback(conn.client.host):
         return False
-    if any(name in conn.headers for name in _FORWARDING_HEADERS):
+    return not any(name in conn.headers for name in _FORWARDING_HEADERS)
+
+
+def is_local(conn: HTTPConnection) -> bool:
+    """A request made on this machine, directly: loopback peer, loopback Host, not proxied."""
+    if not is_direct(conn):
         return False
     try:
         host = urlsplit(f"//{conn.headers.get('host', '')}").hostname

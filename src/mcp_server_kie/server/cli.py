@@ -15,6 +15,8 @@ from pathlib import Path
 from mcp_server_kie import __version__
 from mcp_server_kie.config import Settings
 
+log = logging.getLogger("mcp_server_kie")
+
 
 def main(argv: Sequence[str] | None = None) -> None:
     common = argparse.ArgumentParser(add_help=False)
@@ -30,9 +32,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command")
-    commands.add_parser(
+    serve = commands.add_parser(
         "serve", parents=[common], help="run the MCP server over stdio (the default)"
     )
+    for target in (parser, serve):
+        target.add_argument(
+            "--http",
+            action="store_true",
+            help="serve MCP over streamable HTTP at /mcp on the sidecar's port instead of stdio",
+        )
+        target.add_argument("--host", help="address to listen on (KIE_WEBHOOK_HOST)")
+        target.add_argument("--port", type=int, help="port to listen on (KIE_WEBHOOK_PORT)")
     commands.add_parser(
         "demo",
         parents=[common],
@@ -51,12 +61,16 @@ def main(argv: Sequence[str] | None = None) -> None:
         overrides["sandbox"] = True
     if args.data_dir:
         overrides["data_dir"] = args.data_dir
+    if getattr(args, "host", None):
+        overrides["webhook_host"] = args.host
+    if getattr(args, "port", None) is not None:
+        overrides["webhook_port"] = args.port
     settings = Settings(**overrides)  # type: ignore[arg-type]
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve_stdio(settings))
+        asyncio.run(_serve(settings, http=bool(getattr(args, "http", False))))
 
 
-async def _serve_stdio(settings: Settings) -> None:
+async def _serve(settings: Settings, *, http: bool) -> None:
     from mcp_server_kie.server.app import build_server
     from mcp_server_kie.server.runtime import open_runtime
 
@@ -66,8 +80,12 @@ async def _serve_stdio(settings: Settings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, main_task.cancel)
     with contextlib.suppress(asyncio.CancelledError):
-        async with open_runtime(settings) as runtime:
-            await build_server(runtime.tools).run_stdio_async()
+        async with open_runtime(settings, mcp_http=http) as runtime:
+            if http:
+                log.info("MCP over HTTP at %s/mcp", runtime.sidecar_url)
+                await asyncio.Event().wait()  # until SIGINT/SIGTERM
+            else:
+                await build_server(runtime.tools).run_stdio_async()
 
 
 def _configure_logging(level: str) -> None:

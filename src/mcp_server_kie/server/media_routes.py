@@ -16,7 +16,7 @@ from pathlib import Path
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from mcp_server_kie.domain import Job
 from mcp_server_kie.jobs.waiters import JobSignals
@@ -33,7 +33,7 @@ _PING_SECONDS = 15
 
 def media_routes(
     store: Store, signals: JobSignals, media_dir: Path, access: LocalAccess, links: MediaLinks
-) -> list[Route]:
+) -> list[BaseRoute]:
     root = media_dir.resolve()
 
     async def media(request: Request) -> Response:

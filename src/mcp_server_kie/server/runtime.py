@@ -26,6 +26,8 @@ from mcp_server_kie.kie.client import KieClient
 from mcp_server_kie.media import Fetcher
 from mcp_server_kie.sandbox import SandboxConfig, serve_sandbox
 from mcp_server_kie.server.access import LocalAccess
+from mcp_server_kie.server.app import build_server
+from mcp_server_kie.server.http import mcp_http_route
 from mcp_server_kie.server.media_routes import media_routes
 from mcp_server_kie.server.sidecar import create_sidecar
 from mcp_server_kie.storage import Store
@@ -44,7 +46,9 @@ class Runtime:
 
 
 @asynccontextmanager
-async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
+async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIterator[Runtime]:
+    """Everything running. With ``mcp_http`` the sidecar also serves MCP at /mcp (and must
+    get its port: there is no point carrying on without it)."""
     async with AsyncExitStack() as stack:
         store = await Store.open(settings.database_path)
         stack.push_async_callback(store.close)
@@ -84,11 +88,26 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         stack.push_async_callback(engine.close)
 
         links = MediaLinks()
+        tools = ToolContext(
+            engine=engine,
+            library=Library(store, settings.media_dir),
+            links=links,
+            max_wait_seconds=settings.max_wait_seconds,
+            setup_error=None if kie else MISSING_KEY_MESSAGE,
+        )
         token = settings.http_token.get_secret_value() if settings.http_token else None
-        local = media_routes(
+        routes = media_routes(
             store, engine.signals, settings.media_dir, LocalAccess(token), links=links
         )
-        sidecar_url = await stack.enter_async_context(_serve_sidecar(engine, settings, local))
+        if mcp_http:
+            mcp_route, manager = mcp_http_route(
+                build_server(tools), token=token, extra_hosts=settings.extra_http_hosts()
+            )
+            routes.append(mcp_route)  # a catch-all mount: last
+            await stack.enter_async_context(manager.run())
+        sidecar_url = await stack.enter_async_context(
+            _serve_sidecar(engine, settings, routes, required=mcp_http)
+        )
         links.http_base = sidecar_url
         public_url = settings.public_url
         if public_url is None and settings.sandbox and settings.sandbox_callbacks:
@@ -105,20 +124,14 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
         yield Runtime(
             settings=settings,
             engine=engine,
-            tools=ToolContext(
-                engine=engine,
-                library=Library(store, settings.media_dir),
-                links=links,
-                max_wait_seconds=settings.max_wait_seconds,
-                setup_error=None if kie else MISSING_KEY_MESSAGE,
-            ),
+            tools=tools,
             sidecar_url=sidecar_url,
         )
 
 
 @asynccontextmanager
 async def _serve_sidecar(
-    engine: Engine, settings: Settings, local_routes: Sequence[BaseRoute]
+    engine: Engine, settings: Settings, local_routes: Sequence[BaseRoute], *, required: bool
 ) -> AsyncIterator[str | None]:
     """Run the sidecar under uvicorn in this event loop. If the port is taken (say, by a second
     instance on the same data directory), carry on without it: jobs still finish by polling
@@ -129,6 +142,11 @@ async def _serve_sidecar(
         sock.bind((settings.webhook_host, settings.webhook_port))
     except OSError as exc:
         sock.close()
+        if required:
+            raise SystemExit(
+                f"cannot listen on {settings.webhook_host}:{settings.webhook_port}: "
+                f"{exc.strerror}. Choose another port with --port or KIE_WEBHOOK_PORT."
+            ) from None
         log.warning(
             "webhook sidecar not started: cannot listen on %s:%s (%s)",
             settings.webhook_host,

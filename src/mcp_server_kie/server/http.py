@@ -1,0 +1,69 @@
+"""MCP over streamable HTTP, mounted in the sidecar app next to the webhook and media routes.
+
+Three guards, outermost first: with ``KIE_HTTP_TOKEN`` set, a bearer token (401 without it);
+without one, only direct requests from this machine (a proxied or remote request gets 404);
+then the SDK's DNS-rebinding defence, which answers a foreign Host with 421 and a foreign
+Origin with 403.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from mcp.server import MCPServer
+from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.requests import HTTPConnection
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Mount
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from mcp_server_kie.server.access import is_direct
+
+MCP_PATH = "/mcp"
+_LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
+
+
+def mcp_http_route(
+    server: MCPServer, *, token: str | None, extra_hosts: list[str]
+) -> tuple[BaseRoute, StreamableHTTPSessionManager]:
+    """The catch-all mount serving ``/mcp`` (add it after every other route) and the session
+    manager the host app must run."""
+    hosts = [*_LOOPBACK, *extra_hosts]
+    security = TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=[pattern for host in hosts for pattern in (host, f"{host}:*")],
+        allowed_origins=[
+            pattern
+            for host in hosts
+            for scheme in ("http", "https")
+            for pattern in (f"{scheme}://{host}", f"{scheme}://{host}:*")
+        ],
+    )
+    app = server.streamable_http_app(streamable_http_path=MCP_PATH, transport_security=security)
+    return Mount("/", app=_Guard(app, token)), server.session_manager
+
+
+class _Guard:
+    def __init__(self, app: ASGIApp, token: str | None) -> None:
+        self._app = app
+        self._token = token.encode() if token else None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            conn = HTTPConnection(scope)
+            if self._token is not None:
+                scheme, _, value = conn.headers.get("authorization", "").partition(" ")
+                presented = value.strip().encode() if scheme.lower() == "bearer" else b""
+                if not (presented and secrets.compare_digest(presented, self._token)):
+                    response = JSONResponse(
+                        {"error": "a bearer token is required (KIE_HTTP_TOKEN)"},
+                        status_code=401,
+                        headers={"WWW-Authenticate": 'Bearer realm="mcp-server-kie"'},
+                    )
+                    await response(scope, receive, send)
+                    return
+            elif not is_direct(conn):
+                await JSONResponse({"error": "not found"}, status_code=404)(scope, receive, send)
+                return
+        await self._app(scope, receive, send)
