@@ -64,10 +64,13 @@ async def sandbox_and_runtime(
     webhooks: bool = True,
     image_seconds: float = 0.3,
     video_seconds: float = 0.6,
+    **overrides: object,
 ) -> AsyncIterator[tuple[Sandbox, Runtime]]:
+    """A sandbox and a runtime in real mode pointed at it; ``overrides`` are Settings fields."""
     config = SandboxConfig(
         api_key=SANDBOX_KEY, image_seconds=image_seconds, video_seconds=video_seconds
     )
     async with serve_sandbox(config) as sandbox:
-        async with open_runtime(settings_for(sandbox, data_dir, webhooks=webhooks)) as runtime:
+        settings = settings_for(sandbox, data_dir, webhooks=webhooks).model_copy(update=overrides)
+        async with open_runtime(settings) as runtime:
             yield sandbox, runtime

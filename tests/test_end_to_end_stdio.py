@@ -107,6 +107,8 @@ async def test_no_key_every_tool_explains_how_to_set_it(tmp_path: Path) -> None:
         "delete_media": {"job_id": "job_0"},
         "list_models": {},
         "get_credits": {},
+        "get_settings": {},
+        "update_settings": {"num_images": 2},
     }
     async with Client(server_params(env)) as client:
         names = {tool.name for tool in (await client.list_tools()).tools}

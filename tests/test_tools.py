@@ -24,6 +24,8 @@ async def test_tools_publish_input_and_output_schemas(tmp_path: Path) -> None:
         "delete_media",
         "list_models",
         "get_credits",
+        "get_settings",
+        "update_settings",
     }
     for tool in tools.values():
         assert tool.description and tool.output_schema, tool.name

@@ -55,6 +55,14 @@ class Settings(BaseSettings):
     max_wait_seconds: float = Field(
         default=45.0, ge=0, le=55, description="Upper bound for any tool's wait."
     )
+    max_credits_per_job: float | None = Field(
+        default=None, ge=0, description="Refuse any job expected to cost more credits than this."
+    )
+    max_credits_per_day: float | None = Field(
+        default=None,
+        ge=0,
+        description="Refuse a job that would take the last 24 hours' credits over this.",
+    )
     request_timeout: float = Field(default=30.0, gt=0, description="kie.ai API request timeout.")
 
     @field_validator("public_url", "base_url", "upload_base_url")

@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute
 
 from mcp_server_kie.config import MISSING_KEY_MESSAGE, Settings
 from mcp_server_kie.jobs import Engine, Library, OutputStore, Poller
+from mcp_server_kie.jobs.budget import Budget
 from mcp_server_kie.jobs.references import ReferenceResolver
 from mcp_server_kie.kie.client import KieClient
 from mcp_server_kie.media import Fetcher
@@ -91,6 +92,7 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
         tools = ToolContext(
             engine=engine,
             library=Library(store, settings.media_dir),
+            budget=Budget(store, settings.max_credits_per_job, settings.max_credits_per_day),
             links=links,
             max_wait_seconds=settings.max_wait_seconds,
             setup_error=None if kie else MISSING_KEY_MESSAGE,

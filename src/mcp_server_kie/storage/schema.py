@@ -94,4 +94,12 @@ MIGRATIONS: tuple[str, ...] = (
         DELETE FROM jobs_fts WHERE job_id = old.id;
     END;
     """,
+    # 4: the user's defaults (the settings page of a media generator), one JSON value per key.
+    """
+    CREATE TABLE preferences (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at REAL NOT NULL
+    );
+    """,
 )

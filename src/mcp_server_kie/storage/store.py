@@ -322,6 +322,41 @@ class Store:
         )
         return [(r["at"], r["from_status"], r["to_status"], r["cause"]) for r in rows]
 
+    async def credits_committed_since(self, since: float) -> float:
+        """Credits spent or at stake for jobs created since ``since``: what kie.ai charged
+        where known, else the expected cost of jobs that are running, done, or whose submit
+        may have gone through ("uncertain")."""
+        row = await self.db.fetch_one(
+            "SELECT COALESCE(SUM(COALESCE(credits, expected_credits)), 0) FROM jobs"
+            " WHERE created_at >= ? AND (status != 'failed' OR error_category = 'uncertain')",
+            (since,),
+        )
+        return float(row[0]) if row else 0.0
+
+    # ------------------------------------------------------------------ preferences
+
+    async def preferences(self) -> dict[str, object]:
+        rows = await self.db.fetch_all("SELECT key, value FROM preferences ORDER BY key")
+        return {str(r["key"]): json.loads(r["value"]) for r in rows}
+
+    async def set_preferences(self, changes: dict[str, object]) -> None:
+        """Set each key to its value; a None value removes the key (back to the default)."""
+
+        async def update(conn: aiosqlite.Connection) -> None:
+            now = time.time()
+            for key, value in changes.items():
+                if value is None:
+                    await conn.execute("DELETE FROM preferences WHERE key = ?", (key,))
+                else:
+                    await conn.execute(
+                        "INSERT INTO preferences (key, value, updated_at) VALUES (?, ?, ?)"
+                        " ON CONFLICT (key) DO UPDATE SET value = excluded.value,"
+                        " updated_at = excluded.updated_at",
+                        (key, json.dumps(value), now),
+                    )
+
+        await self.db.write(update)
+
     # ------------------------------------------------------------------ webhook inbox
 
     async def add_delivery(self, job_id: str, body: bytes) -> int:

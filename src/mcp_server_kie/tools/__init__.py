@@ -12,6 +12,7 @@ from mcp_server_kie.tools.context import ToolContext
 from mcp_server_kie.tools.generate import generate_image, generate_video
 from mcp_server_kie.tools.library import delete_media, get_status, list_media
 from mcp_server_kie.tools.models import get_credits, list_models
+from mcp_server_kie.tools.preferences import get_settings, update_settings
 
 __all__ = ["ToolContext", "register_tools"]
 
@@ -20,6 +21,9 @@ _STARTS_PAID_JOB = ToolAnnotations(
 )
 _READS_LIBRARY = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 _READS_ACCOUNT = ToolAnnotations(read_only_hint=True, open_world_hint=True)
+_CHANGES_SETTINGS = ToolAnnotations(
+    read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
 _DELETES_FILES = ToolAnnotations(
     read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=False
 )
@@ -34,6 +38,8 @@ def register_tools(server: MCPServer) -> None:
         (delete_media, "Delete generated media", _DELETES_FILES),
         (list_models, "List models", _READS_LIBRARY),
         (get_credits, "Get kie.ai credit balance", _READS_ACCOUNT),
+        (get_settings, "Show default settings", _READS_LIBRARY),
+        (update_settings, "Change default settings", _CHANGES_SETTINGS),
     ]
     for fn, title, hints in tools:
         description = inspect.cleandoc(fn.__doc__ or "")

@@ -10,6 +10,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from mcp_server_kie.domain import Job
 from mcp_server_kie.jobs import Engine, Library
+from mcp_server_kie.jobs.budget import Budget
 from mcp_server_kie.tools.results import MediaLinks
 
 log = logging.getLogger(__name__)
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 class ToolContext:
     engine: Engine
     library: Library
+    budget: Budget
     max_wait_seconds: float
     links: MediaLinks = field(default_factory=MediaLinks)
     setup_error: str | None = None  # set when kie.ai is not configured: every tool says so
