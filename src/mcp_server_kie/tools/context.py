@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 
 from mcp.server.mcpserver import Context
@@ -14,6 +15,9 @@ from mcp_server_kie.jobs.budget import Budget
 from mcp_server_kie.tools.results import MediaLinks
 
 log = logging.getLogger(__name__)
+
+# A wait sends a progress notification at least this often, so hosts see the call is alive.
+_PROGRESS_EVERY_SECONDS = 2.0
 
 
 @dataclass
@@ -41,16 +45,30 @@ def bounded_wait(state: ToolContext, requested: float | None, default: float) ->
 
 
 async def wait_with_progress(state: ToolContext, ctx: Context, job: Job, seconds: float) -> Job:
-    """Wait up to ``seconds`` for a job, reporting each state change as progress."""
+    """Wait up to ``seconds`` for a job, sending progress at each state change and at least
+    every couple of seconds (the value is the seconds waited, so it always increases).
+
+    A cancelled call stops waiting only: the job belongs to kie.ai and keeps running.
+    """
     if job.status.terminal or seconds <= 0:
         return job
-    step = 0
+    started = time.monotonic()
+    last = 0.0
 
     async def report(current: Job) -> None:
-        nonlocal step
-        step += 1
-        state_name = current.task_state.value if current.task_state else current.status.value
-        await ctx.report_progress(step, message=f"{current.kind.value} job {state_name}")
+        nonlocal last
+        last = max(round(time.monotonic() - started, 2), last + 0.01)
+        provider = current.task_state.value if current.task_state else current.status.value
+        await ctx.report_progress(
+            last, total=seconds, message=f"{current.kind.value} job {current.id}: {provider}"
+        )
 
-    waited = await state.engine.wait(job.id, seconds, on_update=report)
-    return waited or job
+    deadline = started + seconds
+    while (remaining := deadline - time.monotonic()) > 0:
+        waited = await state.engine.wait(
+            job.id, min(remaining, _PROGRESS_EVERY_SECONDS), on_update=report
+        )
+        job = waited or job  # each slice reports the state as it starts: the heartbeat
+        if job.status.terminal:
+            break
+    return job
