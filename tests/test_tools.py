@@ -96,3 +96,14 @@ async def test_video_returns_a_handle_within_the_wait_and_reports_progress(
     assert progress, "no progress notifications"
     assert all(message for _value, message in progress)
     jsonschema.validate(final.structured_content, schemas["get_status"])  # type: ignore[arg-type]
+
+
+async def test_prompts_offer_the_common_workflows(tmp_path: Path) -> None:
+    async with sandbox_and_runtime(tmp_path) as (_sandbox, runtime):
+        async with Client(build_server(runtime.tools)) as client:
+            names = {prompt.name for prompt in (await client.list_prompts()).prompts}
+            assert {"storyboard", "variations", "find_media"} <= names
+            story = await client.get_prompt("storyboard", {"idea": "a fox at dawn", "frames": "4"})
+            text = story.messages[0].content.text  # type: ignore[union-attr]
+            assert "a fox at dawn" in text and "4 distinct shot" in text
+            assert "generate_video" in text and "get_status" in text

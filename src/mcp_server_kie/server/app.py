@@ -27,17 +27,21 @@ from mcp_server_kie import __version__
 from mcp_server_kie.jobs.waiters import JobSignals
 from mcp_server_kie.media.sniff import sniff
 from mcp_server_kie.tools import ToolContext, register_tools
+from mcp_server_kie.tools.prompts import register_prompts
 from mcp_server_kie.tools.resources import register_resources
 
 log = logging.getLogger(__name__)
 
 INSTRUCTIONS = """\
 Generates images and videos with kie.ai models and keeps every result in a local media library.
-The loop: call generate_image or generate_video. Images usually come back finished in the same
-call (10-30 s). Videos take minutes: the call returns a job_id with status "processing"; call
-get_status(job_id, wait_seconds=30) until it is "completed", then show the user the saved files
-(outputs[].path). Never start the same generation twice to "retry" a wait: that pays twice.
-list_media finds earlier results (by prompt words, model, kind, client_ref)."""
+1. Start: generate_image or generate_video. Images take 10-30 s and usually come back finished
+   in the same call. Videos take 1-10 minutes: the call returns a job_id, status "processing".
+2. Wait: call get_status(job_id, wait_seconds=30) until the status is completed or failed. A
+   job that is still running is not an error. Never start the same generation again to
+   "retry" a wait: that pays twice (pass idempotency_key if you must repeat a call).
+3. Show: give the user outputs[].path (or url); the result carries a thumbnail to look at.
+Each result states expected_credits (1 credit = $0.005); tell the user before costly jobs.
+list_media finds earlier results by prompt words, model, kind or client_ref."""
 
 
 class _KieServer(MCPServer):
@@ -125,6 +129,7 @@ def build_server(context: ToolContext) -> MCPServer:
     )
     register_tools(server)
     register_resources(server)
+    register_prompts(server)
     # 2025-era resources/subscribe has no public registration in the SDK (mcp-sdk-2.md §1.8).
     lowlevel = server._lowlevel_server
     lowlevel.add_request_handler("resources/subscribe", SubscribeRequestParams, notifier.subscribe)
