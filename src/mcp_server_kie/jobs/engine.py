@@ -86,6 +86,10 @@ class Engine:
 
     # ------------------------------------------------------------------ configuration
 
+    @property
+    def public_url(self) -> str | None:
+        return self._public_url
+
     def set_public_url(self, url: str | None) -> None:
         """Where kie.ai should send callbacks; None means jobs finish by polling."""
         self._public_url = url.rstrip("/") if url else None

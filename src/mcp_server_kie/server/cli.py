@@ -48,6 +48,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         parents=[common],
         help="start the server in sandbox mode and generate an image and a video",
     )
+    doctor = commands.add_parser(
+        "doctor",
+        parents=[common],
+        help="check the API key, data directory, webhook port and public URL; print host "
+        "configuration snippets",
+    )
+    doctor.add_argument("--port", type=int, help="webhook port to check (KIE_WEBHOOK_PORT)")
     args = parser.parse_args(argv)
 
     _configure_logging(args.log_level)
@@ -66,6 +73,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     if getattr(args, "port", None) is not None:
         overrides["webhook_port"] = args.port
     settings = Settings(**overrides)  # type: ignore[arg-type]
+    if args.command == "doctor":
+        from mcp_server_kie.server.doctor import run_doctor
+
+        sys.exit(asyncio.run(run_doctor(settings)))
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(settings, http=bool(getattr(args, "http", False))))
 

@@ -30,7 +30,7 @@ from mcp_server_kie.server.access import LocalAccess
 from mcp_server_kie.server.app import build_server
 from mcp_server_kie.server.http import mcp_http_route
 from mcp_server_kie.server.media_routes import media_routes
-from mcp_server_kie.server.sidecar import create_sidecar
+from mcp_server_kie.server.sidecar import create_sidecar, instance_id
 from mcp_server_kie.storage import Store
 from mcp_server_kie.tools import ToolContext
 from mcp_server_kie.tools.results import MediaLinks
@@ -159,7 +159,7 @@ async def _serve_sidecar(
         return
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        create_sidecar(engine, local_routes),
+        create_sidecar(engine, local_routes, instance=instance_id(settings.database_path)),
         log_config=None,
         access_log=False,
         lifespan="off",

@@ -7,9 +7,11 @@ Anything unauthentic or malformed gets a 4xx and changes nothing.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
@@ -24,7 +26,15 @@ log = logging.getLogger(__name__)
 _JOB_ID = re.compile(r"job_[0-9a-f]{24}")
 
 
-def create_sidecar(engine: Engine, local_routes: Sequence[BaseRoute] = ()) -> Starlette:
+def instance_id(database_path: Path) -> str:
+    """Names the data directory a sidecar serves (without revealing it), so a probe through
+    a public URL can tell it reached a sidecar that shares this store."""
+    return hashlib.sha256(str(database_path.resolve()).encode()).hexdigest()[:16]
+
+
+def create_sidecar(
+    engine: Engine, local_routes: Sequence[BaseRoute] = (), *, instance: str = ""
+) -> Starlette:
     """The webhook and health routes, plus ``local_routes`` (media, events), which guard
     themselves with the local access policy."""
 
@@ -53,7 +63,7 @@ def create_sidecar(engine: Engine, local_routes: Sequence[BaseRoute] = ()) -> St
         return JSONResponse({"ok": True})
 
     async def healthz(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok"})
+        return JSONResponse({"status": "ok", "service": "mcp-server-kie", "instance": instance})
 
     return Starlette(
         routes=[

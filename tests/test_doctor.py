@@ -1,0 +1,58 @@
+"""`mcp-server-kie doctor`: passes in sandbox mode, explains a public URL that does not reach
+this machine and a missing key, and never prints a secret."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from support import SANDBOX_KEY, free_port
+
+
+def doctor(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("KIE_")}
+    return subprocess.run(
+        [sys.executable, "-m", "mcp_server_kie", "doctor", "--data-dir", str(data_dir), *args],
+        env={**clean, "KIE_LOG_LEVEL": "WARNING", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+
+def test_doctor_passes_every_check_in_sandbox_mode(tmp_path: Path) -> None:
+    done = doctor(tmp_path, "--sandbox", "--port", str(free_port()))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("[ok]") == 4 and "[FAIL]" not in done.stdout
+    assert "reached this server's sidecar" in done.stdout
+    for host in ("Claude Desktop", "Claude Code", "Cursor", "VS Code"):
+        assert host in done.stdout
+    assert '"mcpServers"' in done.stdout and "claude mcp add kie" in done.stdout
+
+
+def test_doctor_explains_an_unreachable_public_url(tmp_path: Path) -> None:
+    nowhere = f"http://127.0.0.1:{free_port()}"
+    done = doctor(tmp_path, "--sandbox", KIE_PUBLIC_URL=nowhere, KIE_WEBHOOK_PORT="0")
+    assert done.returncode == 1
+    line = next(line for line in done.stdout.splitlines() if "webhooks" in line)
+    assert "[FAIL]" in line and nowhere in line and "did not reach this machine" in line
+    assert "tunnel" in line and "unset KIE_PUBLIC_URL" in line
+
+
+def test_doctor_explains_a_missing_key_and_never_prints_one(tmp_path: Path) -> None:
+    missing = doctor(tmp_path, KIE_WEBHOOK_PORT="0")
+    assert missing.returncode == 1
+    assert "[FAIL] kie.ai API key" in missing.stdout and "https://kie.ai/api-key" in missing.stdout
+    wrong = doctor(
+        tmp_path,
+        KIE_WEBHOOK_PORT="0",
+        KIE_API_KEY=SANDBOX_KEY,
+        KIE_BASE_URL=f"http://127.0.0.1:{free_port()}",
+    )
+    assert wrong.returncode == 1
+    assert SANDBOX_KEY not in wrong.stdout + wrong.stderr
+    assert "<your kie.ai API key>" in wrong.stdout
