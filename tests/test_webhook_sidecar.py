@@ -12,6 +12,7 @@ import pytest
 from mcp_server_kie.catalog import get_model, validate_request
 from mcp_server_kie.domain import JobStatus, MediaKind
 from mcp_server_kie.server.runtime import Runtime
+from mcp_server_kie.server.sidecar import instance_id
 from mcp_server_kie.storage import Store
 from support import eventually, sandbox_and_runtime
 
@@ -125,7 +126,11 @@ async def test_healthz(tmp_path: Path) -> None:
     async with sandbox_and_runtime(tmp_path) as (_sandbox, runtime):
         async with httpx2.AsyncClient() as client:
             response = await client.get(f"{runtime.sidecar_url}/healthz")
-            assert response.status_code == 200 and response.json() == {"status": "ok"}
+            assert response.status_code == 200
+            answer = response.json()
+            assert answer["status"] == "ok" and answer["service"] == "mcp-server-kie"
+            assert answer["instance"] == instance_id(runtime.settings.database_path)
+            assert str(tmp_path) not in response.text  # names the data dir without revealing it
             missing = await client.get(f"{runtime.sidecar_url}/mcp")
             assert missing.status_code == 404
 
