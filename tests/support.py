@@ -44,7 +44,12 @@ def free_port() -> int:
 
 
 def settings_for(
-    sandbox: Sandbox, data_dir: Path, *, webhooks: bool, port: int | None = None
+    sandbox: Sandbox,
+    data_dir: Path,
+    *,
+    webhooks: bool,
+    port: int | None = None,
+    hmac_key: str | None = None,
 ) -> Settings:
     """Real (non-sandbox) mode pointed at a sandbox: exactly how production talks to kie."""
     port = port if port is not None else free_port()
@@ -54,6 +59,7 @@ def settings_for(
         data_dir=data_dir,
         webhook_port=port,
         public_url=f"http://127.0.0.1:{port}" if webhooks else None,
+        webhook_hmac_key=hmac_key,  # type: ignore[arg-type]
     )
 
 
@@ -64,13 +70,19 @@ async def sandbox_and_runtime(
     webhooks: bool = True,
     image_seconds: float = 0.3,
     video_seconds: float = 0.6,
+    hmac_key: str | None = None,
     **overrides: object,
 ) -> AsyncIterator[tuple[Sandbox, Runtime]]:
-    """A sandbox and a runtime in real mode pointed at it; ``overrides`` are Settings fields."""
+    """A sandbox and a runtime in real mode pointed at it; with ``hmac_key`` the sandbox signs
+    its callbacks and the runtime requires the signature; ``overrides`` are Settings fields."""
     config = SandboxConfig(
-        api_key=SANDBOX_KEY, image_seconds=image_seconds, video_seconds=video_seconds
+        api_key=SANDBOX_KEY,
+        image_seconds=image_seconds,
+        video_seconds=video_seconds,
+        hmac_key=hmac_key,
     )
     async with serve_sandbox(config) as sandbox:
-        settings = settings_for(sandbox, data_dir, webhooks=webhooks).model_copy(update=overrides)
+        settings = settings_for(sandbox, data_dir, webhooks=webhooks, hmac_key=hmac_key)
+        settings = settings.model_copy(update=overrides)
         async with open_runtime(settings) as runtime:
             yield sandbox, runtime

@@ -31,6 +31,11 @@ class Settings(BaseSettings):
         description="Public base URL that reaches the webhook sidecar (tunnel or reverse proxy). "
         "Unset: jobs finish by polling.",
     )
+    webhook_hmac_key: SecretStr | None = Field(
+        default=None,
+        description="kie.ai's webhookHmacKey (https://kie.ai/settings). Set: every callback must "
+        "carry a valid X-Webhook-Signature from the last 5 minutes, or it is refused (401).",
+    )
     webhook_host: str = Field(default="127.0.0.1", description="Sidecar bind address.")
     webhook_port: int = Field(default=8787, ge=0, le=65535, description="Sidecar port (0: any).")
     http_token: SecretStr | None = Field(
@@ -104,6 +109,12 @@ class Settings(BaseSettings):
         if self.api_key is None or not self.api_key.get_secret_value().strip():
             return None
         return self.api_key.get_secret_value().strip()
+
+    def webhook_hmac_key_value(self) -> str | None:
+        """The webhook HMAC key in clear, for the callback verifier (and the sandbox signer)."""
+        if self.webhook_hmac_key is None:
+            return None
+        return self.webhook_hmac_key.get_secret_value().strip() or None
 
 
 MISSING_KEY_MESSAGE = (

@@ -1,12 +1,23 @@
-"""Callback bodies as the engine accepts them: strict JSON, bounded, or a clear rejection."""
+"""Callback bodies as the engine accepts them: strict JSON, bounded, or a clear rejection.
+
+Python's json module is lenient where an attacker can use it: it accepts NaN and Infinity
+(and turns 1e999 into inf), keeps the last of duplicate keys (so a signature checked against
+one `taskId` could be processed with another), accepts lone surrogate escapes, and only a
+RecursionError stops deep nesting. Each of these is refused here with a 400.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
 MAX_CALLBACK_BYTES = 64 * 1024
+# kie's callbacks nest three levels deep; anything past this is not a callback.
+MAX_DEPTH = 32
+# Digits in one JSON number: millisecond timestamps and credit balances need far fewer.
+MAX_NUMBER_DIGITS = 32
 
 
 class CallbackRejected(Exception):
@@ -22,14 +33,63 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def _parse_int(text: str) -> int:
+    if len(text) > MAX_NUMBER_DIGITS:
+        raise ValueError("number too long")
+    return int(text)
+
+
+def _parse_float(text: str) -> float:
+    if len(text) > MAX_NUMBER_DIGITS:
+        raise ValueError("number too long")
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError("number out of range")
+    return value
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError("duplicate key")
+        result[key] = value
+    return result
+
+
+def _check_tree(payload: object) -> None:
+    """Refuse nesting deeper than MAX_DEPTH and strings holding lone surrogates. Iterative,
+    so a hostile tree cannot exhaust the stack here either."""
+    stack: list[tuple[object, int]] = [(payload, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            value.encode("utf-8")  # UnicodeEncodeError (a ValueError) on a lone surrogate
+        elif isinstance(value, dict | list):
+            if depth > MAX_DEPTH:
+                raise ValueError("nested too deeply")
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str):
+                    key.encode("utf-8")
+                stack.append((item, depth + 1))
+
+
 def decode_callback(body: bytes) -> Mapping[str, Any]:
-    """Parse a callback body: UTF-8 JSON object, no NaN/Infinity, bounded size and nesting."""
+    """Parse a callback body: a UTF-8 JSON object with unique keys, finite numbers of sane
+    length, no lone surrogates, bounded size and nesting. CallbackRejected otherwise."""
     if len(body) > MAX_CALLBACK_BYTES:
         raise CallbackRejected(413, "body too large")
     try:
-        text = body.decode("utf-8")
-        payload = json.loads(text, parse_constant=_refuse_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError):
+        payload = json.loads(
+            body.decode("utf-8"),
+            object_pairs_hook=_unique_keys,
+            parse_constant=_refuse_constant,
+            parse_int=_parse_int,
+            parse_float=_parse_float,
+        )
+        _check_tree(payload)
+    except (ValueError, RecursionError):  # UnicodeDecodeError and JSONDecodeError included
         raise CallbackRejected(400, "body is not valid JSON") from None
     if not isinstance(payload, dict):
         raise CallbackRejected(400, "body is not a JSON object")

@@ -33,6 +33,7 @@ from mcp_server_kie.jobs.waiters import JobSignals
 from mcp_server_kie.kie.callbacks import parse_callback
 from mcp_server_kie.kie.client import KieClient
 from mcp_server_kie.kie.errors import KieError, KieProtocolError, KieUncertainError
+from mcp_server_kie.kie.signing import verify_signature
 from mcp_server_kie.media import DownloadError
 from mcp_server_kie.storage import NewJob, Store
 
@@ -70,7 +71,11 @@ class Engine:
         references: ReferenceResolver | None = None,
         public_url: str | None = None,
         not_configured_message: str = "kie.ai is not configured",
+        webhook_hmac_key: str | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
+        """``webhook_hmac_key``: when set, every callback must be signed with it.
+        ``clock``: wall-clock seconds, for the signature's freshness window."""
         self.store = store
         self.signals = JobSignals()
         self._kie = kie
@@ -78,6 +83,8 @@ class Engine:
         self._references = references or ReferenceResolver([])
         self._public_url = public_url
         self._not_configured = not_configured_message
+        self._hmac_key = webhook_hmac_key or None
+        self._clock = clock
         self._job_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
@@ -166,24 +173,45 @@ class Engine:
 
     # ------------------------------------------------------------------ callbacks
 
-    async def accept_callback(self, job_id: str, token: str | None, body: bytes) -> None:
+    async def accept_callback(
+        self,
+        job_id: str,
+        token: str | None,
+        body: bytes,
+        *,
+        timestamp: str | None = None,
+        signature: str | None = None,
+    ) -> None:
         """Authenticate and persist one callback delivery; processing happens afterwards.
 
-        Raises CallbackRejected (with no state change) for anything unauthentic or malformed.
+        ``timestamp`` and ``signature`` are the X-Webhook-Timestamp and X-Webhook-Signature
+        headers. Checks run cheapest first and nothing is written until all pass: the job's
+        token (404 unknown job, 403 bad token); in HMAC mode, both headers present (401); a
+        strict parse of the body (400); in HMAC mode, the signature over the body's task id,
+        fresh within 300 s (401); that task id is the job's own (401 in HMAC mode, else 400).
+        Raises CallbackRejected, with no state change, for anything unauthentic or malformed.
         """
         expected = await self.store.callback_token_hash(job_id)
         if expected is None:
             raise CallbackRejected(404, "unknown job")
         if not token or not secrets.compare_digest(token_hash(token), expected):
             raise CallbackRejected(403, "bad token")
+        if self._hmac_key is not None and (timestamp is None or signature is None):
+            raise CallbackRejected(401, "missing webhook signature")
         payload = decode_callback(body)
         try:
             notice = parse_callback(payload)
         except (KieProtocolError, ValueError):
             raise CallbackRejected(400, "not a kie.ai callback") from None
+        # One task id, from one parse: the id the signature covers is the id matched to the job.
+        if self._hmac_key is not None and not verify_signature(
+            self._hmac_key, notice.task_id, timestamp, signature, now=self._clock()
+        ):
+            raise CallbackRejected(401, "bad or stale webhook signature")
         job = await self.store.get_job(job_id)
         if job is not None and job.task_id is not None and notice.task_id != job.task_id:
-            raise CallbackRejected(400, "callback is for another task")
+            # Signed for another task (a replay against this job's URL) is not authentic here.
+            raise CallbackRejected(401 if self._hmac_key else 400, "callback is for another task")
         await self.store.add_delivery(job_id, body)
 
     def process_in_background(self, job_id: str) -> None:

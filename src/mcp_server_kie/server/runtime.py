@@ -67,6 +67,7 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
                         api_key=settings.api_key_value() or "",
                         image_seconds=settings.sandbox_image_seconds,
                         video_seconds=settings.sandbox_video_seconds,
+                        hmac_key=settings.webhook_hmac_key_value(),
                     )
                 )
             )
@@ -85,6 +86,7 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
             OutputStore(Fetcher(http), settings.media_dir),
             references=ReferenceResolver(settings.allowed_input_dirs),
             not_configured_message=MISSING_KEY_MESSAGE,
+            webhook_hmac_key=settings.webhook_hmac_key_value(),
         )
         stack.push_async_callback(engine.close)
 
@@ -115,6 +117,11 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
         if public_url is None and settings.sandbox and settings.sandbox_callbacks:
             public_url = sidecar_url  # the simulator runs here, so it can reach loopback
         engine.set_public_url(public_url)
+        if settings.public_url and settings.webhook_hmac_key_value() is None:
+            log.warning(
+                "callbacks are not signature-checked: set KIE_WEBHOOK_HMAC_KEY to kie.ai's "
+                "webhook HMAC key (https://kie.ai/settings) to refuse forged deliveries"
+            )
         log.info(
             "callbacks: %s", f"via {public_url}" if public_url else "off; jobs finish by polling"
         )

@@ -1,8 +1,9 @@
 """The webhook sidecar: receives kie.ai callbacks and answers health checks.
 
-A callback is authenticated (per-job token), checked, and committed to the inbox before the
-200 goes out; processing (fetch-to-verify, downloads) runs afterwards in the background.
-Anything unauthentic or malformed gets a 4xx and changes nothing.
+A callback is authenticated (per-job token, and kie's HMAC signature when a key is set),
+checked, and committed to the inbox before the 200 goes out; processing (fetch-to-verify,
+downloads) runs afterwards in the background. Anything unauthentic or malformed gets a 4xx
+and changes nothing; a body over the limit is refused from its Content-Length, unread.
 """
 
 from __future__ import annotations
@@ -55,7 +56,13 @@ def create_sidecar(
         except ClientDisconnect:
             return _reject(400, "client went away")
         try:
-            await engine.accept_callback(job_id, request.query_params.get("token"), body)
+            await engine.accept_callback(
+                job_id,
+                request.query_params.get("token"),
+                body,
+                timestamp=_single_header(request, "x-webhook-timestamp"),
+                signature=_single_header(request, "x-webhook-signature"),
+            )
         except CallbackRejected as exc:
             log.info("callback for %s rejected: %s", job_id, exc.reason)
             return _reject(exc.status, exc.reason)
@@ -83,6 +90,12 @@ async def _read_limited(request: Request, limit: int) -> bytes:
             raise CallbackRejected(413, "body too large")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _single_header(request: Request, name: str) -> str | None:
+    """A header sent exactly once; None when missing or repeated (ambiguous, so unusable)."""
+    values = request.headers.getlist(name)
+    return values[0] if len(values) == 1 else None
 
 
 def _reject(status: int, reason: str) -> JSONResponse:
