@@ -90,6 +90,8 @@ class Engine:
         )
         self._download_failures: dict[str, int] = {}
         self._background: set[asyncio.Task[None]] = set()
+        self._inbox_runs: set[str] = set()  # jobs whose inbox a background run is processing
+        self._inbox_again: set[str] = set()  # ... and that got another delivery meanwhile
 
     # ------------------------------------------------------------------ configuration
 
@@ -215,7 +217,23 @@ class Engine:
         await self.store.add_delivery(job_id, body)
 
     def process_in_background(self, job_id: str) -> None:
-        self._spawn(self.process_inbox(job_id))
+        """Process a job's inbox soon. A burst of duplicate deliveries shares one run: a run
+        already going for the job just goes round once more when it is done."""
+        if job_id in self._inbox_runs:
+            self._inbox_again.add(job_id)
+            return
+        self._inbox_runs.add(job_id)
+        self._spawn(self._drain_inbox(job_id))
+
+    async def _drain_inbox(self, job_id: str) -> None:
+        try:
+            while True:
+                self._inbox_again.discard(job_id)
+                await self.process_inbox(job_id)
+                if job_id not in self._inbox_again:
+                    return
+        finally:
+            self._inbox_runs.discard(job_id)
 
     async def process_inbox(self, job_id: str | None = None) -> None:
         """Act on stored deliveries: each triggers a verified refresh of its job."""
