@@ -145,7 +145,10 @@ async def _serve_sidecar(
     """Run the sidecar under uvicorn in this event loop. If the port is taken (say, by a second
     instance on the same data directory), carry on without it: jobs still finish by polling
     and through the shared store."""
-    sock = socket.socket(socket.AF_INET6 if ":" in settings.webhook_host else socket.AF_INET)
+    family = socket.AF_INET6 if ":" in settings.webhook_host else socket.AF_INET
+    # IPPROTO_TCP explicitly: asyncio disables Nagle only on sockets that say TCP, and uvicorn
+    # writes a response's head and body apart, so each answer would wait ~40 ms for an ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((settings.webhook_host, settings.webhook_port))
