@@ -1,0 +1,249 @@
+"""Question 1, callback to agent: how soon a waiting get_status returns once kie.ai says done.
+
+Jobs start at a steady rate through the MCP client (generate_image, wait_seconds=0), and a
+get_status(wait_seconds=50) waits on each at once. Webhook mode: the clock starts when the
+callback reaches the sidecar (an ASGI middleware around the product's own sidecar app records
+the moment uvicorn hands it the request) and stops when that get_status returns to the client.
+Polling mode (no public URL) has no callback: its clock starts when the simulated task
+finished, i.e. when kie.ai would have sent one. Server, MCP client and sidecar share one
+process and event loop, as over stdio; the simulator runs in its own process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from harness import (
+    Result,
+    Row,
+    bound_socket,
+    emit,
+    gc_pauses,
+    ms,
+    over,
+    parse_args,
+    pause_summary,
+    percentile,
+    sandbox_process,
+    serve_asgi,
+    server_settings,
+    setup,
+    short,
+)
+from mcp import Client
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from mcp_server_kie.server.app import build_server
+from mcp_server_kie.server.runtime import open_runtime
+from mcp_server_kie.server.sidecar import create_sidecar
+
+WEBHOOK_PREFIX = "/webhooks/kie/"
+
+
+class ArrivalClock:
+    """ASGI middleware: when each job's first callback reached the app (Unix time)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.arrivals: dict[str, float] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(WEBHOOK_PREFIX):
+            self.arrivals.setdefault(scope["path"][len(WEBHOOK_PREFIX) :], time.time())
+        await self.app(scope, receive, send)
+
+
+async def run_mode(
+    *, webhooks: bool, jobs: int, rate: float, image_seconds: float, data_dir: Path
+) -> dict[str, Any]:
+    """Run ``jobs`` jobs; per-job timings (Unix seconds), the simulator's request log and the
+    garbage collector's pauses in this process."""
+    spread = image_seconds  # each task takes image_seconds .. 2 * image_seconds
+    async with sandbox_process(image_seconds=image_seconds, image_spread=spread) as sandbox:
+        sock = bound_socket()
+        public_url = f"http://127.0.0.1:{sock.getsockname()[1]}" if webhooks else None
+        settings = server_settings(data_dir, sandbox.base_url, public_url=public_url)
+        async with open_runtime(settings) as runtime:
+            clock = ArrivalClock(create_sidecar(runtime.engine))
+            async with (
+                serve_asgi(clock, sock),
+                Client(build_server(runtime.tools)) as client,
+            ):
+
+                async def one(index: int) -> dict[str, Any]:
+                    await asyncio.sleep(index / rate)  # a steady arrival rate, not a burst
+                    started = await client.call_tool(
+                        "generate_image",
+                        {"prompt": f"benchmark lighthouse number {index}", "wait_seconds": 0},
+                    )
+                    assert started.structured_content is not None, started.content
+                    job_id = started.structured_content["job_id"]
+                    waiting_since = time.time()
+                    result = await client.call_tool(
+                        "get_status", {"job_id": job_id, "wait_seconds": 50}
+                    )
+                    returned = time.time()
+                    assert result.structured_content is not None, result.content
+                    return {
+                        "job_id": job_id,
+                        "status": result.structured_content["status"],
+                        "waiting_since": waiting_since,
+                        "returned": returned,
+                    }
+
+                with gc_pauses() as pauses:
+                    timings = await asyncio.gather(*(one(i) for i in range(jobs)))
+            store = runtime.engine.store
+            task_of = {t["job_id"]: (await store.get_job(t["job_id"])) for t in timings}
+            finished = {t["task_id"]: t["completed_at"] for t in await sandbox.tasks()}
+            log = await sandbox.log()
+        for timing in timings:
+            job = task_of[timing["job_id"]]
+            assert job is not None and job.task_id is not None
+            timing["task_id"] = job.task_id
+            timing["task_done"] = finished[job.task_id]
+            timing["arrived"] = clock.arrivals.get(timing["job_id"])
+    return {"timings": timings, "log": log, "gc": pause_summary(pauses)}
+
+
+def latencies(timings: list[dict[str, Any]], start: str) -> tuple[list[float], int]:
+    """Seconds from ``start`` to the return, for completed jobs whose get_status was already
+    waiting at ``start``; and how many jobs were left out."""
+    kept = [
+        t["returned"] - t[start]
+        for t in timings
+        if t["status"] == "completed" and t[start] is not None and t["waiting_since"] <= t[start]
+    ]
+    return kept, len(timings) - len(kept)
+
+
+def stages(run: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Where a webhook job's time goes, from the simulator's request log: callback arrival to
+    the verifying status read, to the result download, to get_status returning (p50, p99)."""
+    first: dict[tuple[str, str], float] = {}
+    for _method, path, query, at in run["log"]:
+        if path.startswith("/cdn/"):
+            first.setdefault(("cdn", path.split("/")[2]), at)
+        elif "taskId" in query:
+            first.setdefault(("status", query["taskId"]), at)
+    spans: dict[str, list[float]] = {
+        "accept → status read": [],
+        "status read → download": [],
+        "download → get_status returns": [],
+    }
+    for t in run["timings"]:
+        status, cdn = first.get(("status", t["task_id"])), first.get(("cdn", t["task_id"]))
+        if t["arrived"] is None or status is None or cdn is None:
+            continue
+        spans["accept → status read"].append(status - t["arrived"])
+        spans["status read → download"].append(cdn - status)
+        spans["download → get_status returns"].append(t["returned"] - cdn)
+    return {
+        name: {"p50_ms": ms(percentile(v, 50)), "p99_ms": ms(percentile(v, 99))}
+        for name, v in spans.items()
+        if v
+    }
+
+
+async def main() -> None:
+    args = parse_args(__doc__)
+    started = setup()
+    jobs, rate, image_seconds = (6, 20.0, 0.5) if args.smoke else (200, 25.0, 5.0)
+    result = Result(1, "Callback to agent", args.smoke)
+    with tempfile.TemporaryDirectory(prefix="bench-callback-") as tmp:
+        webhook = await run_mode(
+            webhooks=True,
+            jobs=jobs,
+            rate=rate,
+            image_seconds=image_seconds,
+            data_dir=Path(tmp, "w"),
+        )
+        polling = await run_mode(
+            webhooks=False,
+            jobs=jobs,
+            rate=rate,
+            image_seconds=image_seconds,
+            data_dir=Path(tmp, "p"),
+        )
+    hook, hook_left_out = latencies(webhook["timings"], "arrived")
+    hook_done, _ = latencies(webhook["timings"], "task_done")
+    poll, poll_left_out = latencies(polling["timings"], "task_done")
+    stats = {
+        name: {"p50_ms": ms(percentile(v, 50)), "p99_ms": ms(percentile(v, 99)), "jobs": len(v)}
+        for name, v in (("webhook", hook), ("webhook_from_done", hook_done), ("polling", poll))
+    }
+    w, wd, p = stats["webhook"], stats["webhook_from_done"], stats["polling"]
+    split = stages(webhook)
+    where = "; ".join(f"{k} {v['p50_ms']} / {v['p99_ms']} ms" for k, v in split.items())
+    gc_hook = webhook["gc"]
+    faster = p["p50_ms"] / w["p50_ms"]
+    result.rows += [
+        Row(
+            f"Callback arrival → waiting get_status returns, webhooks, p50 ({w['jobs']} jobs)",
+            w["p50_ms"],
+            "ms",
+            f"polling (no KIE_PUBLIC_URL), kie done → return, p50 ({p['jobs']} jobs)",
+            p["p50_ms"],
+            round(faster, 1),
+            "polling ÷ webhooks",
+            "≥ 100× faster than polling",
+            faster >= 100,
+            short(round(faster, 1), 100, "×"),
+            "polling's p50 is set by the reconciler's 2-3 s interval; webhooks would need a p50 "
+            f"of {p['p50_ms'] / 100:.1f} ms. The path per callback (p50 / p99): {where}. "
+            "Shortening that path closes it: the verifying status read and the download are two "
+            "HTTP requests in a row, the download fsyncs the file and its folder on the event "
+            "loop, and a job makes about two dozen round trips to SQLite's thread (its reads "
+            "and the statements of three write transactions).",
+        ),
+        Row(
+            "Callback arrival → waiting get_status returns, webhooks, p99",
+            w["p99_ms"],
+            "ms",
+            "polling, p99",
+            p["p99_ms"],
+            round(p["p99_ms"] / w["p99_ms"], 1),
+            "polling ÷ webhooks",
+            "< 50 ms",
+            w["p99_ms"] < 50,
+            over(w["p99_ms"], 50, "ms"),
+            "the tail is stalls of the one event loop that serves the sidecar, the engine and the "
+            f"MCP session: {gc_hook['full_passes']} full garbage-collector pass(es) of up to "
+            f"{gc_hook['full_max_ms']} ms ran during the webhook run ({where}). Calling "
+            "gc.freeze() once start-up is done keeps the ~100k long-lived objects of the "
+            "imports out of every full pass (a trial run with it had none); the other stalls "
+            "are the download's two fsyncs, which block the loop.",
+        ),
+        Row(
+            "kie done → get_status returns, webhooks, p50 / p99 "
+            f"{wd['p50_ms']} / {wd['p99_ms']} ms (includes the simulator's ≤ 20 ms send tick)",
+            wd["p50_ms"],
+            "ms",
+            "polling, p50",
+            p["p50_ms"],
+            round(p["p50_ms"] / wd["p50_ms"], 1),
+            "polling ÷ webhooks",
+        ),
+    ]
+    result.notes.append(
+        f"{jobs} image jobs per mode started at {rate:g}/s through the MCP client; each "
+        f"simulated task takes {image_seconds:g}-{2 * image_seconds:g} s (uniform), so "
+        "completions fall at every phase of the poll schedule. The simulator runs in its own "
+        "process; its CDN serves one pre-rendered PNG. Callbacks are HMAC-signed and checked. "
+        f"Webhook path per job (p50 / p99): {where}. Garbage collection in the server process: "
+        f"{json.dumps(gc_hook)} (webhooks), {json.dumps(polling['gc'])} (polling). Jobs whose "
+        "get_status was not yet waiting when the clock started are left out: "
+        f"{hook_left_out} (webhooks), {poll_left_out} (polling)."
+    )
+    result.details = {"stats": stats, "stages": split, "gc": {"webhook": gc_hook,
+                      "polling": polling["gc"]}, "jobs": jobs, "rate_per_s": rate}  # fmt: skip
+    emit(result, started)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

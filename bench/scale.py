@@ -1,0 +1,150 @@
+"""Question 7, scale: 1,000 concurrent image jobs end to end through the simulator, with
+webhooks: all started at once through the MCP client, each awaited by a get_status.
+
+Checked afterwards: every job completed, each with its one file on disk at the size and hash
+the store recorded, every simulated task accounted for (none lost, none doubled). Measured:
+wall time from the first start to the last job completed, and the server process's peak memory
+growth. The baseline is one job alone, end to end, in the same server just before. The
+simulator runs in its own process, create limit lifted, its CDN serving one pre-rendered PNG.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from harness import (
+    Result,
+    Row,
+    emit,
+    free_port,
+    parse_args,
+    peak_growth,
+    sandbox_process,
+    server_settings,
+    setup,
+)
+from mcp import Client
+
+from mcp_server_kie.domain import Asset
+from mcp_server_kie.server.app import build_server
+from mcp_server_kie.server.runtime import open_runtime
+
+
+def verified(assets: list[Asset]) -> int:
+    """How many stored files exist with the size and SHA-256 the store recorded."""
+    good = 0
+    for asset in assets:
+        data = Path(asset.path).read_bytes()
+        good += len(data) == asset.bytes and hashlib.sha256(data).hexdigest() == asset.sha256
+    return good
+
+
+async def run_jobs(client: Client, count: int, tag: str) -> list[tuple[str, str]]:
+    """Start ``count`` jobs at once and wait for each; (job_id, final status) per job."""
+
+    async def one(index: int) -> tuple[str, str]:
+        started = await client.call_tool(
+            "generate_image", {"prompt": f"scale {tag} {index}", "wait_seconds": 0}
+        )
+        assert started.structured_content is not None, started.content
+        job_id = str(started.structured_content["job_id"])
+        while True:
+            result = await client.call_tool("get_status", {"job_id": job_id, "wait_seconds": 50})
+            assert result.structured_content is not None, result.content
+            status = str(result.structured_content["status"])
+            if status in ("completed", "failed"):
+                return job_id, status
+
+    return await asyncio.gather(*(one(i) for i in range(count)))
+
+
+async def main() -> None:
+    args = parse_args(__doc__)
+    started = setup()
+    jobs = 20 if args.smoke else 1000
+    image_seconds = 1.0 if args.smoke else 5.0
+    result = Result(7, "Scale", args.smoke)
+    checks: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
+        async with sandbox_process(image_seconds=image_seconds) as sandbox:
+            port = free_port()
+            settings = server_settings(
+                Path(tmp), sandbox.base_url, port=port, public_url=f"http://127.0.0.1:{port}"
+            )
+            async with (
+                open_runtime(settings) as runtime,
+                Client(build_server(runtime.tools)) as client,
+            ):
+                t0 = time.perf_counter()
+                await run_jobs(client, 1, "alone")
+                single = time.perf_counter() - t0
+                with peak_growth() as memory:
+                    t0 = time.perf_counter()
+                    outcomes = await run_jobs(client, jobs, "crowd")
+                    wall = time.perf_counter() - t0
+                store = runtime.engine.store
+                assets: list[Asset] = []
+                for job_id, _status in outcomes:
+                    job = await store.get_job(job_id)
+                    assert job is not None
+                    assets += job.assets
+                files_ok = await asyncio.to_thread(verified, assets)
+                checks["jobs_in_store"] = await store.count("jobs")
+            tasks = await sandbox.tasks()
+    completed = sum(status == "completed" for _, status in outcomes)
+    distinct = len({job_id for job_id, _ in outcomes})
+    checks.update(
+        completed=completed,
+        distinct_jobs=distinct,
+        files_verified=files_ok,
+        simulator_tasks=len(tasks),
+    )
+    all_ok = (
+        completed == jobs
+        and distinct == jobs
+        and files_ok == jobs
+        and checks["jobs_in_store"] == jobs + 1
+        and len(tasks) == jobs + 1
+    )
+    result.rows += [
+        Row(
+            f"{jobs:,} concurrent jobs: completed / files verified / simulator tasks "
+            f"({completed} / {files_ok} / {len(tasks) - 1})",
+            completed,
+            "jobs",
+            target=f"all {jobs:,} complete, none lost",
+            ok=all_ok,
+            gap=f"{jobs - completed} not completed; checks: {checks}",
+            remedy="see the failed jobs' errors in the store (get_status) and the server log.",
+        ),
+        Row(
+            f"Wall time, first start → last completed (each task takes {image_seconds:g} s)",
+            round(wall, 1),
+            "s",
+            "one job alone, end to end",
+            round(single, 2),
+            round(wall / single, 1),
+            "crowd ÷ alone",
+        ),
+        Row(
+            f"Peak memory growth of the server process (RSS {memory['before_mb']:.0f} → "
+            f"peak {memory['peak_mb']:.0f} MB)",
+            memory["growth_mb"],
+            "MB",
+        ),
+    ]
+    result.notes.append(
+        "The server process also hosts the MCP client (the agent's side: 1,000 pending tool "
+        "calls), as over stdio it would be another process; the simulator does not count."
+    )
+    result.details = {"checks": checks, "single_job_seconds": round(single, 3)}
+    emit(result, started)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,382 @@
+"""Question 2, webhook ingest: authentic callbacks persisted per second, and p99 latency at a
+fixed 200 requests/s, against a bare Starlette endpoint under the same uvicorn settings.
+
+Three processes share the 2 cores: the product (open_runtime in real mode, its sidecar
+checking each callback's token and HMAC signature and committing it to the inbox before the
+200), the simulator, and this load generator (a minimal keep-alive HTTP/1.1 client, so the
+client is not the bottleneck). Every callback is the one the simulator would send for a
+finished task, signed, for a distinct job, so each takes the first-delivery path: persisted,
+acknowledged, then verified against the simulator and downloaded in the background, in the
+same process. The jobs are videos: the reconciler's safety-net poll of a webhook job comes
+180 s after it was created, after this run, so only the callbacks finish them.
+
+Lost means acknowledged (HTTP 200) but not in the store's inbox afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from harness import (
+    BENCH_DIR,
+    HMAC_KEY,
+    Result,
+    Row,
+    SandboxProcess,
+    bound_socket,
+    cpu_seconds,
+    emit,
+    free_port,
+    ms,
+    parse_args,
+    percentile,
+    sandbox_process,
+    serve_asgi,
+    server_settings,
+    setup,
+    short,
+    stdin_closed,
+    stop_child,
+)
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from mcp_server_kie.catalog import get_model, validate_request
+from mcp_server_kie.domain import MediaKind
+from mcp_server_kie.sandbox import sign
+from mcp_server_kie.server.runtime import open_runtime
+from mcp_server_kie.storage import Store
+
+FIXED_RATE = 200.0
+VIDEO_MODEL = "kling-2.6/text-to-video"
+
+
+# ---------------------------------------------------------------------- the two servers
+
+
+async def serve_product(sandbox_url: str, data_dir: Path, jobs: int) -> None:
+    """Child process: the product, with ``jobs`` running video jobs waiting for callbacks."""
+    port = free_port()
+    settings = server_settings(
+        data_dir, sandbox_url, port=port, public_url=f"http://127.0.0.1:{port}"
+    )
+    async with open_runtime(settings) as runtime:
+        spec = get_model(VIDEO_MODEL, MediaKind.VIDEO)
+        limit = asyncio.Semaphore(16)
+
+        async def submit(index: int) -> None:
+            prompt = f"ingest benchmark video {index}"
+            async with limit:
+                await runtime.engine.submit(
+                    MediaKind.VIDEO, validate_request(spec, prompt, {}), prompt
+                )
+
+        await asyncio.gather(*(submit(i) for i in range(jobs)))
+        print(json.dumps({"url": runtime.sidecar_url}), flush=True)
+        await stdin_closed()
+
+
+async def serve_bare() -> None:
+    """Child process: the baseline, a Starlette endpoint that answers 200 and does nothing."""
+
+    async def ok(request: Request) -> JSONResponse:
+        return JSONResponse({"ok": True})
+
+    app = Starlette(routes=[Route("/webhooks/kie/{job_id}", ok, methods=["POST"])])
+    async with serve_asgi(app, bound_socket()) as url:
+        print(json.dumps({"url": url}), flush=True)
+        await stdin_closed()
+
+
+async def start_child(*args: str) -> tuple[asyncio.subprocess.Process, str]:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(BENCH_DIR / "webhook_ingest.py"),
+        *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    line = await asyncio.wait_for(process.stdout.readline(), timeout=300)
+    if not line:
+        raise RuntimeError(f"the {args[0]} process did not start")
+    return process, json.loads(line)["url"]
+
+
+# ---------------------------------------------------------------------- the load generator
+
+
+@dataclass(frozen=True)
+class Callback:
+    target: str  # path and query, token included
+    body: bytes
+    task_id: str
+
+    def request(self, port: int) -> bytes:
+        """The raw HTTP request, signed now (the signature is valid for 300 s)."""
+        stamp = int(time.time())
+        head = (
+            f"POST {self.target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            "Content-Type: application/json\r\n"
+            f"X-Webhook-Timestamp: {stamp}\r\n"
+            f"X-Webhook-Signature: {sign(HMAC_KEY, self.task_id, stamp)}\r\n"
+            f"Content-Length: {len(self.body)}\r\n\r\n"
+        )
+        return head.encode() + self.body
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection that sends a request and reads the status."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    @classmethod
+    async def open(cls, port: int) -> Connection:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        return cls(reader, writer)
+
+    async def send(self, request: bytes) -> int:
+        self.writer.write(request)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head[9:12])
+        for line in head.split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                await self.reader.readexactly(int(value))
+        return status
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def send_counted(conn: Connection, request: bytes, statuses: Counter[int]) -> None:
+    try:
+        statuses[await conn.send(request)] += 1
+    except (OSError, asyncio.IncompleteReadError):
+        statuses[0] += 1  # no answer: not acknowledged
+
+
+async def closed_loop(
+    port: int, requests: Sequence[bytes], concurrency: int
+) -> tuple[float, Counter[int]]:
+    """Send everything as fast as ``concurrency`` connections allow; (seconds, statuses)."""
+    statuses: Counter[int] = Counter()
+    queue = iter(requests)
+    connections = [await Connection.open(port) for _ in range(concurrency)]
+
+    async def worker(conn: Connection) -> None:
+        for request in queue:
+            await send_counted(conn, request, statuses)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker(conn) for conn in connections))
+    elapsed = time.perf_counter() - started
+    for conn in connections:
+        conn.close()
+    return elapsed, statuses
+
+
+async def open_loop(
+    port: int, requests: Sequence[bytes], rate: float, connections: int
+) -> tuple[list[float], Counter[int]]:
+    """Send request i at start + i/rate whether or not earlier ones were answered; latency
+    counts from the scheduled moment, so a server that falls behind shows it."""
+    statuses: Counter[int] = Counter()
+    pool: asyncio.Queue[Connection] = asyncio.Queue()
+    for _ in range(connections):
+        pool.put_nowait(await Connection.open(port))
+    latencies: list[float] = []
+    start = time.perf_counter() + 0.05
+
+    async def one(index: int, request: bytes) -> None:
+        due = start + index / rate
+        await asyncio.sleep(max(due - time.perf_counter(), 0))
+        conn = await pool.get()
+        await send_counted(conn, request, statuses)
+        latencies.append(time.perf_counter() - due)
+        pool.put_nowait(conn)
+
+    await asyncio.gather(*(one(i, r) for i, r in enumerate(requests)))
+    while not pool.empty():
+        pool.get_nowait().close()
+    return latencies, statuses
+
+
+async def wait_processed(sandbox: SandboxProcess, expected: int, limit: float) -> float:
+    """Seconds until the simulator's CDN has served ``expected`` downloads (every accepted
+    callback processed), polled every 0.2 s; ``limit`` when it never gets there."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < limit:
+        counts = await sandbox.requests()
+        if sum(n for path, n in counts.items() if path.startswith("/cdn/")) >= expected:
+            break
+        await asyncio.sleep(0.2)  # polling another process's counter
+    return time.perf_counter() - started
+
+
+# ---------------------------------------------------------------------- the run
+
+
+async def measure(smoke: bool) -> Result:
+    burst, fixed_count = (60, 20) if smoke else (2000, 1000)
+    result = Result(2, "Webhook ingest", smoke)
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
+        data_dir = Path(tmp)
+        async with sandbox_process(
+            image_seconds=1, video_seconds=0.5, send_callbacks=False
+        ) as sandbox:
+            product, url = await start_child(
+                "--role=product", f"--sandbox-url={sandbox.base_url}", f"--data-dir={data_dir}",
+                f"--jobs={burst + fixed_count}",
+            )  # fmt: skip
+            try:
+                tasks = await sandbox.tasks()
+                # kie.ai calls back once a task is done: let the last one finish first.
+                await asyncio.sleep(max(t["completed_at"] for t in tasks) - time.time() + 0.1)
+                callbacks = [
+                    Callback(
+                        _target(t["callback_url"]),
+                        json.dumps(t["callback_body"]).encode(),
+                        t["task_id"],
+                    )
+                    for t in tasks
+                ]
+                port = urlsplit(url).port or 80
+                cpu_before = cpu_seconds(product.pid)
+                tp_seconds, tp_statuses = await closed_loop(
+                    port, [c.request(port) for c in callbacks[:burst]], concurrency=32
+                )
+                busy = (cpu_seconds(product.pid) - cpu_before) / tp_seconds
+                drained = await wait_processed(sandbox, tp_statuses[200], limit=120)
+                fixed_lat, fixed_statuses = await open_loop(
+                    port, [c.request(port) for c in callbacks[burst:]], FIXED_RATE, 32
+                )
+            finally:
+                await stop_child(product)
+        store = await Store.open(server_settings(data_dir, "http://unused").database_path)
+        try:
+            persisted = await store.count("webhook_inbox")
+        finally:
+            await store.close()
+
+    bare, bare_url = await start_child("--role=bare")
+    try:
+        bare_port = urlsplit(bare_url).port or 80
+        bare_seconds, bare_statuses = await closed_loop(
+            bare_port, [c.request(bare_port) for c in callbacks[:burst]], concurrency=32
+        )
+        bare_lat, bare_fixed_statuses = await open_loop(
+            bare_port, [c.request(bare_port) for c in callbacks[burst:]], FIXED_RATE, 32
+        )
+    finally:
+        await stop_child(bare)
+
+    acked = tp_statuses[200] + fixed_statuses[200]
+    ours_rate = tp_statuses[200] / tp_seconds
+    bare_rate = bare_statuses[200] / bare_seconds
+    ours_p99, bare_p99 = ms(percentile(fixed_lat, 99)), ms(percentile(bare_lat, 99))
+    ratio = ours_rate / bare_rate
+    result.rows += [
+        Row(
+            f"Authentic callbacks persisted + acknowledged per second ({burst} callbacks, "
+            "32 connections)",
+            round(ours_rate),
+            "/s",
+            "bare Starlette endpoint returning 200",
+            round(bare_rate),
+            round(ratio, 2),
+            "ours ÷ bare",
+            "≥ 1,000/s and ≥ 0.30× bare",
+            ours_rate >= 1000 and ratio >= 0.30,
+            f"{short(round(ours_rate), 1000, '/s')}; {ratio:.3g}× bare against 0.30×",
+            f"each callback cost the product {busy / ours_rate * 1000:.1f} ms of CPU on its one "
+            f"event loop ({busy:.0%} of a core at {ours_rate:.0f}/s): the acknowledgement (token "
+            "and HMAC checks, strict parse, two reads, one inbox commit with its fsync) shares "
+            "the loop and the store's single writer with the processing right behind it (status "
+            "read and download over HTTP, two fsyncs on the loop, file description, two more "
+            "commits), and the reconciler re-reads every open job four times a second (all of "
+            "these jobs are open until their callback). To close it: acknowledge on a path that "
+            "only commits, grouping many deliveries per commit; run each write transaction in "
+            "one hop on the writer's thread instead of one hop per statement; process "
+            "deliveries in a bounded worker queue behind the acknowledgements; let the "
+            "reconciler select only the jobs that are due.",
+        ),
+        Row(
+            f"Latency at a fixed {FIXED_RATE:g} req/s, p99 (p50 "
+            f"{ms(percentile(fixed_lat, 50))} ms, {fixed_count} callbacks)",
+            ours_p99,
+            "ms",
+            f"bare endpoint, p99 (p50 {ms(percentile(bare_lat, 50))} ms)",
+            bare_p99,
+            round(ours_p99 / bare_p99, 1),
+            "ours ÷ bare",
+        ),
+        Row(
+            f"Lost: acknowledged {acked}, in the store's inbox {persisted}",
+            acked - persisted,
+            "callbacks",
+            target="0 lost",
+            ok=acked == persisted,
+        ),
+    ]
+    refused = {
+        "product_burst": dict(tp_statuses),
+        "product_fixed": dict(fixed_statuses),
+        "bare_burst": dict(bare_statuses),
+        "bare_fixed": dict(bare_fixed_statuses),
+    }
+    result.notes.append(
+        f"Background processing (verify with the simulator, download, complete) of the "
+        f"{tp_statuses[200]} burst callbacks finished {drained:.1f} s after the burst ended; the "
+        f"fixed-rate run started after that. During the burst the product process used "
+        f"{busy:.0%} of one core. Statuses by run (0 = no answer): " + json.dumps(refused)
+    )
+    result.details = {
+        "product_burst_seconds": round(tp_seconds, 3),
+        "bare_burst_seconds": round(bare_seconds, 3),
+        "backlog_drain_seconds": round(drained, 2),
+        "product_cpu_share_during_burst": round(busy, 2),
+        "statuses": refused,
+    }
+    return result
+
+
+def _target(callback_url: str) -> str:
+    parts = urlsplit(callback_url)
+    return f"{parts.path}?{parts.query}"
+
+
+async def main() -> None:
+    args = parse_args(
+        __doc__,
+        [
+            ("--role", {"choices": ["load", "product", "bare"], "default": "load"}),
+            ("--sandbox-url", {"default": ""}),
+            ("--data-dir", {"default": ""}),
+            ("--jobs", {"type": int, "default": 0}),
+        ],
+    )
+    started = setup()
+    if args.role == "product":
+        await serve_product(args.sandbox_url, Path(args.data_dir), args.jobs)
+    elif args.role == "bare":
+        await serve_bare()
+    else:
+        emit(await measure(args.smoke), started)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
