@@ -69,6 +69,17 @@ class Settings(BaseSettings):
         description="Refuse a job that would take the last 24 hours' credits over this.",
     )
     request_timeout: float = Field(default=30.0, gt=0, description="kie.ai API request timeout.")
+    image_deadline_seconds: float = Field(
+        default=900.0,
+        gt=0,
+        description="Fail an image job kie.ai has not finished this long after it was started "
+        "(kie suggests giving up on a task after 10-15 minutes).",
+    )
+    video_deadline_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Fail a video job kie.ai has not finished this long after it was started.",
+    )
 
     @field_validator("public_url", "base_url", "upload_base_url")
     @classmethod

@@ -20,6 +20,7 @@ import uvicorn
 from starlette.routing import BaseRoute
 
 from mcp_server_kie.config import MISSING_KEY_MESSAGE, Settings
+from mcp_server_kie.domain import MediaKind
 from mcp_server_kie.jobs import Engine, Library, OutputStore, Poller
 from mcp_server_kie.jobs.budget import Budget
 from mcp_server_kie.jobs.references import ReferenceResolver
@@ -127,7 +128,12 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
         )
 
         await engine.process_inbox()  # deliveries a previous run accepted but did not finish
-        poller_task = asyncio.create_task(Poller(engine).run(), name="kie-poller")
+        deadlines = {
+            MediaKind.IMAGE: settings.image_deadline_seconds,
+            MediaKind.VIDEO: settings.video_deadline_seconds,
+        }
+        poller = Poller(engine, deadlines=deadlines)
+        poller_task = asyncio.create_task(poller.run(), name="kie-poller")
         stack.push_async_callback(_cancel, poller_task)
 
         yield Runtime(
