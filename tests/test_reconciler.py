@@ -30,7 +30,7 @@ from mcp_server_kie.media import Fetcher
 from mcp_server_kie.sandbox import RecordFault, Sandbox, SandboxConfig, serve_sandbox
 from mcp_server_kie.server.app import build_server
 from mcp_server_kie.server.runtime import open_runtime
-from mcp_server_kie.storage import NewJob, Store
+from mcp_server_kie.storage import MediaQuery, NewJob, Store
 from support import SANDBOX_KEY, eventually, settings_for
 
 CREATE = "/api/v1/jobs/createTask"
@@ -270,7 +270,8 @@ async def test_case_10_create_timeout_and_refusals_are_tool_errors_never_resubmi
                 sandbox.faults.create_status = code
                 refused[code] = await client.call_tool("generate_image", {"prompt": f"try {code}"})
             creates = sandbox.count(CREATE)
-            jobs = {job.prompt: job for job in await runtime.engine.store.list_jobs(None, 10)}
+            page = await runtime.engine.store.list_jobs(MediaQuery(limit=10))
+            jobs = {job.prompt: job for job in page.jobs}
     assert creates_after_timeout == 1 and len(sandbox.tasks) == 1
     assert creates == 3  # one request per tool call: nothing was sent twice
     assert timed_out.is_error
