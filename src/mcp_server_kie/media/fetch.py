@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Self
 
 import httpcore2
 import httpx2
@@ -100,6 +101,12 @@ class Fetcher:
 
     async def aclose(self) -> None:
         await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
 
     async def fetch(
         self, url: str, dest_stem: Path, kind: MediaKind, refresh: Refresh | None = None
