@@ -324,8 +324,20 @@ class Engine:
             error = JobError("no_output", "kie.ai reported success but returned no files.")
             await self._fail(job.id, error, TaskState.SUCCESS)
             return
+        kie = self.require_kie()
+
+        async def fresh_link(url: str) -> str:
+            try:
+                return await kie.get_download_url(url)
+            except KieError as exc:
+                raise DownloadError(
+                    "expired",
+                    f"the link expired and kie.ai gave no fresh one ({exc.message})",
+                    retryable=exc.retryable,
+                ) from None
+
         try:
-            assets = await self._outputs.store_all(job, snapshot.result_urls)
+            assets = await self._outputs.store_all(job, snapshot.result_urls, fresh_link)
         except DownloadError as exc:
             attempts = self._download_failures.get(job.id, 0) + 1
             if exc.retryable and attempts < _MAX_DOWNLOAD_ATTEMPTS:

@@ -25,7 +25,7 @@ from mcp_server_kie.jobs import Engine, Library, OutputStore, Poller
 from mcp_server_kie.jobs.budget import Budget
 from mcp_server_kie.jobs.references import ReferenceResolver
 from mcp_server_kie.kie.client import KieClient
-from mcp_server_kie.media import Fetcher
+from mcp_server_kie.media import Fetcher, FetchLimits, SsrfPolicy, origin_of, parse_allow_hosts
 from mcp_server_kie.sandbox import SandboxConfig, serve_sandbox
 from mcp_server_kie.server.access import LocalAccess
 from mcp_server_kie.server.app import build_server
@@ -81,10 +81,12 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
             if key
             else None
         )
+        fetcher = _fetcher(settings, base_url)
+        stack.push_async_callback(fetcher.aclose)
         engine = Engine(
             store,
             kie,
-            OutputStore(Fetcher(http), settings.media_dir),
+            OutputStore(fetcher, settings.media_dir),
             references=ReferenceResolver(settings.allowed_input_dirs),
             not_configured_message=MISSING_KEY_MESSAGE,
             webhook_hmac_key=settings.webhook_hmac_key_value(),
@@ -142,6 +144,22 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
             tools=tools,
             sidecar_url=sidecar_url,
         )
+
+
+def _fetcher(settings: Settings, kie_base_url: str) -> Fetcher:
+    """Result downloads under the SSRF policy. The kie API origin in use (the sandbox, in
+    sandbox mode) is allowed like the configured hosts: the server already trusts it with the
+    API key, and it is where a local simulator or mirror serves its files."""
+    allowed = parse_allow_hosts((settings.media_allow_hosts or "").split(","))
+    policy = SsrfPolicy(allow_hosts=allowed | {origin_of(kie_base_url)})
+    limits = FetchLimits(
+        max_image_bytes=settings.max_image_bytes,
+        max_video_bytes=settings.max_video_bytes,
+        image_seconds=settings.image_download_seconds,
+        video_seconds=settings.video_download_seconds,
+        read_timeout=settings.download_read_timeout,
+    )
+    return Fetcher(policy, limits)
 
 
 @asynccontextmanager
