@@ -27,6 +27,7 @@ from mcp_server_kie.jobs import Engine, OutputStore, Poller
 from mcp_server_kie.kie.client import KieClient
 from mcp_server_kie.kie.limits import KieLimits
 from mcp_server_kie.media import Fetcher
+from mcp_server_kie.media.ssrf import SsrfPolicy, origin_of
 from mcp_server_kie.sandbox import RecordFault, Sandbox, SandboxConfig, serve_sandbox
 from mcp_server_kie.server.app import build_server
 from mcp_server_kie.server.runtime import open_runtime
@@ -60,7 +61,9 @@ async def reconciler(
         http = httpx2.AsyncClient(timeout=httpx2.Timeout(timeout, connect=5.0))
         stack.push_async_callback(http.aclose)
         kie = KieClient(http, api_key=SANDBOX_KEY, base_url=sandbox.base_url, limits=limits)
-        outputs = OutputStore(Fetcher(http), tmp_path / "media")
+        policy = SsrfPolicy(allow_hosts=frozenset({origin_of(sandbox.base_url)}))
+        fetcher = await stack.enter_async_context(Fetcher(policy))
+        outputs = OutputStore(fetcher, tmp_path / "media")
         engine = Engine(store, kie, outputs, public_url=public_url)
         stack.push_async_callback(engine.close)
         task = asyncio.create_task(Poller(engine, **poller).run())
