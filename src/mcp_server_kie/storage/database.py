@@ -77,13 +77,14 @@ class Database:
             return result
 
     async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        async with self._reader.execute(sql, tuple(params)) as cursor:
-            return list(await cursor.fetchall())
+        """Runs the query to its end in one hop to the connection's thread. A cursor left open
+        across hops keeps the reader's read transaction open while other queries interleave,
+        pinning an old snapshot: a read could then miss a write that had already committed."""
+        return list(await self._reader.execute_fetchall(sql, tuple(params)))
 
     async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
-        async with self._reader.execute(sql, tuple(params)) as cursor:
-            row: sqlite3.Row | None = await cursor.fetchone()
-            return row
+        rows = await self.fetch_all(sql, params)
+        return rows[0] if rows else None
 
     async def integrity_check(self) -> str:
         row = await self.fetch_one("PRAGMA integrity_check")
