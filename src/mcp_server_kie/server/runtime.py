@@ -29,6 +29,7 @@ from mcp_server_kie.media import Fetcher, FetchLimits, SsrfPolicy, origin_of, pa
 from mcp_server_kie.sandbox import SandboxConfig, serve_sandbox
 from mcp_server_kie.server.access import LocalAccess
 from mcp_server_kie.server.app import build_server
+from mcp_server_kie.server.gallery import gallery_routes
 from mcp_server_kie.server.http import mcp_http_route
 from mcp_server_kie.server.media_routes import media_routes
 from mcp_server_kie.server.sidecar import create_sidecar, instance_id
@@ -37,6 +38,8 @@ from mcp_server_kie.tools import ToolContext
 from mcp_server_kie.tools.results import MediaLinks
 
 log = logging.getLogger(__name__)
+
+_SHUTDOWN_GRACE_SECONDS = 1
 
 
 @dataclass
@@ -103,9 +106,9 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
             setup_error=None if kie else MISSING_KEY_MESSAGE,
         )
         token = settings.http_token.get_secret_value() if settings.http_token else None
-        routes = media_routes(
-            store, engine.signals, settings.media_dir, LocalAccess(token), links=links
-        )
+        access = LocalAccess(token)
+        routes = media_routes(store, engine.signals, settings.media_dir, access, links=links)
+        routes += gallery_routes(store, tools.library, links, access)
         if mcp_http:
             mcp_route, manager = mcp_http_route(
                 build_server(tools), token=token, extra_hosts=settings.extra_http_hosts()
@@ -116,6 +119,8 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
             _serve_sidecar(engine, settings, routes, required=mcp_http)
         )
         links.http_base = sidecar_url
+        if sidecar_url:
+            log.info("gallery: open %s/ in a browser", sidecar_url)
         public_url = settings.public_url
         if public_url is None and settings.sandbox and settings.sandbox_callbacks:
             public_url = sidecar_url  # the simulator runs here, so it can reach loopback
@@ -196,6 +201,8 @@ async def _serve_sidecar(
         lifespan="off",
         timeout_keep_alive=5,
         limit_concurrency=1000,
+        # Whatever is still sending after this (a slow download) is cut off.
+        timeout_graceful_shutdown=_SHUTDOWN_GRACE_SECONDS,
     )
     server = _SidecarServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name="kie-sidecar")
@@ -210,6 +217,7 @@ async def _serve_sidecar(
     try:
         yield url
     finally:
+        engine.signals.drop_watchers()  # ends open /events streams (gallery tabs)
         server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(task, timeout=5)
