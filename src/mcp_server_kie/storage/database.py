@@ -36,6 +36,10 @@ class Database:
         self._writer = writer
         self._reader = reader
         self._write_lock = asyncio.Lock()
+        # One statement at a time on the reader: a statement left open by one coroutine holds
+        # a read snapshot that another coroutine's query would share, and so miss a write it
+        # has just committed.
+        self._read_lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path) -> Database:
@@ -77,11 +81,11 @@ class Database:
             return result
 
     async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        async with self._reader.execute(sql, tuple(params)) as cursor:
+        async with self._read_lock, self._reader.execute(sql, tuple(params)) as cursor:
             return list(await cursor.fetchall())
 
     async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
-        async with self._reader.execute(sql, tuple(params)) as cursor:
+        async with self._read_lock, self._reader.execute(sql, tuple(params)) as cursor:
             row: sqlite3.Row | None = await cursor.fetchone()
             return row
 
