@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,7 @@ import httpx2
 
 from mcp_server_kie.domain import MediaKind
 from mcp_server_kie.media.sniff import EXTENSIONS, SNIFF_BYTES, sniff
+from mcp_server_kie.media.tempfiles import held, temp_path
 
 DEFAULT_MAX_BYTES: Mapping[MediaKind, int] = {
     MediaKind.IMAGE: 50 * 1024 * 1024,
@@ -54,16 +54,17 @@ class Fetcher:
         """Download ``url`` to ``dest_stem`` plus the extension its bytes call for."""
         limit = self._max_bytes[kind]
         dest_stem.parent.mkdir(parents=True, exist_ok=True)
-        temp = dest_stem.with_name(f".{dest_stem.name}.part-{secrets.token_hex(4)}")
+        temp = temp_path(dest_stem)
         try:
-            stored = await self._download(url, temp, limit)
-            if not stored.mime_type.startswith(f"{kind.value}/"):
-                raise DownloadError(
-                    "bad_type", f"expected {kind.value} but the file is {stored.mime_type}"
-                )
-            final = dest_stem.with_name(dest_stem.name + EXTENSIONS[stored.mime_type])
-            os.replace(temp, final)
-            _fsync_dir(final.parent)
+            with held(temp):  # a crash leaves it unheld, for the start-up sweep to remove
+                stored = await self._download(url, temp, limit)
+                if not stored.mime_type.startswith(f"{kind.value}/"):
+                    raise DownloadError(
+                        "bad_type", f"expected {kind.value} but the file is {stored.mime_type}"
+                    )
+                final = dest_stem.with_name(dest_stem.name + EXTENSIONS[stored.mime_type])
+                os.replace(temp, final)
+                _fsync_dir(final.parent)
             return StoredFile(final, stored.bytes, stored.sha256, stored.mime_type)
         finally:
             temp.unlink(missing_ok=True)

@@ -23,6 +23,7 @@ from mcp_server_kie.jobs import Engine, OutputStore, Poller
 from mcp_server_kie.jobs.references import ReferenceResolver
 from mcp_server_kie.kie.client import KieClient
 from mcp_server_kie.media import Fetcher
+from mcp_server_kie.media.tempfiles import remove_abandoned
 from mcp_server_kie.sandbox import SandboxConfig, serve_sandbox
 from mcp_server_kie.server.sidecar import create_sidecar
 from mcp_server_kie.storage import Store
@@ -88,6 +89,9 @@ async def open_runtime(settings: Settings) -> AsyncIterator[Runtime]:
             "callbacks: %s", f"via {public_url}" if public_url else "off; jobs finish by polling"
         )
 
+        removed = await asyncio.to_thread(remove_abandoned, settings.media_dir)
+        if removed:
+            log.info("removed %d temporary file(s) left by an interrupted download", removed)
         await engine.process_inbox()  # deliveries a previous run accepted but did not finish
         poller_task = asyncio.create_task(Poller(engine).run(), name="kie-poller")
         stack.push_async_callback(_cancel, poller_task)
