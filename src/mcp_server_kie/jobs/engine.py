@@ -179,7 +179,7 @@ class Engine:
         finally:
             self._submitting.discard(job_id)
         log.info("job %s submitted as kie task %s", job_id, task_id)
-        # A callback can beat the create response; it waits in the inbox for the task id.
+        # A callback can beat the create response: act on any delivery already stored.
         await self.process_inbox(job_id)
         return await self._changed(job_id)
 
@@ -269,10 +269,21 @@ class Engine:
         for delivery in await self.store.pending_deliveries(job_id):
             job = await self.store.get_job(delivery.job_id)
             if job is not None and not job.status.terminal and job.task_id is None:
-                continue  # create response not back yet; submit() will come back for it
+                # kie created the task, but its create response is still on the way or was
+                # lost (the server stopped mid-submit): the authentic callback names the task.
+                await self._adopt_task(job.id, delivery.body)
+                job = await self.store.get_job(job.id)
             if job is not None and not job.status.terminal:
                 await self.refresh(job.id)
             await self.store.mark_delivery_processed(delivery.id)
+
+    async def _adopt_task(self, job_id: str, body: bytes) -> None:
+        try:
+            task_id = parse_callback(decode_callback(body)).task_id
+        except (CallbackRejected, KieProtocolError, ValueError):
+            return  # checked when accepted; a body this version cannot read names nothing
+        if await self.store.adopt_task(job_id, task_id):
+            log.info("job %s: kie task %s learnt from its callback", job_id, task_id)
 
     # ------------------------------------------------------------------ refresh
 

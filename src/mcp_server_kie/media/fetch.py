@@ -14,7 +14,6 @@ import asyncio
 import email.utils
 import logging
 import os
-import secrets
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from mcp_server_kie.media.partial import PartialFile
 from mcp_server_kie.media.pinning import PinnedTransport
 from mcp_server_kie.media.sniff import EXTENSIONS
 from mcp_server_kie.media.ssrf import BlockedError, SsrfPolicy
+from mcp_server_kie.media.tempfiles import held, temp_path
 
 log = logging.getLogger(__name__)
 
@@ -113,28 +113,29 @@ class Fetcher:
     ) -> StoredFile:
         """Download ``url`` to ``dest_stem`` plus the extension its bytes call for."""
         dest_stem.parent.mkdir(parents=True, exist_ok=True)
-        temp = dest_stem.with_name(f".{dest_stem.name}.part-{secrets.token_hex(4)}")
+        temp = temp_path(dest_stem)
         deadline = self.limits.deadline(kind)
         try:
-            with PartialFile(temp, kind, self.limits.max_bytes(kind)) as part:
-                try:
-                    async with asyncio.timeout(deadline):
-                        mime_type = await self._fetch_refreshing(url, part, refresh)
-                except TimeoutError:
+            with held(temp):  # until renamed; a crash leaves it unheld for the start-up sweep
+                with PartialFile(temp, kind, self.limits.max_bytes(kind)) as part:
+                    try:
+                        async with asyncio.timeout(deadline):
+                            mime_type = await self._fetch_refreshing(url, part, refresh)
+                    except TimeoutError:
+                        raise DownloadError(
+                            "timeout",
+                            f"the download did not finish within {deadline:g} s",
+                            retryable=True,
+                        ) from None
+                if not await asyncio.to_thread(is_complete, temp, mime_type):
                     raise DownloadError(
-                        "timeout",
-                        f"the download did not finish within {deadline:g} s",
+                        "length_mismatch",
+                        "the file is truncated: it ends before its own format says it does",
                         retryable=True,
-                    ) from None
-            if not await asyncio.to_thread(is_complete, temp, mime_type):
-                raise DownloadError(
-                    "length_mismatch",
-                    "the file is truncated: it ends before its own format says it does",
-                    retryable=True,
-                )
-            final = dest_stem.with_name(dest_stem.name + EXTENSIONS[mime_type])
-            os.replace(temp, final)
-            _fsync_dir(final.parent)
+                    )
+                final = dest_stem.with_name(dest_stem.name + EXTENSIONS[mime_type])
+                os.replace(temp, final)
+                _fsync_dir(final.parent)
             return StoredFile(final, part.size, part.sha256, mime_type)
         finally:
             temp.unlink(missing_ok=True)

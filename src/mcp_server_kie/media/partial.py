@@ -27,8 +27,9 @@ class PartialFile:
         self.path = path
         self._kind = kind
         self._limit = limit
-        # Exclusive, owner-only: the name is random and never derived from remote data.
-        self._file = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb")
+        # Owner-only; the name is random and never derived from remote data (the fetcher has
+        # usually created it already, exclusively, to hold it while the download runs).
+        self._file = os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb")
         self.size = 0
         self.mime_type: str | None = None
         self._digest = hashlib.sha256()

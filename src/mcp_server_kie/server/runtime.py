@@ -26,6 +26,7 @@ from mcp_server_kie.jobs.budget import Budget
 from mcp_server_kie.jobs.references import ReferenceResolver
 from mcp_server_kie.kie.client import KieClient
 from mcp_server_kie.media import Fetcher, FetchLimits, SsrfPolicy, origin_of, parse_allow_hosts
+from mcp_server_kie.media.tempfiles import remove_abandoned
 from mcp_server_kie.sandbox import SandboxConfig, serve_sandbox
 from mcp_server_kie.server.access import LocalAccess
 from mcp_server_kie.server.app import build_server
@@ -134,6 +135,9 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
             "callbacks: %s", f"via {public_url}" if public_url else "off; jobs finish by polling"
         )
 
+        removed = await asyncio.to_thread(remove_abandoned, settings.media_dir)
+        if removed:
+            log.info("removed %d temporary file(s) left by an interrupted download", removed)
         await engine.process_inbox()  # deliveries a previous run accepted but did not finish
         deadlines = {
             MediaKind.IMAGE: settings.image_deadline_seconds,
