@@ -34,7 +34,7 @@ from mcp_server_kie.domain import JobStatus, MediaKind
 from mcp_server_kie.jobs import SubmitError
 from mcp_server_kie.sandbox import FAIL_DIRECTIVE, Sandbox, SandboxConfig, SimTask, serve_sandbox
 from mcp_server_kie.server.runtime import Runtime, open_runtime
-from mcp_server_kie.storage import Store
+from mcp_server_kie.storage import MediaQuery, Store
 from support import SANDBOX_KEY, eventually, free_port, settings_for
 
 TASK_SECONDS = 1.0
@@ -140,7 +140,7 @@ class World:
         """Read the store while the runtime is closed, through a store of our own."""
         store = await Store.open(self.data_dir / "kie.sqlite3")
         try:
-            jobs = await store.list_jobs(None, 1000)
+            jobs = (await store.list_jobs(MediaQuery(limit=1000))).jobs
         finally:
             await store.close()
         return {job.id for job in jobs if job.status is JobStatus.COMPLETED}
@@ -203,7 +203,7 @@ async def settle(world: World) -> None:
         await world.callback(task, 1)
 
     async def all_terminal() -> bool:
-        jobs = await world.rt.engine.store.list_jobs(None, 1000)
+        jobs = (await world.rt.engine.store.list_jobs(MediaQuery(limit=1000))).jobs
         return all(job.status.terminal for job in jobs)
 
     await eventually(all_terminal, timeout=10, what="every job terminal after kie finished")
@@ -224,7 +224,7 @@ async def check_running(world: World) -> None:
 
 async def check_final(world: World) -> None:
     store = world.rt.engine.store
-    jobs = {job.id: job for job in await store.list_jobs(None, 1000)}
+    jobs = {job.id: job for job in (await store.list_jobs(MediaQuery(limit=1000))).jobs}
     tasks = {job_of(task): task for task in world.sandbox.tasks.values()}
     assert set(jobs) == set(tasks)
     events = await terminal_events(world)
