@@ -15,9 +15,11 @@ from mcp import Client
 from mcp.types import BlobResourceContents, ResourceUpdatedNotification, TextResourceContents
 
 from mcp_server_kie.domain import ApiFamily, JobStatus, MediaKind
+from mcp_server_kie.sandbox import SandboxConfig, serve_sandbox
 from mcp_server_kie.server.app import build_server
+from mcp_server_kie.server.runtime import open_runtime
 from mcp_server_kie.storage import MediaQuery, NewJob, Store, decode_cursor
-from support import eventually, sandbox_and_runtime
+from support import SANDBOX_KEY, eventually, sandbox_and_runtime, settings_for
 
 
 def new_job(job_id: str, prompt: str, **overrides: Any) -> NewJob:
@@ -279,3 +281,47 @@ async def test_media_routes_serve_by_id_with_ranges_and_only_locally(tmp_path: P
             assert foreign_host.status_code == 404
             events = await http.get(f"{base}/events", headers={"X-Forwarded-For": "203.0.113.9"})
             assert events.status_code == 404
+
+
+async def test_jobs_finishing_after_the_call_or_a_restart_are_saved_and_thumbnailed(
+    tmp_path: Path,
+) -> None:
+    def assert_saved(job: Any) -> None:
+        assert job.status is JobStatus.COMPLETED
+        [asset] = job.assets
+        assert Path(asset.path).is_file() and asset.width and asset.height and asset.duration
+        assert asset.thumbnail_path and Path(asset.thumbnail_path).stat().st_size < 64 * 1024
+
+    # A callback long after the tool call returned.
+    async with sandbox_and_runtime(tmp_path / "late", video_seconds=2) as (sandbox, runtime):
+        async with Client(build_server(runtime.tools)) as client:
+            late = await call(client, "generate_video", {"prompt": "tide", "wait_seconds": 0})
+        assert late["status"] == "processing"
+        job = await eventually(
+            lambda: _terminal(runtime, late["job_id"]), timeout=20, what="the late job"
+        )
+        assert_saved(job)
+        assert len(sandbox.callbacks) >= 1
+
+    # The server stops mid-job; the next start's reconciler finds it finished at kie.
+    data = tmp_path / "restart"
+    config = SandboxConfig(api_key=SANDBOX_KEY, video_seconds=2)
+    async with serve_sandbox(config) as sandbox:
+        settings = settings_for(sandbox, data, webhooks=False)
+        async with open_runtime(settings) as runtime:
+            async with Client(build_server(runtime.tools)) as client:
+                started = await call(
+                    client, "generate_video", {"prompt": "dune", "wait_seconds": 0}
+                )
+        assert started["status"] == "processing"
+        async with open_runtime(settings) as runtime:
+            job = await eventually(
+                lambda: _terminal(runtime, started["job_id"]), timeout=20, what="the reconciler"
+            )
+            assert_saved(job)
+        assert len(sandbox.tasks) == 1
+
+
+async def _terminal(runtime: Any, job_id: str) -> Any:
+    job = await runtime.engine.get(job_id)
+    return job if job is not None and job.status.terminal else None

@@ -103,4 +103,8 @@ async def test_finished_image_result_is_small_and_matches_its_schema(tmp_path: P
     total = len(json.dumps(result.model_dump(mode="json", by_alias=True)).encode())
     assert total < 150 * 1024, total
     kinds = [block.type for block in result.content]
-    assert kinds.count("resource_link") == len(result.structured_content["outputs"])
+    outputs = result.structured_content["outputs"]
+    assert kinds.count("resource_link") == len(outputs)
+    assert kinds.count("image") == len(outputs)  # each output's thumbnail, inline
+    thumbnail = next(block for block in result.content if block.type == "image")
+    assert thumbnail.mime_type == "image/jpeg"  # type: ignore[union-attr]

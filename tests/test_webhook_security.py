@@ -179,12 +179,10 @@ async def open_job(store: Store, job_id: str, task_id: str | None) -> None:
         await store.mark_submitted(job_id, task_id)
 
 
-def bare_engine(store: Store, http: httpx2.AsyncClient, media: Path, now: float) -> Engine:
+def bare_engine(store: Store, fetcher: Fetcher, media: Path, now: float) -> Engine:
     """An engine in HMAC mode whose clock stands still at ``now`` (no kie client: accepting
     a delivery never talks to kie)."""
-    return Engine(
-        store, None, OutputStore(Fetcher(http), media), webhook_hmac_key=KEY, clock=lambda: now
-    )
+    return Engine(store, None, OutputStore(fetcher, media), webhook_hmac_key=KEY, clock=lambda: now)
 
 
 @pytest.mark.parametrize(
@@ -197,8 +195,8 @@ async def test_signature_window_is_300_seconds_either_way(
     """The engine's clock is frozen at NOW; a signature made at NOW+offset is judged."""
     store = await Store.open(tmp_path / "kie.sqlite3")
     try:
-        async with httpx2.AsyncClient() as http:
-            engine = bare_engine(store, http, tmp_path / "media", NOW)
+        async with Fetcher() as fetcher:
+            engine = bare_engine(store, fetcher, tmp_path / "media", NOW)
             job_id = "job_" + "a" * 24
             await open_job(store, job_id, TASK_ID)
             before = await snapshot(store)
@@ -292,8 +290,8 @@ def test_engine_answers_fuzzed_headers_and_bodies_with_4xx_only(tmp_path: Path) 
     are written."""
     with asyncio.Runner() as runner:
         store = runner.run(Store.open(tmp_path / "kie.sqlite3"))
-        http = httpx2.AsyncClient()
-        engine = bare_engine(store, http, tmp_path / "media", float(VERIFIER_TS))
+        fetcher = Fetcher()
+        engine = bare_engine(store, fetcher, tmp_path / "media", float(VERIFIER_TS))
         job_id = "job_" + "b" * 24
         runner.run(open_job(store, job_id, TASK_ID))
         before = runner.run(snapshot(store))
@@ -330,7 +328,7 @@ def test_engine_answers_fuzzed_headers_and_bodies_with_4xx_only(tmp_path: Path) 
             assert runner.run(store.count("webhook_inbox")) == accepted
             assert runner.run(store.count("job_events")) == len(before["job_events"])
         finally:
-            runner.run(http.aclose())
+            runner.run(fetcher.aclose())
             runner.run(store.close())
 
 

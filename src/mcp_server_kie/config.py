@@ -9,6 +9,8 @@ import platformdirs
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from mcp_server_kie.media.ssrf import parse_allow_hosts
+
 APP_NAME = "mcp-server-kie"
 SANDBOX_API_KEY = "sandbox-key"
 
@@ -69,6 +71,38 @@ class Settings(BaseSettings):
         description="Refuse a job that would take the last 24 hours' credits over this.",
     )
     request_timeout: float = Field(default=30.0, gt=0, description="kie.ai API request timeout.")
+    image_deadline_seconds: float = Field(
+        default=900.0,
+        gt=0,
+        description="Fail an image job kie.ai has not finished this long after it was started "
+        "(kie suggests giving up on a task after 10-15 minutes).",
+    )
+    video_deadline_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Fail a video job kie.ai has not finished this long after it was started.",
+    )
+    media_allow_hosts: str | None = Field(
+        default=None,
+        description="Comma-separated host or host:port entries that result downloads may reach "
+        "despite the SSRF policy (any scheme, any address), e.g. a local mirror. The kie.ai API "
+        "host (and the sandbox) is always allowed.",
+    )
+    max_image_bytes: int = Field(
+        default=50 * 1024 * 1024, gt=0, description="Largest image download, in bytes."
+    )
+    max_video_bytes: int = Field(
+        default=1024 * 1024 * 1024, gt=0, description="Largest video download, in bytes."
+    )
+    image_download_seconds: float = Field(
+        default=60.0, gt=0, description="Deadline for one image download, retries included."
+    )
+    video_download_seconds: float = Field(
+        default=300.0, gt=0, description="Deadline for one video download, retries included."
+    )
+    download_read_timeout: float = Field(
+        default=30.0, gt=0, description="Longest silence from a file host before a retry."
+    )
 
     @field_validator("public_url", "base_url", "upload_base_url")
     @classmethod
@@ -77,6 +111,13 @@ class Settings(BaseSettings):
             return None
         cleaned = value.strip().rstrip("/")
         return cleaned or None
+
+    @field_validator("media_allow_hosts")
+    @classmethod
+    def _check_hosts(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_allow_hosts(value.split(","))  # raises ValueError naming the bad entry
+        return value
 
     @property
     def resolved_data_dir(self) -> Path:

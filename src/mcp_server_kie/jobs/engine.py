@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import logging
 import secrets
@@ -32,7 +33,12 @@ from mcp_server_kie.jobs.references import ReferenceResolver
 from mcp_server_kie.jobs.waiters import JobSignals
 from mcp_server_kie.kie.callbacks import parse_callback
 from mcp_server_kie.kie.client import KieClient
-from mcp_server_kie.kie.errors import KieError, KieProtocolError, KieUncertainError
+from mcp_server_kie.kie.errors import (
+    KieError,
+    KieProtocolError,
+    KieRateLimitError,
+    KieUncertainError,
+)
 from mcp_server_kie.kie.signing import verify_signature
 from mcp_server_kie.media import DownloadError
 from mcp_server_kie.storage import NewJob, Store
@@ -89,6 +95,7 @@ class Engine:
             weakref.WeakValueDictionary()
         )
         self._download_failures: dict[str, int] = {}
+        self._submitting: set[str] = set()  # jobs whose create request is queued or in flight
         self._background: set[asyncio.Task[None]] = set()
         self._inbox_runs: set[str] = set()  # jobs whose inbox a background run is processing
         self._inbox_again: set[str] = set()  # ... and that got another delivery meanwhile
@@ -149,16 +156,16 @@ class Engine:
             )
         )
         self.signals.changed(job)
+        self._submitting.add(job_id)
         try:
-            task_id = await kie.create_task(
-                request.spec.family, request.spec.id, request.input, callback_url
-            )
+            task_id = await self._create_task(kie, request, callback_url)
         except KieUncertainError as exc:
             error = JobError(
                 "uncertain",
-                "The request to kie.ai timed out after it was sent, so kie.ai may or may not "
-                "have started (and charged for) this job. It was not resubmitted. Check "
-                "https://kie.ai/logs before trying again.",
+                "No usable answer came back after the request was sent to kie.ai (it timed out or "
+                "the connection dropped), so kie.ai may or may not have started (and charged "
+                "for) this job. It was not resubmitted. Check https://kie.ai/logs before "
+                "trying again.",
                 provider_code=str(exc.code) if exc.code else None,
             )
             raise SubmitError(await self._fail(job_id, error, None), error.message) from None
@@ -167,11 +174,33 @@ class Engine:
                 "rejected", exc.message, retryable=exc.retryable, provider_code=str(exc.code)
             )
             raise SubmitError(await self._fail(job_id, error, None), exc.message) from None
-        await self.store.mark_submitted(job_id, task_id)
+        else:
+            await self.store.mark_submitted(job_id, task_id)
+        finally:
+            self._submitting.discard(job_id)
         log.info("job %s submitted as kie task %s", job_id, task_id)
-        # A callback can beat the create response; it waits in the inbox for the task id.
+        # A callback can beat the create response: act on any delivery already stored.
         await self.process_inbox(job_id)
         return await self._changed(job_id)
+
+    def submitting(self, job_id: str) -> bool:
+        """Whether this process is still sending the job's create request (which may wait a
+        while for a slot under kie's create limit)."""
+        return job_id in self._submitting
+
+    async def _create_task(
+        self, kie: KieClient, request: ValidatedRequest, callback_url: str | None
+    ) -> str:
+        """Create the task at kie. The client already queues creates under kie's limit; a 429
+        all the same (another process on the same key) created nothing, so it is tried once
+        more, after the client has held creates back for kie's window."""
+        spec = request.spec
+        create = functools.partial(kie.create_task, spec.family, spec.id, request.input)
+        try:
+            return await create(callback_url)
+        except KieRateLimitError as exc:
+            log.info("kie.ai rate-limited a create (%s); trying once more", exc.message)
+        return await create(callback_url)
 
     # ------------------------------------------------------------------ callbacks
 
@@ -240,29 +269,49 @@ class Engine:
         for delivery in await self.store.pending_deliveries(job_id):
             job = await self.store.get_job(delivery.job_id)
             if job is not None and not job.status.terminal and job.task_id is None:
-                continue  # create response not back yet; submit() will come back for it
+                # kie created the task, but its create response is still on the way or was
+                # lost (the server stopped mid-submit): the authentic callback names the task.
+                await self._adopt_task(job.id, delivery.body)
+                job = await self.store.get_job(job.id)
             if job is not None and not job.status.terminal:
                 await self.refresh(job.id)
             await self.store.mark_delivery_processed(delivery.id)
 
+    async def _adopt_task(self, job_id: str, body: bytes) -> None:
+        try:
+            task_id = parse_callback(decode_callback(body)).task_id
+        except (CallbackRejected, KieProtocolError, ValueError):
+            return  # checked when accepted; a body this version cannot read names nothing
+        if await self.store.adopt_task(job_id, task_id):
+            log.info("job %s: kie task %s learnt from its callback", job_id, task_id)
+
     # ------------------------------------------------------------------ refresh
 
     async def refresh(self, job_id: str) -> Job | None:
-        """Ask kie for the task's state and act on it. Safe to call any number of times."""
-        lock = self._job_locks.get(job_id)
-        if lock is None:
-            lock = self._job_locks[job_id] = asyncio.Lock()
-        async with lock:
+        """Ask kie for the task's state and act on it. Safe to call any number of times.
+        A failed status query is logged and leaves the job as it was."""
+        try:
+            return await self.check(job_id)
+        except KieError as exc:
+            log.warning("status of job %s unavailable: %s", job_id, exc.message)
+            return await self.store.get_job(job_id)
+
+    async def check(self, job_id: str) -> Job | None:
+        """`refresh`, except that a failed status query raises its KieError, so that the
+        poller can pace itself (Retry-After) and notice a task kie.ai does not know."""
+        async with self._lock(job_id):
             job = await self.store.get_job(job_id)
             if job is None or job.status.terminal or job.task_id is None:
                 return job
-            try:
-                snapshot = await self.require_kie().get_task(job.family, job.task_id)
-            except KieError as exc:
-                log.warning("status of job %s unavailable: %s", job_id, exc.message)
-                return job
+            snapshot = await self.require_kie().get_task(job.family, job.task_id)
             await self._apply(job, snapshot)
         return await self._changed(job_id)
+
+    def _lock(self, job_id: str) -> asyncio.Lock:
+        lock = self._job_locks.get(job_id)
+        if lock is None:
+            lock = self._job_locks[job_id] = asyncio.Lock()
+        return lock
 
     async def _apply(self, job: Job, snapshot: TaskSnapshot) -> None:
         if snapshot.state is TaskState.FAIL:
@@ -286,8 +335,20 @@ class Engine:
             error = JobError("no_output", "kie.ai reported success but returned no files.")
             await self._fail(job.id, error, TaskState.SUCCESS)
             return
+        kie = self.require_kie()
+
+        async def fresh_link(url: str) -> str:
+            try:
+                return await kie.get_download_url(url)
+            except KieError as exc:
+                raise DownloadError(
+                    "expired",
+                    f"the link expired and kie.ai gave no fresh one ({exc.message})",
+                    retryable=exc.retryable,
+                ) from None
+
         try:
-            assets = await self._outputs.store_all(job, snapshot.result_urls)
+            assets = await self._outputs.store_all(job, snapshot.result_urls, fresh_link)
         except DownloadError as exc:
             attempts = self._download_failures.get(job.id, 0) + 1
             if exc.retryable and attempts < _MAX_DOWNLOAD_ATTEMPTS:
@@ -310,9 +371,14 @@ class Engine:
             kept = {a.path for a in winner.assets} if winner else set()
             self._outputs.discard([a for a in assets if a.path not in kept])
 
-    async def fail_pending(self, job_id: str, error: JobError) -> Job:
-        """Fail a job that never got a task id (interrupted submit)."""
-        return await self._fail(job_id, error, None)
+    async def give_up(self, job_id: str, error: JobError) -> Job | None:
+        """Fail a job that is not terminal yet for a reason of our own (an interrupted submit,
+        a deadline, a task kie.ai does not know). A job that finished meanwhile is kept."""
+        async with self._lock(job_id):
+            job = await self.store.get_job(job_id)
+            if job is None or job.status.terminal:
+                return job
+            return await self._fail(job_id, error, None)
 
     async def _fail(self, job_id: str, error: JobError, state: TaskState | None) -> Job:
         await self.store.fail_job(job_id, error, state)

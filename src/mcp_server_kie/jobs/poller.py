@@ -3,6 +3,11 @@
 Without a public URL this is how jobs finish. With webhooks it is the safety net: it first
 polls a job only once the callback is overdue. It also resumes every unfinished job after a
 restart, since it works from the store, not from memory.
+
+A failing status endpoint never fails a job by itself: 5xx, resets and timeouts are retried on
+the schedule, and a 429 pushes that job's next poll past kie's Retry-After (the client also
+holds every status query back meanwhile). What ends a job here is a deadline per media kind,
+or kie saying several times in a row that it has no such task.
 """
 
 from __future__ import annotations
@@ -11,15 +16,27 @@ import asyncio
 import logging
 import random
 import time
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 
 from mcp_server_kie.catalog import typical_seconds
-from mcp_server_kie.domain import Job, JobError, JobStatus
+from mcp_server_kie.domain import Job, JobError, JobStatus, MediaKind
 from mcp_server_kie.jobs.engine import Engine
+from mcp_server_kie.kie.client import task_unknown
+from mcp_server_kie.kie.errors import KieError, KieRateLimitError
 
 log = logging.getLogger(__name__)
 
 # A job still pending this long after creation was interrupted mid-submit (crash, kill).
 _STALE_PENDING_SECONDS = 120.0
+# kie suggests giving up on a task after 10-15 minutes; videos get longer (Veo 4K: 5-10 min
+# on its own, and queues add to that).
+DEFAULT_DEADLINES: Mapping[MediaKind, float] = MappingProxyType(
+    {MediaKind.IMAGE: 900.0, MediaKind.VIDEO: 3600.0}
+)
+# Consecutive "no such task" answers before a job is failed (a fresh task could briefly be
+# unknown to a replica; three answers span several seconds of the schedule).
+_UNKNOWN_TASK_ANSWERS = 3
 
 
 def poll_interval(age: float) -> float:
@@ -31,20 +48,32 @@ def poll_interval(age: float) -> float:
     return random.uniform(15.0, 30.0)  # noqa: S311
 
 
-def first_poll_delay(job: Job) -> float:
-    """When to look at a job first: soon when polling, after the callback is overdue otherwise."""
-    if not job.callback_expected:
-        return poll_interval(0.0)
-    return max(30.0, 1.5 * typical_seconds(job.model))
-
-
 class Poller:
-    def __init__(self, engine: Engine, tick: float = 0.25, max_concurrent: int = 8) -> None:
+    """Polls open jobs. `interval(age)` is the schedule (seconds to the next poll of a job that
+    is `age` seconds old); `callback_wait` is how long a webhook-mode job waits for its
+    callback before the first poll (default: max(30 s, 1.5 x the model's typical time));
+    `deadlines` says how long each kind may take, counted from the job's creation."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        deadlines: Mapping[MediaKind, float] = DEFAULT_DEADLINES,
+        callback_wait: float | None = None,
+        interval: Callable[[float], float] = poll_interval,
+        tick: float = 0.25,
+        max_concurrent: int = 8,
+    ) -> None:
         self._engine = engine
+        self._deadlines = deadlines
+        self._callback_wait = callback_wait
+        self._interval = interval
         self._tick = tick
         self._due: dict[str, float] = {}
         self._limit = asyncio.Semaphore(max_concurrent)
         self._in_flight: dict[str, asyncio.Task[None]] = {}
+        self._last_error: dict[str, str] = {}  # the latest failed status query, per job
+        self._unknown: dict[str, int] = {}  # consecutive "no such task" answers, per job
 
     def poll_soon(self, job_id: str, delay: float = 0.0) -> None:
         self._due[job_id] = time.time() + delay
@@ -62,33 +91,89 @@ class Poller:
                 task.cancel()
             await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
 
+    def _first_delay(self, job: Job) -> float:
+        """When to look at a job first: soon when polling, once the callback is overdue else."""
+        if not job.callback_expected:
+            return self._interval(0.0)
+        if self._callback_wait is not None:
+            return self._callback_wait
+        return max(30.0, 1.5 * typical_seconds(job.model))
+
+    def _deadline(self, job: Job) -> float:
+        return self._deadlines.get(job.kind, DEFAULT_DEADLINES[job.kind])
+
     async def _sweep(self) -> None:
         now = time.time()
         open_jobs = await self._engine.store.open_jobs()
         open_ids = {job.id for job in open_jobs}
-        for job_id in list(self._due):
-            if job_id not in open_ids:
-                del self._due[job_id]
+        for memory in (self._due, self._last_error, self._unknown):
+            for job_id in [job_id for job_id in memory if job_id not in open_ids]:
+                del memory[job_id]
         for job in open_jobs:
             if job.id in self._in_flight:
                 continue
             if job.status is JobStatus.PENDING:
-                if now - job.created_at > _STALE_PENDING_SECONDS:
+                stale = now - job.created_at > _STALE_PENDING_SECONDS
+                if stale and not self._engine.submitting(job.id):
                     await self._abandon(job)
                 continue
-            due = self._due.setdefault(job.id, job.created_at + first_poll_delay(job))
-            if due <= now:
-                self._in_flight[job.id] = asyncio.create_task(self._poll(job))
+            due = self._due.setdefault(job.id, job.created_at + self._first_delay(job))
+            overdue = now - job.created_at >= self._deadline(job)
+            if due <= now or overdue:
+                self._in_flight[job.id] = asyncio.create_task(self._poll(job, overdue))
 
-    async def _poll(self, job: Job) -> None:
+    async def _poll(self, job: Job, overdue: bool) -> None:
+        delay: float | None = None
         try:
             async with self._limit:
-                await self._engine.refresh(job.id)
+                delay = await self._check(job)
+                if overdue:
+                    current = await self._engine.get(job.id) or job
+                    await self._engine.give_up(job.id, self._timeout_error(current))
         except Exception:
             log.exception("polling job %s failed", job.id)
         finally:
             self._in_flight.pop(job.id, None)
-            self._due[job.id] = time.time() + poll_interval(time.time() - job.created_at)
+            if delay is None:
+                delay = self._interval(time.time() - job.created_at)
+            self._due[job.id] = time.time() + delay
+
+    async def _check(self, job: Job) -> float:
+        """Refresh the job from kie; return the seconds until its next poll."""
+        delay = self._interval(time.time() - job.created_at)
+        try:
+            await self._engine.check(job.id)
+        except KieRateLimitError as exc:
+            self._last_error[job.id] = exc.message
+            wait = max(exc.retry_after or 0.0, delay)
+            log.warning("kie.ai rate-limited the status of job %s; retry in %.1f s", job.id, wait)
+            return wait * random.uniform(1.0, 1.25)  # noqa: S311 - spread the retries out
+        except KieError as exc:
+            log.warning("status of job %s unavailable: %s", job.id, exc.message)
+            self._last_error[job.id] = exc.message
+            if task_unknown(exc):
+                self._unknown[job.id] = self._unknown.get(job.id, 0) + 1
+                if self._unknown[job.id] >= _UNKNOWN_TASK_ANSWERS:
+                    await self._engine.give_up(job.id, _unknown_task_error(job, exc))
+            else:
+                self._unknown.pop(job.id, None)
+            return delay
+        self._last_error.pop(job.id, None)
+        self._unknown.pop(job.id, None)
+        return delay
+
+    def _timeout_error(self, job: Job) -> JobError:
+        seconds = self._deadline(job)
+        span = f"{seconds / 60:.0f} minutes" if seconds >= 120 else f"{seconds:.0f} seconds"
+        state = f" (its last known state: {job.task_state.value})" if job.task_state else ""
+        message = (
+            f"kie.ai did not finish this {job.kind.value} within {span}{state}, so this server "
+            "stopped waiting for it. kie.ai may still finish it, and may have charged credits "
+            f"for it: check https://kie.ai/logs (task {job.task_id}) before trying again."
+        )
+        if job.id in self._last_error:
+            message += f" The last status check failed: {self._last_error[job.id]}"
+        return JobError("timeout", message)
 
     async def _abandon(self, job: Job) -> None:
         error = JobError(
@@ -96,4 +181,15 @@ class Poller:
             "The server stopped while submitting this job, so kie.ai may or may not have "
             "received it. It was not resubmitted. Check https://kie.ai/logs before retrying.",
         )
-        await self._engine.fail_pending(job.id, error)
+        await self._engine.give_up(job.id, error)
+
+
+def _unknown_task_error(job: Job, exc: KieError) -> JobError:
+    return JobError(
+        "not_found",
+        f"kie.ai says it has no task {job.task_id} for this job (it answered: "
+        f"{exc.message}). The task may have been created with another API key, or is older "
+        "than kie.ai keeps records. Nothing more will happen for this job; check "
+        "https://kie.ai/logs before trying again.",
+        provider_code=str(exc.code) if exc.code else None,
+    )

@@ -67,3 +67,10 @@ class JobSignals:
                 log.warning("a job watcher fell behind and was dropped")
             else:
                 queue.put_nowait(job)
+
+    def drop_watchers(self) -> None:
+        """Cut every watcher off (as if it fell behind), so long-lived streams such as
+        ``/events`` end by themselves when the server shuts down."""
+        for queue in list(self._watchers):
+            self._watchers.discard(queue)
+            queue.put_nowait(None)

@@ -1,15 +1,18 @@
 """The kie.ai HTTP client: one attempt per call, replies mapped to domain words or KieError.
 
 It takes the application's shared `httpx2.AsyncClient` (its timeouts apply to every request)
-and never retries: the caller decides, guided by `KieError.retryable`. Redirects are never
+and never retries: the caller decides, guided by `KieError.retryable`. It does pace itself:
+creates and status queries wait for a slot under kie's rate limits (see `limits`), and a 429
+holds back further requests of that kind for the Retry-After (or one window). Redirects are never
 followed, so the API key is only ever sent to the two configured hosts (the API base URL and
 the file-upload base URL).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,9 +20,18 @@ import httpx2
 
 from mcp_server_kie.domain import ApiFamily, TaskSnapshot
 from mcp_server_kie.kie import upload, veo
-from mcp_server_kie.kie.errors import BASE_URL_HINT, KieError, KieProtocolError, KieUncertainError
+from mcp_server_kie.kie.errors import (
+    BASE_URL_HINT,
+    KieError,
+    KieNotFoundError,
+    KieProtocolError,
+    KieRateLimitError,
+    KieUncertainError,
+    KieValidationError,
+)
 from mcp_server_kie.kie.exchange import Files, exchange
 from mcp_server_kie.kie.families import family_api
+from mcp_server_kie.kie.limits import KieLimits, SlidingWindow
 from mcp_server_kie.kie.wire import (
     clean_provider_text,
     clean_task_id,
@@ -35,10 +47,13 @@ DEFAULT_UPLOAD_BASE_URL = upload.DEFAULT_UPLOAD_BASE_URL
 CREDITS_PATH = "/api/v1/chat/credit"
 DOWNLOAD_URL_PATH = "/api/v1/common/download-url"
 MAX_HD_INDEX = 99
+# How the legacy families' status endpoints say a task is unknown (HTTP 200, code 422).
+_UNKNOWN_RECORD = ("record is null", "only records within 14 days")
 
 
 class KieClient:
-    """Talks to kie.ai for one API key. Cheap to build; holds no connection of its own."""
+    """Talks to kie.ai for one API key. Holds no connection of its own, but does hold the
+    rate limiters: build one per process and share it."""
 
     def __init__(
         self,
@@ -47,6 +62,7 @@ class KieClient:
         api_key: str,
         base_url: str = DEFAULT_BASE_URL,
         upload_base_url: str = DEFAULT_UPLOAD_BASE_URL,
+        limits: KieLimits | None = None,
     ) -> None:
         key = api_key.strip() if isinstance(api_key, str) else ""
         if not key or not key.isascii() or not key.isprintable() or " " in key:
@@ -57,6 +73,9 @@ class KieClient:
         self._upload_base = _checked_base(
             upload_base_url, "upload base URL", DEFAULT_UPLOAD_BASE_URL
         )
+        limits = limits or KieLimits()
+        self._creates = SlidingWindow(limits.creates, limits.create_window)
+        self._queries = SlidingWindow(limits.status_queries, limits.status_window)
 
     def __repr__(self) -> str:
         return f"KieClient(base_url={self._base!r}, upload_base_url={self._upload_base!r})"
@@ -68,17 +87,19 @@ class KieClient:
         input: Mapping[str, Any],
         callback_url: str | None,
     ) -> str:
-        """Submit a task of any API family and return its task id. Single attempt.
+        """Submit a task of any API family and return its task id. Single attempt, after
+        waiting for a slot under kie's create limit.
 
         `input` holds our snake_case keys (Market: kie's own input object); an unknown key is a
         ValueError and nothing is sent. KieUncertainError means the request may have created
-        (and charged) a task: do not resubmit blindly.
+        (and charged) a task: do not resubmit blindly. KieRateLimitError means it did not.
         """
         api = family_api(family)
         body = api.create_body(model, input, callback_url)
         shown_model = clean_provider_text(model, limit=100)
         what = f"creating a {api.label} task for model {shown_model}"
-        data = await self._call("POST", api.create_path, what=what, body=body, creates=True)
+        async with _paced(self._creates):
+            data = await self._call("POST", api.create_path, what=what, body=body, creates=True)
         task_id = created_task_id(data)
         if task_id is None:
             raise KieUncertainError(
@@ -90,11 +111,14 @@ class KieClient:
         return task_id
 
     async def get_task(self, family: ApiFamily, task_id: str) -> TaskSnapshot:
-        """Read a task's status record from its family's endpoint. Single attempt."""
+        """Read a task's status record from its family's endpoint. Single attempt, after
+        waiting for a slot under kie's status-query limit. `task_unknown(error)` tells
+        whether an error means kie.ai has no such task."""
         api = family_api(family)
         checked = _checked_task_id(task_id)
         what = f"reading {api.label} task {checked}"
-        data = await self._call("GET", api.record_path, what=what, params={"taskId": checked})
+        async with _paced(self._queries):
+            data = await self._call("GET", api.record_path, what=what, params={"taskId": checked})
         if isinstance(data, Mapping) and data.get("taskId") is None:
             data = {**data, "taskId": checked}
         snapshot = api.parse_record(data)
@@ -124,7 +148,8 @@ class KieClient:
         what = f"fetching the 1080p video of Veo task {checked}"
         params = {"taskId": checked, "index": str(index)}
         try:
-            data = await self._call("GET", veo.HD_PATH, what=what, params=params)
+            async with _paced(self._queries):
+                data = await self._call("GET", veo.HD_PATH, what=what, params=params)
         except KieError as exc:
             if veo.still_processing(exc):
                 logger.debug("the 1080p video of Veo task %s is not ready yet", checked)
@@ -192,6 +217,30 @@ class KieClient:
             files=files,
             creates=creates,
         )
+
+
+def task_unknown(error: KieError) -> bool:
+    """Whether a status query's error says kie.ai has no such task: a Market 404, or a legacy
+    family's 422 "record is null" / "only records within 14 days are supported"."""
+    if isinstance(error, KieNotFoundError):
+        return True
+    said = error.provider_message.lower()
+    return (
+        type(error) is KieValidationError
+        and error.code == 422
+        and any(words in said for words in _UNKNOWN_RECORD)
+    )
+
+
+@contextlib.asynccontextmanager
+async def _paced(window: SlidingWindow) -> AsyncIterator[None]:
+    """Hold a slot of `window` for one request; on a 429, hold back the requests after it."""
+    async with window.slot():
+        try:
+            yield
+        except KieRateLimitError as exc:
+            window.pause(exc.retry_after if exc.retry_after is not None else window.window)
+            raise
 
 
 def _checked_base(url: str, name: str, example: str) -> str:

@@ -20,9 +20,14 @@ class MediaInfo:
 
 
 def describe(path: Path, mime_type: str) -> MediaInfo:
+    """What the file's own headers say; empty (and logged) when they cannot be read."""
     if mime_type.startswith("image/"):
-        with Image.open(path) as image:
-            return MediaInfo(width=image.width, height=image.height)
+        try:
+            with Image.open(path) as image:
+                return MediaInfo(width=image.width, height=image.height)
+        except (OSError, Image.DecompressionBombError) as exc:
+            log.warning("could not read image details of %s: %s", path.name, exc)
+            return MediaInfo()
     try:
         with av.open(str(path)) as container:
             stream = container.streams.video[0]

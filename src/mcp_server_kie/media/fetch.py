@@ -1,38 +1,70 @@
-"""Download one result URL into the library: streamed, capped, typed, atomically renamed.
+"""Download one result URL into the library: safe to point at, capped, typed, atomic.
 
-The bytes go to a hidden temporary file beside the destination, are hashed as they arrive,
-fsynced, typed by their magic bytes, and only then renamed into place. A failure at any point
-leaves no partial file behind.
+Every hop goes through the SSRF policy and a pinned transport (``media.pinning``). Bytes are
+read raw (never decompressed, so a gzip bomb cannot inflate), counted against the cap for their
+kind, typed by their first bytes, hashed, fsynced, checked for truncation, and only then
+renamed into place. Transient failures are retried with backoff and jitter (stamina), resuming
+with ``Range`` when the server allows; an expired link gets one refresh; the whole download has
+one deadline. A failure at any point leaves no partial file behind.
 """
 
 from __future__ import annotations
 
-import hashlib
+import asyncio
+import email.utils
+import logging
 import os
-import secrets
-from collections.abc import Mapping
+import ssl
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Self
 
+import httpcore2
 import httpx2
+import stamina
 
 from mcp_server_kie.domain import MediaKind
-from mcp_server_kie.media.sniff import EXTENSIONS, SNIFF_BYTES, sniff
+from mcp_server_kie.media.errors import DownloadError
+from mcp_server_kie.media.integrity import is_complete
+from mcp_server_kie.media.partial import PartialFile
+from mcp_server_kie.media.pinning import PinnedTransport
+from mcp_server_kie.media.sniff import EXTENSIONS
+from mcp_server_kie.media.ssrf import BlockedError, SsrfPolicy
+from mcp_server_kie.media.tempfiles import held, temp_path
 
-DEFAULT_MAX_BYTES: Mapping[MediaKind, int] = {
-    MediaKind.IMAGE: 50 * 1024 * 1024,
-    MediaKind.VIDEO: 1024 * 1024 * 1024,
-}
+log = logging.getLogger(__name__)
+
+Refresh = Callable[[str], Awaitable[str]]
+"""Given an expired result URL, return a fresh link to the same file."""
+
+_EXPIRED = frozenset({403, 404, 410})
+_TRANSIENT = frozenset({408, 425, 429, 500, 502, 503, 504})
 
 
-class DownloadError(Exception):
-    """A result could not be stored. ``category`` is stable; the message is for a reader."""
+@dataclass(frozen=True, slots=True)
+class FetchLimits:
+    """Caps, deadlines and the retry schedule. Deadlines cover every attempt of a download."""
 
-    def __init__(self, category: str, message: str, *, retryable: bool = False) -> None:
-        super().__init__(message)
-        self.category = category
-        self.message = message
-        self.retryable = retryable
+    max_image_bytes: int = 50 * 1024 * 1024
+    max_video_bytes: int = 1024 * 1024 * 1024
+    image_seconds: float = 60.0
+    video_seconds: float = 300.0
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0  # the longest silence between two reads
+    attempts: int = 5
+    backoff_initial: float = 0.5
+    backoff_max: float = 10.0
+    backoff_jitter: float = 1.0
+    max_retry_after: float = 60.0
+    max_redirects: int = 5
+
+    def max_bytes(self, kind: MediaKind) -> int:
+        return self.max_image_bytes if kind is MediaKind.IMAGE else self.max_video_bytes
+
+    def deadline(self, kind: MediaKind) -> float:
+        return self.image_seconds if kind is MediaKind.IMAGE else self.video_seconds
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,74 +76,183 @@ class StoredFile:
 
 
 class Fetcher:
-    def __init__(
-        self, http: httpx2.AsyncClient, max_bytes: Mapping[MediaKind, int] = DEFAULT_MAX_BYTES
-    ) -> None:
-        self._http = http
-        self._max_bytes = max_bytes
+    """Owns its HTTP client: pinned to the policy, no proxies from the environment.
 
-    async def fetch(self, url: str, dest_stem: Path, kind: MediaKind) -> StoredFile:
+    ``network`` and ``verify`` are the socket and TLS layers under the pinning (tests route
+    "public" addresses to loopback servers and trust a test certificate authority).
+    """
+
+    def __init__(
+        self,
+        policy: SsrfPolicy | None = None,
+        limits: FetchLimits | None = None,
+        *,
+        network: httpcore2.AsyncNetworkBackend | None = None,
+        verify: ssl.SSLContext | bool = True,
+    ) -> None:
+        self.policy = policy or SsrfPolicy()
+        self.limits = limits or FetchLimits()
+        self._http = httpx2.AsyncClient(
+            transport=PinnedTransport(self.policy, network=network, verify=verify),
+            trust_env=False,
+            follow_redirects=False,
+            timeout=httpx2.Timeout(self.limits.read_timeout, connect=self.limits.connect_timeout),
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def fetch(
+        self, url: str, dest_stem: Path, kind: MediaKind, refresh: Refresh | None = None
+    ) -> StoredFile:
         """Download ``url`` to ``dest_stem`` plus the extension its bytes call for."""
-        limit = self._max_bytes[kind]
         dest_stem.parent.mkdir(parents=True, exist_ok=True)
-        temp = dest_stem.with_name(f".{dest_stem.name}.part-{secrets.token_hex(4)}")
+        temp = temp_path(dest_stem)
+        deadline = self.limits.deadline(kind)
         try:
-            stored = await self._download(url, temp, limit)
-            if not stored.mime_type.startswith(f"{kind.value}/"):
-                raise DownloadError(
-                    "bad_type", f"expected {kind.value} but the file is {stored.mime_type}"
-                )
-            final = dest_stem.with_name(dest_stem.name + EXTENSIONS[stored.mime_type])
-            os.replace(temp, final)
-            _fsync_dir(final.parent)
-            return StoredFile(final, stored.bytes, stored.sha256, stored.mime_type)
+            with held(temp):  # until renamed; a crash leaves it unheld for the start-up sweep
+                with PartialFile(temp, kind, self.limits.max_bytes(kind)) as part:
+                    try:
+                        async with asyncio.timeout(deadline):
+                            mime_type = await self._fetch_refreshing(url, part, refresh)
+                    except TimeoutError:
+                        raise DownloadError(
+                            "timeout",
+                            f"the download did not finish within {deadline:g} s",
+                            retryable=True,
+                        ) from None
+                if not await asyncio.to_thread(is_complete, temp, mime_type):
+                    raise DownloadError(
+                        "length_mismatch",
+                        "the file is truncated: it ends before its own format says it does",
+                        retryable=True,
+                    )
+                final = dest_stem.with_name(dest_stem.name + EXTENSIONS[mime_type])
+                os.replace(temp, final)
+                _fsync_dir(final.parent)
+            return StoredFile(final, part.size, part.sha256, mime_type)
         finally:
             temp.unlink(missing_ok=True)
 
-    async def _download(self, url: str, temp: Path, limit: int) -> StoredFile:
-        digest = hashlib.sha256()
-        size = 0
-        head = b""
+    async def _fetch_refreshing(self, url: str, part: PartialFile, refresh: Refresh | None) -> str:
         try:
-            async with self._http.stream(
-                "GET", url, headers={"Accept-Encoding": "identity"}
-            ) as response:
-                if response.status_code != 200:
-                    raise DownloadError(
-                        "http_status",
-                        f"the result URL answered HTTP {response.status_code}",
-                        retryable=response.status_code >= 500,
-                    )
-                declared = response.headers.get("content-length")
-                if declared is not None and declared.isdigit() and int(declared) > limit:
-                    raise DownloadError("too_large", f"the file is larger than {limit} bytes")
-                with temp.open("wb") as out:
-                    async for chunk in response.aiter_raw():
-                        size += len(chunk)
-                        if size > limit:
-                            raise DownloadError(
-                                "too_large", f"the file is larger than {limit} bytes"
-                            )
-                        if len(head) < SNIFF_BYTES:
-                            head += chunk[: SNIFF_BYTES - len(head)]
-                        digest.update(chunk)
-                        out.write(chunk)
-                    out.flush()
-                    os.fsync(out.fileno())
-                if declared is not None and declared.isdigit() and int(declared) != size:
-                    raise DownloadError(
-                        "length_mismatch",
-                        f"expected {declared} bytes, received {size}",
-                        retryable=True,
-                    )
+            return await self._fetch_retrying(url, part)
+        except DownloadError as exc:
+            if exc.category != "expired" or refresh is None:
+                raise
+        log.info("result link on %s expired; asking for a fresh one", httpx2.URL(url).host)
+        fresh = await refresh(url)
+        part.reset()
+        return await self._fetch_retrying(fresh, part)
+
+    async def _fetch_retrying(self, url: str, part: PartialFile) -> str:
+        limits = self.limits
+        async for attempt in stamina.retry_context(
+            on=_retry_hook,
+            attempts=limits.attempts,
+            timeout=None,  # the download's deadline bounds the retries
+            wait_initial=limits.backoff_initial,
+            wait_max=limits.backoff_max,
+            wait_jitter=limits.backoff_jitter,
+        ):
+            with attempt:
+                return await self._attempt(url, part)
+        raise AssertionError("unreachable: stamina re-raises the last failure")
+
+    async def _attempt(self, url: str, part: PartialFile) -> str:
+        """One GET (following redirects): resume or restart the file, stream it to the end."""
+        headers = {"Accept-Encoding": "identity", **part.request_headers()}
+        try:
+            response = await self._open(url, headers)
+            try:
+                self._accept(response, part)
+                async for chunk in response.aiter_raw():
+                    part.write(chunk)
+            finally:
+                await response.aclose()
+        except BlockedError as exc:
+            raise DownloadError("blocked", f"download refused: {exc}") from None
+        except httpx2.TimeoutException as exc:
+            raise DownloadError(
+                "timeout", f"the file host stopped answering ({type(exc).__name__})", retryable=True
+            ) from None
         except httpx2.TransportError as exc:
             raise DownloadError(
-                "network", f"download failed: {type(exc).__name__}", retryable=True
-            ) from exc
-        mime = sniff(head)
-        if mime is None:
-            raise DownloadError("bad_type", "the file is not a recognised image or video")
-        return StoredFile(temp, size, digest.hexdigest(), mime)
+                "network", f"the download broke off ({type(exc).__name__})", retryable=True
+            ) from None
+        return part.finish()
+
+    async def _open(self, url: str, headers: dict[str, str]) -> httpx2.Response:
+        """Send the GET, following at most ``max_redirects`` redirects, each one re-checked."""
+        try:
+            current = httpx2.URL(url)
+            for _ in range(self.limits.max_redirects + 1):
+                self.policy.check_url(current)
+                request = self._http.build_request("GET", current, headers=headers)
+                response = await self._http.send(request, stream=True)
+                if not response.is_redirect:
+                    return response
+                await response.aclose()
+                current = current.join(response.headers["location"])
+        except httpx2.InvalidURL as exc:
+            raise BlockedError(f"not a valid URL ({exc})") from None
+        raise BlockedError(f"more than {self.limits.max_redirects} redirects")
+
+    def _accept(self, response: httpx2.Response, part: PartialFile) -> None:
+        """Decide from the status and headers whether (and how) to take this body."""
+        status = response.status_code
+        if status in _EXPIRED:
+            raise DownloadError("expired", f"the link answered HTTP {status}; it has expired")
+        if status in _TRANSIENT or status >= 500:
+            wait = _retry_after(response.headers.get("retry-after"), self.limits.max_retry_after)
+            raise DownloadError(
+                "http_status",
+                f"the file host answered HTTP {status}",
+                retryable=True,
+                retry_after=wait,
+            )
+        if status == 200:
+            part.start(response)
+        elif status == 206:
+            part.resume(response)
+        else:
+            raise DownloadError("http_status", f"the file host answered HTTP {status}")
+        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        if encoding not in ("", "identity"):
+            raise DownloadError(
+                "bad_type", f"the file came {encoding}-encoded; only plain bytes are accepted"
+            )
+
+
+def _retry_hook(exc: Exception) -> bool | float:
+    """stamina's predicate: retry transient download errors, after Retry-After if given."""
+    if not isinstance(exc, DownloadError) or not exc.retryable:
+        return False
+    return exc.retry_after if exc.retry_after is not None else True
+
+
+def _retry_after(value: str | None, cap: float) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or HTTP date), within [0, cap]."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        seconds = float(value)
+    else:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    return min(max(seconds, 0.0), cap)
 
 
 def _fsync_dir(path: Path) -> None:

@@ -12,7 +12,7 @@ Prompt directives (every family): `[sandbox:fail]` ends the task in failure (no 
 
 from mcp_server_kie.sandbox.app import FAMILIES, LoggedRequest
 from mcp_server_kie.sandbox.callbacks import CallbackAttempt, sign
-from mcp_server_kie.sandbox.config import Faults, SandboxConfig
+from mcp_server_kie.sandbox.config import Faults, RecordFault, SandboxConfig
 from mcp_server_kie.sandbox.market import MODELS
 from mcp_server_kie.sandbox.models import FieldSpec, ModelSpec
 from mcp_server_kie.sandbox.serve import SandboxServerError, serve_sandbox
@@ -42,6 +42,7 @@ __all__ = [
     "ModelSpec",
     "Order",
     "Output",
+    "RecordFault",
     "Sandbox",
     "SandboxConfig",
     "SandboxServerError",

@@ -9,6 +9,7 @@ status in `code` (upload routes add `"success"`); a route that does not exist is
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 from collections.abc import Awaitable, Callable
@@ -26,6 +27,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mcp_server_kie.sandbox.config import RecordFault
 from mcp_server_kie.sandbox.errors import NO_ACCESS, ApiError, message_for
 from mcp_server_kie.sandbox.gpt4o import GPT4O
 from mcp_server_kie.sandbox.market import MARKET
@@ -72,6 +74,14 @@ class _RequestLog:
             )
             self._sandbox.requests.append(entry)
         await self._app(scope, receive, send)
+
+
+async def _hung_up(request: Request, *, within: float) -> None:
+    """Return once the client has hung up, or after `within` seconds."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(within):
+            while (await request.receive())["type"] != "http.disconnect":
+                pass
 
 
 def envelope(
@@ -130,10 +140,25 @@ class _Routes:
         answer = self.api(record)
 
         async def record_or_fault(request: Request) -> Response:
-            status = self._sandbox.faults.record_info_http_status
-            if status is not None:
-                return envelope(status, message_for(status), status_code=status)
-            return await answer(request)
+            faults = self._sandbox.faults
+            fault = faults.record_faults.popleft() if faults.record_faults else None
+            if fault is None and faults.record_info_http_status is not None:
+                fault = RecordFault.http(faults.record_info_http_status)
+            if fault is None:
+                return await answer(request)
+            if fault.reset:
+                if self._sandbox.reset_connection(request.scope.get("client")):
+                    await _hung_up(request, within=5.0)
+                    return Response(status_code=500)  # goes nowhere: the connection is gone
+                return Response(status_code=502)
+            if fault.stall > 0:
+                await _hung_up(request, within=fault.stall)
+                return await answer(request)
+            status = fault.status or 500
+            reply = envelope(status, message_for(status), status_code=status)
+            if fault.retry_after is not None:
+                reply.headers["Retry-After"] = f"{fault.retry_after:g}"
+            return reply
 
         return record_or_fault
 

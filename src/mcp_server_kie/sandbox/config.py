@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -23,6 +24,34 @@ class SandboxConfig:
     clock: Callable[[], float] = time.time
 
 
+@dataclass(frozen=True, slots=True)
+class RecordFault:
+    """One scripted misbehaviour of a status query. Build it with a constructor below."""
+
+    status: int | None = None
+    retry_after: float | None = None
+    reset: bool = False
+    stall: float = 0.0
+
+    @classmethod
+    def http(cls, status: int, retry_after: float | None = None) -> RecordFault:
+        """Answer with this HTTP status, the same code in the body, and optionally a
+        `Retry-After: <seconds>` header (429 with Retry-After is how a gateway says it)."""
+        return cls(status=status, retry_after=retry_after)
+
+    @classmethod
+    def connection_reset(cls) -> RecordFault:
+        """Drop the connection without any answer (a TCP reset). Needs a served sandbox
+        (`serve_sandbox`); in-process, over ASGI, it answers a body-less HTTP 502 instead."""
+        return cls(reset=True)
+
+    @classmethod
+    def stalled(cls, seconds: float) -> RecordFault:
+        """Hold the answer back for `seconds`, or until the client hangs up; then answer
+        normally (to nobody, if the client gave up)."""
+        return cls(stall=seconds)
+
+
 @dataclass
 class Faults:
     """Misbehaviour a test can program. Plain attributes; change them at any time. They apply
@@ -31,12 +60,16 @@ class Faults:
     - `create_delay`: seconds to wait before answering a create, after the task is created
       (simulates a create whose answer arrives late or never reaches a client that times out).
     - `create_status`: answer the next create with this business code and no task, then reset.
+    - `record_faults`: the next status queries each take one RecordFault from the front, in
+      order, and misbehave as it says (e.g. `extend([RecordFault.http(429, retry_after=3)] * 2)`
+      for two rate-limited answers). Empty: normal answers.
     - `record_info_http_status`: answer every record query with this HTTP status until set back
-      to None.
+      to None (after any scripted `record_faults`).
     - `drop_callbacks`: tasks that finish while this is set never get a callback.
     """
 
     create_delay: float = 0.0
     create_status: int | None = None
+    record_faults: deque[RecordFault] = field(default_factory=deque)
     record_info_http_status: int | None = None
     drop_callbacks: bool = False

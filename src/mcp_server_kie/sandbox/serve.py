@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import socket
+import struct
 from collections.abc import AsyncIterator, Generator
 
 import uvicorn
@@ -47,6 +50,20 @@ def _bound_port(server: uvicorn.Server) -> int:
     raise SandboxServerError("The sandbox server has no listening socket")
 
 
+def _reset(server: uvicorn.Server, client: object) -> bool:
+    """Abort the connection from `client` with a TCP reset (SO_LINGER 0), answering nothing."""
+    for connection in list(server.server_state.connections):
+        transport = getattr(connection, "transport", None)
+        if client is None or transport is None or getattr(connection, "client", None) != client:
+            continue
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
+        return True
+    return False
+
+
 @contextlib.asynccontextmanager
 async def serve_sandbox(
     config: SandboxConfig | None = None, host: str = "127.0.0.1", port: int = 0
@@ -76,6 +93,7 @@ async def serve_sandbox(
                 await asyncio.sleep(0.005)
         url_host = f"[{host}]" if ":" in host else host
         sandbox.set_base_url(f"http://{url_host}:{_bound_port(server)}")
+        sandbox.set_connection_resetter(functools.partial(_reset, server))
         await sandbox.start()
         logger.info("sandbox listening on %s", sandbox.base_url)
         yield sandbox

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections import deque
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -51,6 +52,7 @@ class Sandbox:
         self._unsettled: set[str] = set()
         self._callback_queue: deque[SimTask] = deque()
         self._recent_creates: deque[float] = deque()
+        self._resetter: Callable[[object], bool] | None = None
         self._delivery = CallbackDelivery(
             self.config,
             take_due=self._take_callbacks,
@@ -64,6 +66,15 @@ class Sandbox:
 
     def set_base_url(self, url: str) -> None:
         self.base_url = url.rstrip("/")
+
+    def set_connection_resetter(self, resetter: Callable[[object], bool]) -> None:
+        """How the server running this sandbox drops a client's connection (see `serve`)."""
+        self._resetter = resetter
+
+    def reset_connection(self, client: object) -> bool:
+        """Drop the connection of `client` (an ASGI scope's client address) without an answer.
+        False when the sandbox runs in-process, where there is no connection to drop."""
+        return self._resetter is not None and self._resetter(client)
 
     async def start(self) -> None:
         await self._delivery.start()

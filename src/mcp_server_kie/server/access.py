@@ -39,9 +39,17 @@ class LocalAccess:
             return None if self._presented_token_ok(conn) else 401
         return None if is_local(conn) else 404
 
+    @property
+    def token_required(self) -> bool:
+        return self._token is not None
+
+    def is_token(self, presented: str) -> bool:
+        """Whether ``presented`` is the configured token (never true when none is set)."""
+        if self._token is None or not presented:
+            return False
+        return secrets.compare_digest(presented.encode(), self._token.encode())
+
     def _presented_token_ok(self, conn: HTTPConnection) -> bool:
-        assert self._token is not None
-        expected = self._token.encode()
         header = conn.headers.get("authorization", "")
         scheme, _, value = header.partition(" ")
         candidates = [
@@ -49,10 +57,7 @@ class LocalAccess:
             conn.cookies.get(TOKEN_COOKIE, ""),
             conn.query_params.get("token", ""),
         ]
-        return any(
-            candidate and secrets.compare_digest(candidate.encode(), expected)
-            for candidate in candidates
-        )
+        return any(self.is_token(candidate) for candidate in candidates)
 
 
 def is_direct(conn: HTTPConnection) -> bool:

@@ -20,14 +20,17 @@ import uvicorn
 from starlette.routing import BaseRoute
 
 from mcp_server_kie.config import MISSING_KEY_MESSAGE, Settings
+from mcp_server_kie.domain import MediaKind
 from mcp_server_kie.jobs import Engine, Library, OutputStore, Poller
 from mcp_server_kie.jobs.budget import Budget
 from mcp_server_kie.jobs.references import ReferenceResolver
 from mcp_server_kie.kie.client import KieClient
-from mcp_server_kie.media import Fetcher
+from mcp_server_kie.media import Fetcher, FetchLimits, SsrfPolicy, origin_of, parse_allow_hosts
+from mcp_server_kie.media.tempfiles import remove_abandoned
 from mcp_server_kie.sandbox import SandboxConfig, serve_sandbox
 from mcp_server_kie.server.access import LocalAccess
 from mcp_server_kie.server.app import build_server
+from mcp_server_kie.server.gallery import gallery_routes
 from mcp_server_kie.server.http import mcp_http_route
 from mcp_server_kie.server.media_routes import media_routes
 from mcp_server_kie.server.sidecar import create_sidecar, instance_id
@@ -36,6 +39,8 @@ from mcp_server_kie.tools import ToolContext
 from mcp_server_kie.tools.results import MediaLinks
 
 log = logging.getLogger(__name__)
+
+_SHUTDOWN_GRACE_SECONDS = 1
 
 
 @dataclass
@@ -80,10 +85,12 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
             if key
             else None
         )
+        fetcher = _fetcher(settings, base_url)
+        stack.push_async_callback(fetcher.aclose)
         engine = Engine(
             store,
             kie,
-            OutputStore(Fetcher(http), settings.media_dir),
+            OutputStore(fetcher, settings.media_dir),
             references=ReferenceResolver(settings.allowed_input_dirs),
             not_configured_message=MISSING_KEY_MESSAGE,
             webhook_hmac_key=settings.webhook_hmac_key_value(),
@@ -100,9 +107,9 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
             setup_error=None if kie else MISSING_KEY_MESSAGE,
         )
         token = settings.http_token.get_secret_value() if settings.http_token else None
-        routes = media_routes(
-            store, engine.signals, settings.media_dir, LocalAccess(token), links=links
-        )
+        access = LocalAccess(token)
+        routes = media_routes(store, engine.signals, settings.media_dir, access, links=links)
+        routes += gallery_routes(store, tools.library, links, access)
         if mcp_http:
             mcp_route, manager = mcp_http_route(
                 build_server(tools), token=token, extra_hosts=settings.extra_http_hosts()
@@ -113,6 +120,8 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
             _serve_sidecar(engine, settings, routes, required=mcp_http)
         )
         links.http_base = sidecar_url
+        if sidecar_url:
+            log.info("gallery: open %s/ in a browser", sidecar_url)
         public_url = settings.public_url
         if public_url is None and settings.sandbox and settings.sandbox_callbacks:
             public_url = sidecar_url  # the simulator runs here, so it can reach loopback
@@ -126,8 +135,16 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
             "callbacks: %s", f"via {public_url}" if public_url else "off; jobs finish by polling"
         )
 
+        removed = await asyncio.to_thread(remove_abandoned, settings.media_dir)
+        if removed:
+            log.info("removed %d temporary file(s) left by an interrupted download", removed)
         await engine.process_inbox()  # deliveries a previous run accepted but did not finish
-        poller_task = asyncio.create_task(Poller(engine).run(), name="kie-poller")
+        deadlines = {
+            MediaKind.IMAGE: settings.image_deadline_seconds,
+            MediaKind.VIDEO: settings.video_deadline_seconds,
+        }
+        poller = Poller(engine, deadlines=deadlines)
+        poller_task = asyncio.create_task(poller.run(), name="kie-poller")
         stack.push_async_callback(_cancel, poller_task)
 
         yield Runtime(
@@ -136,6 +153,22 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
             tools=tools,
             sidecar_url=sidecar_url,
         )
+
+
+def _fetcher(settings: Settings, kie_base_url: str) -> Fetcher:
+    """Result downloads under the SSRF policy. The kie API origin in use (the sandbox, in
+    sandbox mode) is allowed like the configured hosts: the server already trusts it with the
+    API key, and it is where a local simulator or mirror serves its files."""
+    allowed = parse_allow_hosts((settings.media_allow_hosts or "").split(","))
+    policy = SsrfPolicy(allow_hosts=allowed | {origin_of(kie_base_url)})
+    limits = FetchLimits(
+        max_image_bytes=settings.max_image_bytes,
+        max_video_bytes=settings.max_video_bytes,
+        image_seconds=settings.image_download_seconds,
+        video_seconds=settings.video_download_seconds,
+        read_timeout=settings.download_read_timeout,
+    )
+    return Fetcher(policy, limits)
 
 
 @asynccontextmanager
@@ -175,6 +208,8 @@ async def _serve_sidecar(
         lifespan="off",
         timeout_keep_alive=5,
         limit_concurrency=1000,
+        # Whatever is still sending after this (a slow download) is cut off.
+        timeout_graceful_shutdown=_SHUTDOWN_GRACE_SECONDS,
     )
     server = _SidecarServer(config)
     task = asyncio.create_task(server.serve(sockets=[sock]), name="kie-sidecar")
@@ -189,6 +224,7 @@ async def _serve_sidecar(
     try:
         yield url
     finally:
+        engine.signals.drop_watchers()  # ends open /events streams (gallery tabs)
         server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(task, timeout=5)

@@ -36,6 +36,9 @@ class Database:
         self._writer = writer
         self._reader = reader
         self._write_lock = asyncio.Lock()
+        # One statement at a time on the reader: a statement left open by one coroutine holds
+        # a read snapshot that another coroutine's query would share, and so miss a write it
+        # has just committed.
 
     @classmethod
     async def open(cls, path: Path) -> Database:

@@ -115,6 +115,20 @@ class Store:
             only_from=(JobStatus.PENDING,),
         )
 
+    async def adopt_task(self, job_id: str, task_id: str) -> bool:
+        """pending -> processing with the task id an authentic callback names, for a job whose
+        create response never came back; False if it is not pending or the id is taken."""
+        if await self.db.fetch_one("SELECT 1 FROM jobs WHERE task_id = ?", (task_id,)):
+            return False
+        return await self._transition(
+            job_id,
+            JobStatus.PROCESSING,
+            "task id taken from kie.ai's callback",
+            "task_id = ?, task_state = 'waiting'",
+            (task_id,),
+            only_from=(JobStatus.PENDING,),
+        )
+
     async def set_task_state(self, job_id: str, state: TaskState) -> None:
         """Record kie's latest non-terminal state; never touches a terminal job."""
 

@@ -1,0 +1,172 @@
+"""One server runtime as a child process, driven over stdin, for the kill -9 and two-process runs.
+
+It opens the real runtime (`open_runtime`, real mode, settings from the `KIE_*` environment) and
+prints JSON lines to stdout: `{"event": "ready", ...}` once the runtime is open (start-up
+recovery done), then one answer per command read from stdin:
+
+    submit <n> [image|video]   start n jobs at once -> {"event": "submitted", "jobs": [...]}
+    wait <seconds> <job>...    wait for jobs        -> {"event": "waited", "status": {...}}
+
+End of stdin closes the runtime and exits 0. Logs go to stderr.
+
+`--ack-before-commit` is the deliberately broken variant (the negative control): callbacks reach
+the sidecar through an ASGI wrapper that answers 200 at once and only hands the request to the
+real sidecar app a little later, so a kill in between loses an acknowledged delivery. The
+wrapper listens on `KIE_WEBHOOK_PORT`; the runtime's own sidecar then listens on any free port.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import sys
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import uvicorn
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mcp_server_kie.catalog import DEFAULT_MODEL, get_model, validate_request
+from mcp_server_kie.config import Settings
+from mcp_server_kie.domain import MediaKind
+from mcp_server_kie.jobs.engine import SubmitError
+from mcp_server_kie.server.runtime import Runtime, open_runtime
+from mcp_server_kie.server.sidecar import create_sidecar
+
+log = logging.getLogger("killstorm.child")
+
+
+def emit(event: str, **fields: Any) -> None:
+    print(json.dumps({"event": event, **fields}), flush=True)
+
+
+class AckBeforeCommit:
+    """The bug under test: a POST is answered 200 before the inner app has stored it."""
+
+    def __init__(self, inner: ASGIApp, delay: float) -> None:
+        self._inner = inner
+        self._delay = delay
+        self._later: set[asyncio.Task[None]] = set()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self._inner(scope, receive, send)
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b'{"ok": true}'})
+        task = asyncio.create_task(self._handle_later(scope, body))
+        self._later.add(task)
+        task.add_done_callback(self._later.discard)
+
+    async def _handle_later(self, scope: Scope, body: bytes) -> None:
+        await asyncio.sleep(self._delay)
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if sent:
+                return {"type": "http.disconnect"}
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        async def discard(message: Message) -> None:
+            return None
+
+        await self._inner(scope, replay, discard)
+
+
+class _QuietServer(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+@contextlib.asynccontextmanager
+async def broken_front(runtime: Runtime, port: int, delay: float) -> AsyncIterator[None]:
+    app = AckBeforeCommit(create_sidecar(runtime.engine), delay)
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="off"
+    )
+    server = _QuietServer(config)
+    task = asyncio.create_task(server.serve())
+    async with asyncio.timeout(10):
+        while not server.started:
+            if task.done():
+                await task
+                raise RuntimeError("the ack-before-commit front did not start")
+            await asyncio.sleep(0.01)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def submit(runtime: Runtime, count: int, kind: MediaKind) -> list[str]:
+    spec = get_model(DEFAULT_MODEL[kind], kind)
+
+    async def one(number: int) -> str | None:
+        prompt = f"kill storm {kind.value} {number}"
+        try:
+            job = await runtime.engine.submit(kind, validate_request(spec, prompt, {}), prompt)
+        except SubmitError as exc:
+            log.warning("submit failed: %s", exc)
+            return exc.job.id if exc.job else None
+        return job.id
+
+    ids = await asyncio.gather(*(one(n) for n in range(count)))
+    return [job_id for job_id in ids if job_id]
+
+
+async def wait(runtime: Runtime, seconds: float, job_ids: list[str]) -> dict[str, str | None]:
+    jobs = await asyncio.gather(*(runtime.engine.wait(j, seconds) for j in job_ids))
+    return {j: (job.status.value if job else None) for j, job in zip(job_ids, jobs, strict=True)}
+
+
+async def serve(runtime: Runtime) -> None:
+    emit("ready", sidecar_url=runtime.sidecar_url)
+    while line := await asyncio.to_thread(sys.stdin.readline):
+        command, *args = line.split()
+        if command == "submit":
+            kind = MediaKind(args[1]) if len(args) > 1 else MediaKind.IMAGE
+            emit("submitted", jobs=await submit(runtime, int(args[0]), kind))
+        elif command == "wait":
+            emit("waited", status=await wait(runtime, float(args[0]), args[1:]))
+        else:
+            raise SystemExit(f"unknown command {command!r}")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--ack-before-commit", action="store_true", help="the broken variant")
+    parser.add_argument("--commit-delay", type=float, default=0.3)
+    args = parser.parse_args()
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("httpx2", "httpcore2", "uvicorn.error"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    settings = Settings()
+    if not args.ack_before_commit:
+        async with open_runtime(settings) as runtime:
+            await serve(runtime)
+        return
+    front_port = settings.webhook_port
+    async with open_runtime(settings.model_copy(update={"webhook_port": 0})) as runtime:
+        async with broken_front(runtime, front_port, args.commit_delay):
+            await serve(runtime)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

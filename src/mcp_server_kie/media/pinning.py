@@ -1,0 +1,95 @@
+"""An httpx2 transport whose sockets only ever reach addresses the SSRF policy checked.
+
+The check happens where the socket is opened: the network backend asks the policy to resolve
+the host (once) and check every answer, then connects to one of exactly those addresses. TLS
+still runs on the host name, because httpcore passes the URL's host as the server name for
+SNI and certificate checks and the URL itself is never rewritten.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Iterable
+
+import httpcore2
+import httpx2
+
+from mcp_server_kie.media.ssrf import SsrfPolicy
+
+
+class PinnedBackend(httpcore2.AsyncNetworkBackend):
+    """Resolve and check through the policy, then open the socket with ``network``."""
+
+    def __init__(
+        self, policy: SsrfPolicy, network: httpcore2.AsyncNetworkBackend | None = None
+    ) -> None:
+        self._policy = policy
+        self._network = network if network is not None else httpcore2.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore calls us with it
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore2.SOCKET_OPTION] | None = None,
+    ) -> httpcore2.AsyncNetworkStream:
+        try:
+            async with asyncio.timeout(timeout):
+                addresses = await self._policy.addresses(host, port)
+        except TimeoutError:
+            raise httpcore2.ConnectTimeout(f"resolving {host} timed out") from None
+        except OSError as exc:  # socket.gaierror: no such name, resolver down
+            raise httpcore2.ConnectError(f"cannot resolve {host}: {exc}") from None
+        failure: Exception | None = None
+        for address in addresses:
+            try:
+                return await self._network.connect_tcp(
+                    address,
+                    port,
+                    timeout=timeout,
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except (httpcore2.ConnectError, httpcore2.ConnectTimeout) as exc:
+                failure = exc
+        assert failure is not None  # addresses() never returns an empty list
+        raise failure
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 - httpcore calls us with it
+        socket_options: Iterable[httpcore2.SOCKET_OPTION] | None = None,
+    ) -> httpcore2.AsyncNetworkStream:
+        raise httpcore2.ConnectError("downloads never use Unix sockets")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._network.sleep(seconds)
+
+
+class PinnedTransport(httpx2.AsyncHTTPTransport):
+    """httpx2's own transport (request mapping, exception mapping) on a pinned connection pool.
+
+    httpx2 2.16 has no argument for a network backend (encode/httpx#3749 proposes one), so the
+    pool the base class built is replaced by one on ``PinnedBackend``; no proxies, no .netrc.
+    """
+
+    def __init__(
+        self,
+        policy: SsrfPolicy,
+        *,
+        network: httpcore2.AsyncNetworkBackend | None = None,
+        verify: ssl.SSLContext | bool = True,
+        limits: httpx2.Limits | None = None,
+    ) -> None:
+        limits = limits or httpx2.Limits(max_connections=8, max_keepalive_connections=4)
+        super().__init__(verify=verify, trust_env=False, limits=limits)
+        self._pool = httpcore2.AsyncConnectionPool(
+            ssl_context=httpx2.create_ssl_context(verify=verify, trust_env=False),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=PinnedBackend(policy, network),
+        )

@@ -1,0 +1,76 @@
+"""Temporary download files: held by a live download, swept after a crash.
+
+A download writes to a hidden ``.{name}.part-{random}`` file beside its destination and holds
+an exclusive lock on it until the file has been renamed into place or removed. A process
+killed mid-download leaves that file behind, and nothing would ever remove it: the job is
+downloaded again under a new random name. ``remove_abandoned`` deletes such leftovers at
+start-up, and leaves alone any temp file a live download still holds (in this process or in
+another server sharing the data directory).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+_MARKER = ".part-"
+
+
+def temp_path(dest_stem: Path) -> Path:
+    return dest_stem.with_name(f".{dest_stem.name}{_MARKER}{secrets.token_hex(4)}")
+
+
+@contextlib.contextmanager
+def held(path: Path) -> Iterator[None]:
+    """Create ``path`` and hold it as a live download's until the block ends."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        _hold(fd)
+        yield
+    finally:
+        os.close(fd)
+
+
+def remove_abandoned(root: Path) -> int:
+    """Delete the temp files under ``root`` that no live download holds; return how many."""
+    if not root.is_dir():
+        return 0
+    return sum(1 for path in root.rglob(f".*{_MARKER}*") if _remove_unless_held(path))
+
+
+if sys.platform == "win32":
+
+    def _hold(fd: int) -> None:
+        """Windows refuses to delete a file that is open, which is hold enough."""
+
+    def _remove_unless_held(path: Path) -> bool:
+        try:
+            path.unlink()
+        except (FileNotFoundError, PermissionError):
+            return False
+        return True
+
+else:
+    import fcntl
+
+    def _hold(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # released by the kernel when the process dies
+
+    def _remove_unless_held(path: Path) -> bool:
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False  # a live download holds it
+        else:
+            path.unlink(missing_ok=True)
+            return True
+        finally:
+            os.close(fd)
