@@ -71,6 +71,15 @@ class Settings(BaseSettings):
         description="Refuse a job that would take the last 24 hours' credits over this.",
     )
     request_timeout: float = Field(default=30.0, gt=0, description="kie.ai API request timeout.")
+    create_limit: int = Field(
+        default=20,
+        ge=1,
+        description="New kie.ai tasks this account may start per 10 s (kie's default is 20; its "
+        "support can raise it). Excess jobs wait for a slot instead of failing.",
+    )
+    status_limit: int = Field(
+        default=10, ge=1, description="kie.ai status queries this account may make per second."
+    )
     image_deadline_seconds: float = Field(
         default=900.0,
         gt=0,

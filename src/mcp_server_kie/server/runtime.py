@@ -25,6 +25,7 @@ from mcp_server_kie.jobs import Engine, Library, OutputStore, Poller
 from mcp_server_kie.jobs.budget import Budget
 from mcp_server_kie.jobs.references import ReferenceResolver
 from mcp_server_kie.kie.client import KieClient
+from mcp_server_kie.kie.limits import KieLimits
 from mcp_server_kie.media import Fetcher, FetchLimits, SsrfPolicy, origin_of, parse_allow_hosts
 from mcp_server_kie.media.tempfiles import remove_abandoned
 from mcp_server_kie.sandbox import SandboxConfig, serve_sandbox
@@ -81,7 +82,15 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
 
         key = settings.api_key_value()
         kie = (
-            KieClient(http, api_key=key, base_url=base_url, upload_base_url=upload_url)
+            KieClient(
+                http,
+                api_key=key,
+                base_url=base_url,
+                upload_base_url=upload_url,
+                limits=KieLimits(
+                    creates=settings.create_limit, status_queries=settings.status_limit
+                ),
+            )
             if key
             else None
         )
