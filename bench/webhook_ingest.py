@@ -69,7 +69,11 @@ async def serve_product(sandbox_url: str, data_dir: Path, jobs: int) -> None:
     """Child process: the product, with ``jobs`` running video jobs waiting for callbacks."""
     port = free_port()
     settings = server_settings(
-        data_dir, sandbox_url, port=port, public_url=f"http://127.0.0.1:{port}"
+        data_dir,
+        sandbox_url,
+        port=port,
+        public_url=f"http://127.0.0.1:{port}",
+        create_limit=100_000,  # only to set the jobs up quickly; status reads keep kie's pace
     )
     async with open_runtime(settings) as runtime:
         spec = get_model(VIDEO_MODEL, MediaKind.VIDEO)
@@ -215,16 +219,10 @@ async def open_loop(
     return latencies, statuses
 
 
-async def wait_processed(sandbox: SandboxProcess, expected: int, limit: float) -> float:
-    """Seconds until the simulator's CDN has served ``expected`` downloads (every accepted
-    callback processed), polled every 0.2 s; ``limit`` when it never gets there."""
-    started = time.perf_counter()
-    while time.perf_counter() - started < limit:
-        counts = await sandbox.requests()
-        if sum(n for path, n in counts.items() if path.startswith("/cdn/")) >= expected:
-            break
-        await asyncio.sleep(0.2)  # polling another process's counter
-    return time.perf_counter() - started
+async def downloads(sandbox: SandboxProcess) -> int:
+    """How many result files the simulator's CDN has served: callbacks fully processed."""
+    counts = await sandbox.requests()
+    return sum(n for path, n in counts.items() if path.startswith("/cdn/"))
 
 
 # ---------------------------------------------------------------------- the run
@@ -256,14 +254,17 @@ async def measure(smoke: bool) -> Result:
                 ]
                 port = urlsplit(url).port or 80
                 cpu_before = cpu_seconds(product.pid)
+                run_started = time.perf_counter()
                 tp_seconds, tp_statuses = await closed_loop(
                     port, [c.request(port) for c in callbacks[:burst]], concurrency=32
                 )
                 busy = (cpu_seconds(product.pid) - cpu_before) / tp_seconds
-                drained = await wait_processed(sandbox, tp_statuses[200], limit=120)
+                after_burst = await downloads(sandbox)
                 fixed_lat, fixed_statuses = await open_loop(
                     port, [c.request(port) for c in callbacks[burst:]], FIXED_RATE, 32
                 )
+                processed = await downloads(sandbox)
+                run_seconds = time.perf_counter() - run_started
             finally:
                 await stop_child(product)
         store = await Store.open(server_settings(data_dir, "http://unused").database_path)
@@ -339,15 +340,21 @@ async def measure(smoke: bool) -> Result:
         "bare_fixed": dict(bare_fixed_statuses),
     }
     result.notes.append(
-        f"Background processing (verify with the simulator, download, complete) of the "
-        f"{tp_statuses[200]} burst callbacks finished {drained:.1f} s after the burst ended; the "
-        f"fixed-rate run started after that. During the burst the product process used "
-        f"{busy:.0%} of one core. Statuses by run (0 = no answer): " + json.dumps(refused)
+        f"During the burst the product process used {busy:.0%} of one core. Processing (the "
+        "verifying status read, the download, completing the job) follows each acknowledgement "
+        "in the background at kie's pace of 10 status reads per second, so a burst leaves a "
+        f"backlog: {after_burst} jobs were saved when the burst ended and {processed} of "
+        f"{acked} when the fixed-rate run ended, {run_seconds:.0f} s after the burst began; the "
+        "rest wait their turn (none is dropped: every delivery is in the inbox). The fixed-rate "
+        "run started right after the burst, with that backlog in the background. Jobs were set "
+        "up with the create limit raised, so setting up took seconds. Statuses by run "
+        "(0 = no answer): " + json.dumps(refused)
     )
     result.details = {
         "product_burst_seconds": round(tp_seconds, 3),
         "bare_burst_seconds": round(bare_seconds, 3),
-        "backlog_drain_seconds": round(drained, 2),
+        "saved_after_burst": after_burst,
+        "saved_at_end": processed,
         "product_cpu_share_during_burst": round(busy, 2),
         "statuses": refused,
     }
