@@ -7,7 +7,8 @@ serialised result, and the stdio transport. The same queries through Store.list_
 (in this process) show how much of it is SQL. The library is filled in bulk
 through the Store's own write transaction (the same columns create_job and complete_job fill;
 schema triggers keep the prompt index): every job completed with one saved file, a fifth of
-them videos, prompts of 6-14 words from a 2,000-word vocabulary, spread over a year.
+them videos, prompts of 6-14 words from a 2,000-word vocabulary, created one after another
+(as the server inserts them) over the past year.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from mcp_server_kie.domain import MediaKind
 from mcp_server_kie.storage import MediaQuery, Store
 
 YEAR = 365 * 24 * 3600
+STEP = YEAR / 100_000  # seconds between two jobs' creation
 MODELS = {"image": "google/nano-banana", "video": "kling-2.6/text-to-video"}
 SYLLABLES = ["ka", "lo", "mi", "ran", "te", "sor", "vel", "dun", "pi", "que", "zar", "hol"]
 
@@ -59,7 +61,7 @@ def rows(start: int, count: int, words: list[str], rng: random.Random) -> tuple[
     for index in range(start, start + count):
         kind = "video" if index % 5 == 0 else "image"
         job_id = f"job_{index:024x}"
-        created = now - rng.uniform(0, YEAR)
+        created = now - YEAR + index * STEP
         prompt = " ".join(rng.choices(words, cum_weights=zipf, k=rng.randint(6, 14)))
         jobs.append(
             (job_id, kind, "market", MODELS[kind], prompt, "{}", "completed", f"task{index}",

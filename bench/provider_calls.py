@@ -122,7 +122,7 @@ async def main() -> None:
                 f"polling ({breakdown(poll)}; {poll['completed']}/{poll['jobs']} completed)",
                 round(per_job(poll), 2),
                 round(per_job(poll) / per_job(hook), 1),
-                "polling ÷ webhooks (× fewer)",
+                "polling ÷ webhooks",
             )
         )
     result.notes.append(

@@ -303,17 +303,17 @@ async def measure(smoke: bool) -> Result:
             "≥ 1,000/s and ≥ 0.30× bare",
             ours_rate >= 1000 and ratio >= 0.30,
             f"{short(round(ours_rate), 1000, '/s')}; {ratio:.3g}× bare against 0.30×",
-            f"each callback cost the product {busy / ours_rate * 1000:.1f} ms of CPU on its one "
-            f"event loop ({busy:.0%} of a core at {ours_rate:.0f}/s): the acknowledgement (token "
-            "and HMAC checks, strict parse, two reads, one inbox commit with its fsync) shares "
-            "the loop and the store's single writer with the processing right behind it (status "
-            "read and download over HTTP, two fsyncs on the loop, file description, two more "
-            "commits), and the reconciler re-reads every open job four times a second (all of "
-            "these jobs are open until their callback). To close it: acknowledge on a path that "
-            "only commits, grouping many deliveries per commit; run each write transaction in "
-            "one hop on the writer's thread instead of one hop per statement; process "
-            "deliveries in a bounded worker queue behind the acknowledgements; let the "
-            "reconciler select only the jobs that are due.",
+            f"each callback cost the product {busy / ours_rate * 1000:.1f} ms of CPU "
+            f"({busy:.0%} of a core at {ours_rate:.0f}/s, threads included), and every "
+            "acknowledgement waits for the store's one writer: a write transaction holds the "
+            "writer lock across a hop to SQLite's thread for each statement, and each hop waits "
+            "its turn on the busy event loop, so the writer serialises the inbox commits with "
+            "the processing's own writes. The reconciler also re-reads every open job four "
+            "times a second (all of these jobs are open until their callback is processed). To "
+            "close it: run each write transaction in one hop on the writer's thread; commit "
+            "many inbox deliveries in one transaction (group commit); process deliveries in a "
+            "bounded worker queue behind the acknowledgements; let the reconciler select only "
+            "the jobs that are due.",
         ),
         Row(
             f"Latency at a fixed {FIXED_RATE:g} req/s, p99 (p50 "
