@@ -93,12 +93,16 @@ class Row:
 
 def over(value: float, limit: float, unit: str) -> str:
     """How far a value is above an upper limit."""
-    return f"{value - limit:.4g} {unit} over the limit ({value / limit:.2g}× it)"
+    return f"{_amount(value - limit, unit)} over the limit ({value / limit:.2g}× it)"
 
 
 def short(value: float, floor: float, unit: str) -> str:
     """How far a value is below a floor."""
-    return f"{floor - value:.4g} {unit} short ({value / floor:.0%} of the target)"
+    return f"{_amount(floor - value, unit)} short ({value / floor:.0%} of the target)"
+
+
+def _amount(number: float, unit: str) -> str:
+    return f"{number:.4g}{'' if unit.startswith(('×', '/')) else ' '}{unit}"
 
 
 @dataclass
