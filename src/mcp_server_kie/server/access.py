@@ -50,14 +50,18 @@ class LocalAccess:
         return secrets.compare_digest(presented.encode(), self._token.encode())
 
     def _presented_token_ok(self, conn: HTTPConnection) -> bool:
-        header = conn.headers.get("authorization", "")
-        scheme, _, value = header.partition(" ")
         candidates = [
-            value.strip() if scheme.lower() == "bearer" else "",
+            bearer_token(conn),
             conn.cookies.get(TOKEN_COOKIE, ""),
             conn.query_params.get("token", ""),
         ]
         return any(self.is_token(candidate) for candidate in candidates)
+
+
+def bearer_token(conn: HTTPConnection) -> str:
+    """The token of an ``Authorization: Bearer ...`` header, or ""."""
+    scheme, _, value = conn.headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else ""
 
 
 def is_direct(conn: HTTPConnection) -> bool:

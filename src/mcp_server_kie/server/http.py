@@ -8,8 +8,6 @@ Origin with 403.
 
 from __future__ import annotations
 
-import secrets
-
 from mcp.server import MCPServer
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
@@ -18,7 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from mcp_server_kie.server.access import is_direct
+from mcp_server_kie.server.access import LocalAccess, bearer_token, is_direct
 
 MCP_PATH = "/mcp"
 _LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
@@ -41,21 +39,19 @@ def mcp_http_route(
         ],
     )
     app = server.streamable_http_app(streamable_http_path=MCP_PATH, transport_security=security)
-    return Mount("/", app=_Guard(app, token)), server.session_manager
+    return Mount("/", app=_Guard(app, LocalAccess(token))), server.session_manager
 
 
 class _Guard:
-    def __init__(self, app: ASGIApp, token: str | None) -> None:
+    def __init__(self, app: ASGIApp, access: LocalAccess) -> None:
         self._app = app
-        self._token = token.encode() if token else None
+        self._access = access
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             conn = HTTPConnection(scope)
-            if self._token is not None:
-                scheme, _, value = conn.headers.get("authorization", "").partition(" ")
-                presented = value.strip().encode() if scheme.lower() == "bearer" else b""
-                if not (presented and secrets.compare_digest(presented, self._token)):
+            if self._access.token_required:
+                if not self._access.is_token(bearer_token(conn)):  # bearer only: no cookies
                     response = JSONResponse(
                         {"error": "a bearer token is required (KIE_HTTP_TOKEN)"},
                         status_code=401,
