@@ -22,6 +22,11 @@ _TIMESTAMP = re.compile(r"[1-9][0-9]{0,11}")
 _SIGNATURE = re.compile(r"[A-Za-z0-9+/]{43}=")
 
 
+# The headers a signed callback carries (lower case, as ASGI servers present them).
+TIMESTAMP_HEADER = "x-webhook-timestamp"
+SIGNATURE_HEADER = "x-webhook-signature"
+
+
 def _digest(key: str, task_id: str, timestamp: str) -> bytes:
     message = f"{task_id}.{timestamp}".encode()
     return hmac.new(key.encode(), message, hashlib.sha256).digest()

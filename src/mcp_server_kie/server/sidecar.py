@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from mcp_server_kie.jobs import CallbackRejected, Engine
 from mcp_server_kie.jobs.callbacks import MAX_CALLBACK_BYTES
+from mcp_server_kie.kie.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +61,8 @@ def create_sidecar(
                 job_id,
                 request.query_params.get("token"),
                 body,
-                timestamp=_single_header(request, "x-webhook-timestamp"),
-                signature=_single_header(request, "x-webhook-signature"),
+                timestamp=_single_header(request, TIMESTAMP_HEADER),
+                signature=_single_header(request, SIGNATURE_HEADER),
             )
         except CallbackRejected as exc:
             log.info("callback for %s rejected: %s", job_id, exc.reason)
