@@ -8,7 +8,9 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from mcp import Client
 
 from mcp_server_kie.config import Settings
 from mcp_server_kie.sandbox import Sandbox, SandboxConfig, serve_sandbox
@@ -86,3 +88,11 @@ async def sandbox_and_runtime(
         settings = settings.model_copy(update=overrides)
         async with open_runtime(settings) as runtime:
             yield sandbox, runtime
+
+
+async def call(client: Client, tool: str, args: dict[str, Any]) -> dict[str, Any]:
+    """Call a tool that must succeed; its structured result."""
+    result = await client.call_tool(tool, args)
+    assert not result.is_error, result.content
+    assert result.structured_content is not None
+    return dict(result.structured_content)

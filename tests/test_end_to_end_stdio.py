@@ -10,7 +10,6 @@ import hashlib
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
 import av
 import pytest
@@ -18,7 +17,7 @@ from mcp import Client, StdioServerParameters
 from PIL import Image
 
 from mcp_server_kie.sandbox import SandboxConfig, serve_sandbox
-from support import SANDBOX_KEY, eventually, free_port
+from support import SANDBOX_KEY, call, eventually, free_port
 
 
 def server_params(env_overrides: dict[str, str]) -> StdioServerParameters:
@@ -27,13 +26,6 @@ def server_params(env_overrides: dict[str, str]) -> StdioServerParameters:
     return StdioServerParameters(
         command=sys.executable, args=["-m", "mcp_server_kie", "serve"], env=env
     )
-
-
-async def call(client: Client, tool: str, args: dict[str, Any]) -> dict[str, Any]:
-    result = await client.call_tool(tool, args)
-    assert not result.is_error, result.content
-    assert result.structured_content is not None
-    return dict(result.structured_content)
 
 
 @pytest.mark.parametrize("mode", ["webhook", "polling"])

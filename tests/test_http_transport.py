@@ -12,14 +12,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from support import free_port
+from support import call, free_port
 
 INIT = {
     "jsonrpc": "2.0",
@@ -69,13 +68,6 @@ def wait_until_healthy(process: subprocess.Popen[bytes], base: str, timeout: flo
             except httpx2.TransportError:
                 time.sleep(0.05)  # not listening yet; poll again
     raise AssertionError(f"the HTTP server did not answer /healthz within {timeout} s")
-
-
-async def call(client: Client, tool: str, args: dict[str, Any]) -> dict[str, Any]:
-    result = await client.call_tool(tool, args)
-    assert not result.is_error, result.content
-    assert result.structured_content is not None
-    return result.structured_content
 
 
 async def test_sdk_client_lists_and_calls_tools_over_http(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from mcp_server_kie.sandbox import SandboxConfig, serve_sandbox
 from mcp_server_kie.server.app import build_server
 from mcp_server_kie.server.runtime import open_runtime
 from mcp_server_kie.storage import MediaQuery, NewJob, Store, decode_cursor
-from support import SANDBOX_KEY, eventually, sandbox_and_runtime, settings_for
+from support import SANDBOX_KEY, call, eventually, sandbox_and_runtime, settings_for
 
 
 def new_job(job_id: str, prompt: str, **overrides: Any) -> NewJob:
@@ -37,13 +37,6 @@ def new_job(job_id: str, prompt: str, **overrides: Any) -> NewJob:
         **overrides,
     }
     return NewJob(**fields)
-
-
-async def call(client: Client, tool: str, args: dict[str, Any]) -> dict[str, Any]:
-    result = await client.call_tool(tool, args)
-    assert not result.is_error, result.content
-    assert result.structured_content is not None
-    return result.structured_content
 
 
 async def test_paging_returns_every_item_once_while_new_jobs_arrive(tmp_path: Path) -> None:

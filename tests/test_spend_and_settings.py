@@ -9,16 +9,9 @@ from typing import Any
 from mcp import Client
 
 from mcp_server_kie.server.app import build_server
-from support import SANDBOX_KEY, sandbox_and_runtime
+from support import SANDBOX_KEY, call, sandbox_and_runtime
 
 CREATE = "/api/v1/jobs/createTask"
-
-
-async def call(client: Client, tool: str, args: dict[str, Any]) -> dict[str, Any]:
-    result = await client.call_tool(tool, args)
-    assert not result.is_error, result.content
-    assert result.structured_content is not None
-    return result.structured_content
 
 
 async def refused(client: Client, tool: str, args: dict[str, Any]) -> str:
