@@ -376,7 +376,7 @@ async def test_requests_that_are_not_ids_or_not_from_the_page_are_refused(tmp_pa
             listed = await http.get(f"{base}/api/media", params={"kind": "image", "limit": 1})
             assert [item["job_id"] for item in listed.json()["items"]] == [job["job_id"]]
             for params, hint in [
-                ({"kind": "audio"}, "kind"),
+                ({"kind": "sound"}, "kind"),
                 ({"limit": "0"}, "limit"),
                 ({"cursor": "garbage"}, "cursor"),
                 ({"since": "yesterday"}, "since"),

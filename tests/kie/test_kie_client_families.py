@@ -112,6 +112,21 @@ CREATES: list[tuple[ApiFamily, str, dict[str, Any], str, dict[str, Any], str, st
         "runway_create_quickstart.json",
         "ee603959-debb-48d1-98c4-a6d1c717eba6",
     ),
+    (
+        ApiFamily.SUNO,
+        "suno/V5",
+        {"prompt": "fox", "model": "V5", "custom_mode": False, "instrumental": True},
+        "/api/v1/generate",
+        {
+            "prompt": "fox",
+            "model": "V5",
+            "customMode": False,
+            "instrumental": True,
+            "callBackUrl": CALLBACK,
+        },
+        "suno_create_doc.json",
+        "5c79be8e5c79be8e5c79be8e5c79be8e",
+    ),
 ]
 
 
@@ -203,6 +218,20 @@ RECORDS: list[tuple[ApiFamily, str, str, TaskState, int]] = [
         TaskState.SUCCESS,
         1,
     ),
+    (
+        ApiFamily.SUNO,
+        "suno_record_doc_text.json",
+        "/api/v1/generate/record-info",
+        TaskState.GENERATING,
+        0,
+    ),
+    (
+        ApiFamily.SUNO,
+        "suno_record_doc_success.json",
+        "/api/v1/generate/record-info",
+        TaskState.SUCCESS,
+        2,
+    ),
 ]
 
 
@@ -247,8 +276,9 @@ async def test_errors_never_carry_the_key(
 ) -> None:
     body = {"code": code, "msg": f"echo Bearer {KEY}", "data": None}
     model = "veo3" if family is ApiFamily.VEO else "m"
+    snake = {"prompt": "p", "model": "V5"} if family is ApiFamily.SUNO else {"prompt": "p"}
     for call in (
-        lambda c: c.create_task(family, model, {"prompt": "p"}, None),
+        lambda c: c.create_task(family, model, snake, None),
         lambda c: c.get_task(family, "task12345"),
     ):
         with pytest.raises(error_type) as caught:

@@ -9,6 +9,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import ValidationError
 
+from mcp_server_kie.catalog.audio import AUDIO_MODELS
 from mcp_server_kie.catalog.images import IMAGE_MODELS
 from mcp_server_kie.catalog.spec import IMAGE_KNOBS, KieInput, ModelSpec
 from mcp_server_kie.catalog.videos import VIDEO_MODELS
@@ -27,10 +28,11 @@ __all__ = [
     "validate_request",
 ]
 
-CATALOG: tuple[ModelSpec, ...] = IMAGE_MODELS + VIDEO_MODELS
+CATALOG: tuple[ModelSpec, ...] = IMAGE_MODELS + VIDEO_MODELS + AUDIO_MODELS
 DEFAULT_MODEL: Mapping[MediaKind, str] = {
     MediaKind.IMAGE: "google/nano-banana",
     MediaKind.VIDEO: "kling-2.6/text-to-video",
+    MediaKind.AUDIO: "elevenlabs/text-to-speech-turbo-2-5",
 }
 _BY_ID: dict[str, ModelSpec] = {spec.id: spec for spec in CATALOG}
 
@@ -58,7 +60,7 @@ def get_model(model_id: str, kind: MediaKind) -> ModelSpec:
     if spec is None:
         raise UserInputError(f"Unknown {kind.value} model {model_id!r}. Available: {names}.")
     if spec.kind is not kind:
-        other = "generate_video" if spec.kind is MediaKind.VIDEO else "generate_image"
+        other = f"generate_{spec.kind.value}"
         raise UserInputError(
             f"{model_id!r} is a {spec.kind.value} model; call {other} for it, "
             f"or pick one of these {kind.value} models: {names}."

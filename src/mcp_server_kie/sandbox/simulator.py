@@ -1,6 +1,6 @@
 """The sandbox itself: its tasks, uploads, balance and logs, and the operations the routes call.
 
-Every family (market, 4o Image, Veo, Runway) goes through the same create path: faults, the
+Every family (market, 4o Image, Veo, Runway, Suno) goes through the same create path: faults, the
 shared create rate limit, the family's validation, input URLs on this sandbox checked to
 exist, then credits. A create is refused (402) unless the balance, less what unfinished tasks
 may still cost, covers the price; the price is taken only when a task succeeds. Settling

@@ -26,7 +26,7 @@ class Setting(BaseModel):
 class ModelInfo(BaseModel):
     id: str
     title: str
-    kind: Literal["image", "video"]
+    kind: Literal["image", "video", "audio"]
     family: str = Field(description="kie.ai API family serving it.")
     description: str
     accepts: list[str] = Field(description="text, reference_images, first_frame, last_frame")
@@ -56,7 +56,8 @@ class Credits(BaseModel):
 async def list_models(
     ctx: Context,
     kind: Annotated[
-        Literal["image", "video"] | None, Field(description="Only image or only video models.")
+        Literal["image", "video", "audio"] | None,
+        Field(description="Only image, only video or only audio models."),
     ] = None,
 ) -> Annotated[CallToolResult, ModelList]:
     """List the kie.ai models this server can run: what each accepts, allowed values, defaults,
