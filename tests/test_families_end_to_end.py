@@ -15,7 +15,6 @@ from PIL import Image
 
 from mcp_server_kie.catalog import CATALOG
 from mcp_server_kie.config import Settings
-from mcp_server_kie.domain import MediaKind
 from mcp_server_kie.sandbox import Sandbox, SandboxConfig, serve_sandbox
 from mcp_server_kie.server.app import build_server
 from mcp_server_kie.server.runtime import open_runtime
@@ -26,6 +25,7 @@ FAMILY_MODELS = {
     "4o-image": ("generate_image", "gpt-4o-image"),
     "veo": ("generate_video", "veo3_fast"),
     "runway": ("generate_video", "runway"),
+    "suno": ("generate_audio", "suno/V5"),
 }
 
 
@@ -116,12 +116,11 @@ async def test_every_catalogue_model_runs_with_its_defaults(tmp_path: Path, mode
         for knob, field in spec.knobs.items():
             if field in required:
                 args[knob] = [image] if knob == "reference_images" else image
-        tool = "generate_image" if spec.kind is MediaKind.IMAGE else "generate_video"
+        tool = f"generate_{spec.kind.value}"
         job = await finished(client, tool, args)
         assert_stored_as_served(sandbox, job)
         assert job["model"] == model
-        expected_mime = "image/" if spec.kind is MediaKind.IMAGE else "video/"
-        assert all(o["mime_type"].startswith(expected_mime) for o in job["outputs"])
+        assert all(o["mime_type"].startswith(f"{spec.kind.value}/") for o in job["outputs"])
         if required & spec.image_fields:
             assert len(sandbox.uploads) == 1, "the local image was not uploaded"
 
@@ -174,7 +173,7 @@ async def test_list_models_lists_at_least_25_with_allowed_values(tmp_path: Path)
     listing = result.structured_content
     assert listing is not None and listing["count"] >= 25
     kinds = {m["kind"] for m in listing["models"]}
-    assert kinds == {"image", "video"}
+    assert kinds == {"image", "video", "audio"}
     runway = next(m for m in listing["models"] if m["id"] == "runway")
     assert runway["settings"]["quality"]["allowed"] == ["720p", "1080p"]
     assert runway["credits_at_defaults"] == 12
