@@ -1,0 +1,93 @@
+"""Audio through the MCP tools against the sandbox: ElevenLabs speech and Suno music, by webhook
+and by polling, land in the library as audio files that decode, and never travel inline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import av
+import pytest
+from mcp import Client
+
+from mcp_server_kie.server.app import build_server
+from support import call, sandbox_and_runtime
+
+JOBS = {
+    "speech": {"prompt": "Hello from the harbour. The tide is turning."},
+    "music": {"prompt": "a calm piano song about the sea", "model": "suno/V5"},
+}
+
+
+def decoded_seconds(path: str) -> float:
+    """Seconds of sound the file really holds, counted by decoding every frame."""
+    with av.open(path) as container:
+        stream = container.streams.audio[0]
+        samples = sum(frame.samples for frame in container.decode(stream))
+        return samples / stream.codec_context.sample_rate
+
+
+@pytest.mark.parametrize("webhooks", [True, False], ids=["webhook", "polling"])
+@pytest.mark.parametrize("what", list(JOBS))
+async def test_audio_jobs_land_in_the_library_as_audio(
+    tmp_path: Path, what: str, webhooks: bool
+) -> None:
+    async with sandbox_and_runtime(tmp_path, webhooks=webhooks) as (sandbox, runtime):
+        async with Client(build_server(runtime.tools)) as client:
+            result = await client.call_tool("generate_audio", {**JOBS[what], "wait_seconds": 0})
+            assert not result.is_error, result.content
+            job = dict(result.structured_content or {})
+            job = await call(client, "get_status", {"job_id": job["job_id"], "wait_seconds": 20})
+            assert job["status"] == "completed", job
+            assert job["kind"] == "audio"
+            listed = await call(client, "list_media", {"kind": "audio"})
+            others = await call(client, "list_media", {"kind": "image"})
+            shown = await client.call_tool("get_status", {"job_id": job["job_id"]})
+            read = await client.read_resource(job["outputs"][0]["uri"])
+
+    assert [item["job_id"] for item in listed["items"]] == [job["job_id"]]
+    assert others["items"] == []
+    outputs = job["outputs"]
+    assert len(outputs) == (2 if what == "music" else 1)  # Suno makes two songs a request
+    for output in outputs:
+        assert output["mime_type"] == "audio/mpeg"
+        assert output["path"].endswith(".mp3")
+        assert output["thumbnail_url"] is None
+        assert output["duration_seconds"] and output["duration_seconds"] > 0
+        assert decoded_seconds(output["path"]) == pytest.approx(output["duration_seconds"], 0.1)
+        assert output["url"].startswith("http://127.0.0.1:")
+    # The result links the files; it never carries sound (or a picture of it) inline.
+    kinds = [block.type for block in shown.content]
+    assert kinds == ["text"] + ["resource_link"] * len(outputs), kinds
+    assert f"{outputs[0]['duration_seconds']:g} s" in shown.content[0].text  # type: ignore[union-attr]
+    blob = read.contents[0]
+    assert Path(outputs[0]["path"]).read_bytes()[:3] == b"ID3"
+    assert getattr(blob, "blob", None), "the media:// resource serves the file"
+    callbacks = [attempt for attempt in sandbox.callbacks if attempt.ok]
+    assert len(callbacks) == (1 if webhooks else 0)
+
+
+async def test_wrong_audio_arguments_are_refused_before_anything_is_sent(tmp_path: Path) -> None:
+    async with sandbox_and_runtime(tmp_path, webhooks=False) as (sandbox, runtime):
+        async with Client(build_server(runtime.tools)) as client:
+            answers: dict[str, Any] = {}
+            for name, args in {
+                "voice": {"voice": "Rachel"},
+                "style-outside-custom": {"model": "suno/V5", "style": "jazz"},
+                "voice-for-suno": {"model": "suno/V5", "voice": "EkK5I93UQWFDigLMpZcX"},
+                "image-model": {"model": "google/nano-banana"},
+                "custom-without-title": {
+                    "model": "suno/V4",
+                    "style": "jazz",
+                    "options": {"custom_mode": True},
+                },
+            }.items():
+                result = await client.call_tool("generate_audio", {"prompt": "la la", **args})
+                assert result.is_error, name
+                answers[name] = result.content[0].text  # type: ignore[union-attr]
+        assert sandbox.requests == []
+    assert "EkK5I93UQWFDigLMpZcX" in answers["voice"]
+    assert "custom_mode" in answers["style-outside-custom"]
+    assert "does not take 'voice'" in answers["voice-for-suno"]
+    assert "generate_image" in answers["image-model"]
+    assert "title" in answers["custom-without-title"]
