@@ -179,7 +179,11 @@ async def test_tabs_filter_search_sort_and_paging_change_what_is_shown(
             await page.get_by_role("tab", name="Videos").click()
             await shown(page, [river["job_id"]])
             await expect(card(page, river["job_id"]).locator(".play")).to_be_visible()
-            await page.get_by_role("tab", name="Videos").press("ArrowRight")  # wraps to All
+            await page.get_by_role("tab", name="Videos").press("ArrowRight")
+            await expect(page.get_by_role("tab", name="Audio")).to_be_focused()
+            await shown(page, [])
+            await expect(page.locator("#empty")).to_be_visible()
+            await page.get_by_role("tab", name="Audio").press("ArrowRight")  # wraps to All
             await expect(page.get_by_role("tab", name="All")).to_be_focused()
             await shown(page, ids)
 

@@ -1,9 +1,10 @@
-"""Audio models: the Market's ElevenLabs text-to-speech and the Suno music family.
+"""Audio models: the Market's ElevenLabs speech and dialogue, and the Suno music family.
 
 Fields, allowed values and defaults follow kie.ai's own OpenAPI documents (snapshot of
 2026-08-19: the Market "Music Models" operations and `POST /api/v1/generate`); prices from kie's
 price list (reference/kie-api.md §6). The tools' `prompt` is the text to speak (ElevenLabs
-`text`) or the song idea / lyrics (Suno `prompt`).
+`text`; a dialogue's single line without options.dialogue) or the song idea / lyrics (Suno
+`prompt`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mcp_server_kie.catalog.spec import KieInput, ModelSpec, Price, flat
 from mcp_server_kie.domain import ApiFamily, MediaKind
@@ -86,6 +87,82 @@ Voice = Literal[
     "hqfrgApggtO1785R4Fsn",
     "MJ0RnG71ty4LH3dvNfSd",
 ]
+DialogueLanguage = Literal[
+    "af",
+    "ar",
+    "hy",
+    "as",
+    "az",
+    "be",
+    "bn",
+    "bs",
+    "bg",
+    "ca",
+    "ceb",
+    "ny",
+    "hr",
+    "cs",
+    "da",
+    "nl",
+    "en",
+    "et",
+    "fil",
+    "fi",
+    "fr",
+    "gl",
+    "ka",
+    "de",
+    "el",
+    "gu",
+    "ha",
+    "he",
+    "hi",
+    "hu",
+    "is",
+    "id",
+    "ga",
+    "it",
+    "ja",
+    "jv",
+    "kn",
+    "kk",
+    "ky",
+    "ko",
+    "lv",
+    "ln",
+    "lt",
+    "lb",
+    "mk",
+    "ms",
+    "ml",
+    "zh",
+    "mr",
+    "ne",
+    "no",
+    "ps",
+    "fa",
+    "pl",
+    "pt",
+    "pa",
+    "ro",
+    "ru",
+    "sr",
+    "sd",
+    "sk",
+    "sl",
+    "so",
+    "es",
+    "sw",
+    "sv",
+    "ta",
+    "te",
+    "th",
+    "tr",
+    "uk",
+    "ur",
+    "vi",
+    "cy",
+]
 Unit = Annotated[float, Field(ge=0, le=1)]
 LongText = Annotated[str | None, Field(max_length=5000)]
 
@@ -101,6 +178,42 @@ class ElevenLabsSpeech(KieInput):
     previous_text: LongText = None
     next_text: LongText = None
     language_code: Annotated[str | None, Field(max_length=500)] = None
+
+
+class DialogueLine(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: Annotated[str, Field(min_length=1)]
+    voice: Voice
+
+
+class ElevenLabsDialogue(KieInput):
+    """Several voices in turn. Without `dialogue` in options, the prompt is one line in the
+    default voice; with it, the prompt only labels the job."""
+
+    dialogue: Annotated[list[DialogueLine], Field(min_length=1)]
+    stability: Annotated[float, Field(description="0, 0.5 or 1")] = 0.5
+    language_code: DialogueLanguage | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _prompt_as_a_line(cls, values: Any) -> Any:
+        if not isinstance(values, dict):
+            return values
+        values = dict(values)
+        prompt = values.pop("prompt", None)
+        if "dialogue" not in values and prompt:
+            values["dialogue"] = [{"text": prompt, "voice": "EkK5I93UQWFDigLMpZcX"}]
+        return values
+
+    @model_validator(mode="after")
+    def _total_length(self) -> Self:
+        if self.stability not in (0, 0.5, 1):
+            raise ValueError("stability must be one of 0, 0.5, 1")
+        total = sum(len(line.text) for line in self.dialogue)
+        if total > 5000:
+            raise ValueError(f"the dialogue's lines add up to {total} characters (at most 5000)")
+        return self
 
 
 def per_thousand_characters(credits: float) -> Price:
@@ -229,6 +342,17 @@ AUDIO_MODELS: tuple[ModelSpec, ...] = (
         price=per_thousand_characters(12),
         typical_seconds=20,
         description="The most lifelike ElevenLabs voices; the prompt is the text to speak.",
+    ),
+    ModelSpec(
+        id="elevenlabs/text-to-dialogue-v3",
+        title="ElevenLabs v3 dialogue",
+        kind=MediaKind.AUDIO,
+        family=ApiFamily.MARKET,
+        input_model=ElevenLabsDialogue,
+        typical_seconds=30,
+        description="Expressive speech in several voices: options.dialogue lists the lines "
+        '([{"text": ..., "voice": ...}]); otherwise the prompt is read in one voice.',
+        note="kie.ai's price list names no price for it.",
     ),
     _suno("V5", "Suno V5 (music)", SunoV5, "Songs with vocals or instrumentals, up to 8 min."),
     _suno("V5_5", "Suno V5.5 (music)", SunoV55, "Suno's newest model; duration in custom mode."),
