@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import av
+import httpx2
 import pytest
 from mcp import Client
 
@@ -65,6 +66,32 @@ async def test_audio_jobs_land_in_the_library_as_audio(
     assert getattr(blob, "blob", None), "the media:// resource serves the file"
     callbacks = [attempt for attempt in sandbox.callbacks if attempt.ok]
     assert len(callbacks) == (1 if webhooks else 0)
+
+
+async def test_a_song_without_credits_is_refused_plainly(tmp_path: Path) -> None:
+    async with sandbox_and_runtime(tmp_path, webhooks=False) as (sandbox, runtime):
+        sandbox.credits = 5
+        async with Client(build_server(runtime.tools)) as client:
+            result = await client.call_tool(
+                "generate_audio", {"prompt": "a song", "model": "suno/V5"}
+            )
+    assert result.is_error
+    assert "too few credits" in result.content[0].text  # type: ignore[union-attr]
+    assert sandbox.tasks == {}
+
+
+async def test_audio_is_served_over_http_with_its_type_and_ranges(tmp_path: Path) -> None:
+    async with sandbox_and_runtime(tmp_path) as (_sandbox, runtime):
+        async with Client(build_server(runtime.tools)) as client:
+            job = await call(client, "generate_audio", {"prompt": "Ahoy.", "wait_seconds": 20})
+        url = job["outputs"][0]["url"]
+        async with httpx2.AsyncClient() as http:
+            whole = await http.get(url)
+            part = await http.get(url, headers={"Range": "bytes=100-199"})
+    assert whole.status_code == 200 and whole.headers["content-type"] == "audio/mpeg"
+    assert whole.content == Path(job["outputs"][0]["path"]).read_bytes()
+    assert part.status_code == 206 and part.content == whole.content[100:200]
+    assert part.headers["content-range"] == f"bytes 100-199/{len(whole.content)}"
 
 
 async def test_wrong_audio_arguments_are_refused_before_anything_is_sent(tmp_path: Path) -> None:

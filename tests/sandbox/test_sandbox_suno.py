@@ -173,3 +173,11 @@ async def test_audio_models_validate_like_kie(clock, client, model, inputs, need
             await http.post("/api/v1/jobs/createTask", json={"model": model, "input": inputs})
         ).json()
     assert answer["code"] == 422 and needle in answer["msg"], answer
+
+
+async def test_too_few_credits_is_sunos_429(clock, client):
+    sandbox = make(clock, initial_credits=11)
+    async with client(sandbox) as http:
+        answer = (await http.post(GENERATE, json=BODY)).json()
+    assert (answer["code"], answer["msg"]) == (429, "insufficient credits")
+    assert sandbox.tasks == {}

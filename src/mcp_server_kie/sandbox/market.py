@@ -75,6 +75,7 @@ def outputs_for(spec: ModelSpec, inputs: Mapping[str, object]) -> tuple[Output, 
 
 class MarketFamily:
     name = "market"
+    no_credits = 402
     create_path = "/api/v1/jobs/createTask"
     record_path = "/api/v1/jobs/recordInfo"
 

@@ -7,8 +7,8 @@ listed at `response.sunoData[]` (`audioUrl`, `streamAudioUrl`, `imageUrl`, `dura
 The callback is sent once the task ends, as its `complete` stage (kie's documents allow skipping
 the `text` and `first` stages): `data.callbackType`, `data.task_id` and the songs in snake_case
 at `data.data[]`. Suno's own codes: 400 for a parameter error, 413 for a prompt or style that
-is too long. `callBackUrl` is required; one on the reserved `.invalid` domain can never be
-reached, so nothing is sent there.
+is too long, 429 for too few credits. `callBackUrl` is required; one on the reserved `.invalid`
+domain can never be reached, so nothing is sent there.
 """
 
 from __future__ import annotations
@@ -82,6 +82,7 @@ def _reachable(url: str) -> bool:
 
 class SunoFamily:
     name = "suno"
+    no_credits = 429  # Suno's code table: 429 is "insufficient credits", 430 "too often"
     create_path = "/api/v1/generate"
     record_path = "/api/v1/generate/record-info"
 
