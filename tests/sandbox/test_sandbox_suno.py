@@ -164,6 +164,15 @@ async def test_speech_is_priced_by_characters_and_serves_an_mp3(clock, client, m
             {"speakers": [{"speaker_id": "Speaker 1", "voice_name": "Puck"}]},
             "dialogue_turns is required",
         ),
+        (
+            "google/gemini-2-5-pro-tts",
+            {
+                "speakers": [{"speaker_id": "Speaker 1", "voice_name": "Robot"}],
+                "dialogue_turns": [{"speaker_id": "Speaker 1", "text": "hi"}],
+            },
+            "voice_name must be one of: Achernar",
+        ),
+        ("elevenlabs/text-to-dialogue-v3", {"dialogue": [{"text": "hi"}]}, "[0].voice is required"),
     ],
 )
 async def test_audio_models_validate_like_kie(clock, client, model, inputs, needle):
