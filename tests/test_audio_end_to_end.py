@@ -12,7 +12,7 @@ import pytest
 from mcp import Client
 
 from mcp_server_kie.server.app import build_server
-from support import call, sandbox_and_runtime
+from support import call, eventually, sandbox_and_runtime
 
 JOBS = {
     "speech": {"prompt": "Hello from the harbour. The tide is turning."},
@@ -66,6 +66,42 @@ async def test_audio_jobs_land_in_the_library_as_audio(
     assert getattr(blob, "blob", None), "the media:// resource serves the file"
     callbacks = [attempt for attempt in sandbox.callbacks if attempt.ok]
     assert len(callbacks) == (1 if webhooks else 0)
+
+
+async def test_sunos_intermediate_callbacks_leave_the_job_running(tmp_path: Path) -> None:
+    """kie sends Suno's `text` and `first` stages before `complete`: they are acknowledged and
+    only re-read the task; the job finishes on the final stage."""
+    async with sandbox_and_runtime(tmp_path, video_seconds=3.0) as (sandbox, runtime):
+        async with Client(build_server(runtime.tools)) as client:
+            job = await call(
+                client,
+                "generate_audio",
+                {"prompt": "a song", "model": "suno/V5", "wait_seconds": 0},
+            )
+            [task] = sandbox.tasks.values()
+            assert task.callback_url is not None
+            stages = []
+            async with httpx2.AsyncClient() as http:
+                for stage in ("text", "first"):
+                    body = {
+                        "code": 200,
+                        "msg": f"{stage} generation completed successfully.",
+                        "data": {"callbackType": stage, "task_id": task.task_id, "data": []},
+                    }
+                    stages.append((await http.post(task.callback_url, json=body)).status_code)
+            store = runtime.engine.store
+
+            async def both_handled() -> bool:
+                sql = "SELECT count(*) FROM webhook_inbox WHERE processed_at IS NOT NULL"
+                row = await store.db.fetch_one(sql)
+                return row is not None and row[0] == 2
+
+            await eventually(both_handled, what="both early deliveries handled")
+            early = await runtime.engine.get(job["job_id"])
+            done = await call(client, "get_status", {"job_id": job["job_id"], "wait_seconds": 20})
+    assert stages == [200, 200]
+    assert early is not None and early.status.value == "processing"
+    assert done["status"] == "completed" and len(done["outputs"]) == 2
 
 
 async def test_a_song_without_credits_is_refused_plainly(tmp_path: Path) -> None:
