@@ -154,3 +154,16 @@ async def test_wrong_audio_arguments_are_refused_before_anything_is_sent(tmp_pat
     assert "does not take 'voice'" in answers["voice-for-suno"]
     assert "generate_image" in answers["image-model"]
     assert "title" in answers["custom-without-title"]
+
+
+async def test_a_saved_default_audio_model_is_used(tmp_path: Path) -> None:
+    async with sandbox_and_runtime(tmp_path, webhooks=False) as (sandbox, runtime):
+        async with Client(build_server(runtime.tools)) as client:
+            refused = await client.call_tool("update_settings", {"audio_model": "z-image"})
+            saved = await call(client, "update_settings", {"audio_model": "suno/V4_5"})
+            job = await call(client, "generate_audio", {"prompt": "a waltz", "wait_seconds": 0})
+    assert refused.is_error and "generate_image" in refused.content[0].text  # type: ignore[union-attr]
+    assert saved["audio_model"] == "suno/V4_5"
+    assert job["model"] == "suno/V4_5"
+    [task] = sandbox.tasks.values()
+    assert task.inputs["model"] == "V4_5"
