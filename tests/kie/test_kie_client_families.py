@@ -155,7 +155,9 @@ async def test_create_task_sends_the_mapped_body(
     assert json.loads(request.content) == body
 
 
-@pytest.mark.parametrize("family", [ApiFamily.GPT4O_IMAGE, ApiFamily.VEO, ApiFamily.RUNWAY])
+@pytest.mark.parametrize(
+    "family", [ApiFamily.GPT4O_IMAGE, ApiFamily.VEO, ApiFamily.RUNWAY, ApiFamily.SUNO]
+)
 async def test_unknown_snake_key_sends_nothing(family: ApiFamily) -> None:
     def handler(request: httpx2.Request) -> httpx2.Response:
         raise AssertionError("nothing may be sent")
@@ -288,14 +290,17 @@ async def test_errors_never_carry_the_key(
         assert KEY not in caught.value.provider_message
 
 
-@pytest.mark.parametrize("family", [ApiFamily.GPT4O_IMAGE, ApiFamily.VEO, ApiFamily.RUNWAY])
+@pytest.mark.parametrize(
+    "family", [ApiFamily.GPT4O_IMAGE, ApiFamily.VEO, ApiFamily.RUNWAY, ApiFamily.SUNO]
+)
 async def test_create_timeouts_are_uncertain(family: ApiFamily) -> None:
     def handler(request: httpx2.Request) -> httpx2.Response:
         raise httpx2.ReadTimeout("simulated", request=request)
 
     model = "veo3" if family is ApiFamily.VEO else "m"
+    snake = {"prompt": "p", "model": "V5"} if family is ApiFamily.SUNO else {"prompt": "p"}
     with pytest.raises(KieUncertainError) as caught:
-        await client_for(handler).create_task(family, model, {"prompt": "p"}, None)
+        await client_for(handler).create_task(family, model, snake, None)
     assert caught.value.retryable is False
     assert_no_key(caught.value)
 
