@@ -55,6 +55,12 @@ def test_a_cut_wav_is_incomplete_and_a_whole_one_complete(tmp_path: Path) -> Non
     assert not is_complete(cut, "audio/wav")
 
 
+def test_a_streamed_wav_of_unknown_length_is_left_to_the_decoder(tmp_path: Path) -> None:
+    streamed = tmp_path / "streamed.wav"
+    streamed.write_bytes(WAV[:4] + b"\xff\xff\xff\xff" + WAV[8:])
+    assert is_complete(streamed, "audio/wav")
+
+
 @pytest.mark.parametrize(("data", "name"), [(MP3, "song.mp3"), (WAV, "speech.wav")])
 def test_audio_is_described_by_its_duration_and_has_no_preview(
     tmp_path: Path, data: bytes, name: str

@@ -30,7 +30,9 @@ def is_complete(path: Path, mime_type: str) -> bool:
             return int.from_bytes(file.read(4), "little") + 8 == size
         if mime_type == "audio/wav":
             file.seek(4)
-            return int.from_bytes(file.read(4), "little") + 8 <= size
+            declared = int.from_bytes(file.read(4), "little")
+            # A streamed WAV may not know its length: 0 or 0xFFFFFFFF, the decoder judges it.
+            return declared in (0, 0xFFFFFFFF) or declared + 8 <= size
         if mime_type in ("video/mp4", "video/quicktime", "audio/mp4"):
             return _boxes_tile(file, size)
         # WebM may legally declare an unknown size; MP3, Ogg and FLAC are streams of frames
