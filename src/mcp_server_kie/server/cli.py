@@ -24,7 +24,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--sandbox", action="store_true", help="use the embedded kie.ai simulator (no account)"
     )
     common.add_argument("--data-dir", type=Path, help="database and media folder (KIE_DATA_DIR)")
-    common.add_argument("--log-level", default=os.environ.get("KIE_LOG_LEVEL", "INFO"))
+    common.add_argument("--log-level", help="DEBUG, INFO, WARNING... (KIE_LOG_LEVEL)")
     parser = argparse.ArgumentParser(
         prog="mcp-server-kie",
         description="MCP server for image and video generation through kie.ai.",
@@ -57,7 +57,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     doctor.add_argument("--port", type=int, help="webhook port to check (KIE_WEBHOOK_PORT)")
     args = parser.parse_args(argv)
 
-    _configure_logging(args.log_level)
+    quiet = args.command == "doctor"  # a report on stdout, not the server's start-up log
+    _configure_logging(
+        args.log_level or os.environ.get("KIE_LOG_LEVEL") or ("WARNING" if quiet else "INFO")
+    )
     if args.command == "demo":
         from mcp_server_kie.server.demo import run_demo
 
@@ -77,8 +80,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         from mcp_server_kie.server.doctor import run_doctor
 
         sys.exit(asyncio.run(run_doctor(settings)))
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(settings, http=bool(getattr(args, "http", False))))
+    from mcp_server_kie.server.ports import PortTakenError
+
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_serve(settings, http=bool(getattr(args, "http", False))))
+    except PortTakenError as exc:
+        print(exc, file=sys.stderr)
+        sys.exit(2)
 
 
 async def _serve(settings: Settings, *, http: bool) -> None:
