@@ -33,6 +33,7 @@ def test_doctor_passes_every_check_in_sandbox_mode(tmp_path: Path) -> None:
     for host in ("Claude Desktop", "Claude Code", "Cursor", "VS Code"):
         assert host in done.stdout
     assert '"mcpServers"' in done.stdout and "claude mcp add kie" in done.stdout
+    assert "mcp-server-kie install HOST --sandbox" in done.stdout  # points to install
 
 
 def test_doctor_explains_an_unreachable_public_url(tmp_path: Path) -> None:

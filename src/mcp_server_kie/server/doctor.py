@@ -158,7 +158,12 @@ def _local_url(runtime: Runtime) -> str:
 def host_snippets(settings: Settings) -> str:
     """Configuration for each host on this machine: what `mcp-server-kie install` writes."""
     launch = this_installation(sandbox=settings.sandbox)
-    lines = ["Host configuration for this installation:"]
+    sandbox = " --sandbox" if settings.sandbox else ""
+    lines = [
+        f"Let `mcp-server-kie install HOST{sandbox}` write one of these for you (HOST: "
+        f"{', '.join(HOSTS)}; --dry-run shows the change first; the key is read from "
+        "KIE_API_KEY and never printed). By hand:",
+    ]
     for host in HOSTS.values():
         if host.name == "claude-code":
             lines += ["", "Claude Code:", f"  {claude_code_command(launch)}"]
