@@ -24,6 +24,7 @@ from mcp_server_kie.sandbox.tasks import Family, Order, Output, SimTask
 logger = logging.getLogger(__name__)
 
 VERSION = 1
+KEEP_FINISHED = 1000  # finished tasks kept in the file (kie keeps records for a while too)
 
 
 @dataclass
@@ -110,6 +111,13 @@ class TaskJournal:
         self.path = path
         self._families = {family.name: family for family in families}
 
+    def _raw_tasks(self) -> list[dict[str, Any]]:
+        try:
+            tasks = json.loads(self.path.read_text(encoding="utf-8"))["tasks"]
+        except (OSError, ValueError, KeyError, TypeError):
+            return []
+        return [raw for raw in tasks if isinstance(raw, dict) and "task_id" in raw]
+
     def load(self, base_url: str) -> Saved | None:
         """The saved state, with URLs on ``base_url``; None when there is none (or it is
         unreadable, which is logged: the sandbox then starts empty, as a fresh kie would)."""
@@ -125,7 +133,14 @@ class TaskJournal:
         return Saved({task.task_id: task for task in tasks}, balance)
 
     def save(self, tasks: Iterable[SimTask], balance: float) -> None:
-        body = {"version": VERSION, "balance": balance, "tasks": [_task(t) for t in tasks]}
+        """Write ``tasks`` over what the file holds (another process on the same folder may
+        have added its own: they stay), keeping every unfinished task and the newest
+        finished ones."""
+        merged = {raw["task_id"]: raw for raw in self._raw_tasks()}
+        merged.update((task.task_id, _task(task)) for task in tasks)
+        newest = sorted(merged.values(), key=lambda raw: raw["created_at"], reverse=True)
+        kept = [raw for i, raw in enumerate(newest) if i < KEEP_FINISHED or not raw["settled"]]
+        body = {"version": VERSION, "balance": balance, "tasks": kept}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".sandbox-tasks-")
         try:
