@@ -43,7 +43,7 @@ async def run_doctor(settings: Settings, say: Say = print) -> int:
     with tempfile.TemporaryDirectory(prefix="kie-doctor-") as scratch:
         # The probe runtime gets a throw-away data folder: nothing is created in the user's.
         update: dict[str, object] = {"data_dir": Path(scratch)}
-        if not checks[1].ok or "served by" in checks[1].detail:
+        if _bind_error(settings) is not None:
             update["webhook_port"] = 0  # the port's owner answers the public URL probe
         async with open_runtime(settings.model_copy(update=update)) as runtime:
             checks.append(await _check_key(runtime))
@@ -78,32 +78,42 @@ def _check_data_dir(settings: Settings) -> Check:
     return Check("data directory", True, f"{directory} is writable and {state}")
 
 
-async def _check_port(settings: Settings) -> Check:
+def _bind_error(settings: Settings) -> OSError | None:
+    """Why the webhook port cannot be bound now (None: it can, or any port will do)."""
     host, port = settings.webhook_host, settings.webhook_port
     if port == 0:
-        return Check("webhook port", True, "any free port will be used (KIE_WEBHOOK_PORT=0)")
+        return None
     with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as sock:
         try:
             sock.bind((host, port))
         except OSError as exc:
-            owner = await owner_of(url_for(host, port))
-            if owner == instance_id(settings.database_path):
-                return Check(
-                    "webhook port",
-                    True,
-                    f"{host}:{port} is served by another mcp-server-kie on this data directory "
-                    "(fine: it receives the callbacks for both).",
-                )
-            return Check(
-                "webhook port",
-                False,
-                f"{host}:{port} is taken ({exc.strerror}) by "
-                f"{describe_owner(owner, settings.database_path)}: this server would listen "
-                "on a random free port instead, so its gallery address changes and callbacks "
-                "sent to that port miss it. Give each server its own KIE_WEBHOOK_PORT (and "
-                "point your tunnel at it).",
-            )
-    return Check("webhook port", True, f"{host}:{port} is free")
+            return exc
+    return None
+
+
+async def _check_port(settings: Settings) -> Check:
+    host, port = settings.webhook_host, settings.webhook_port
+    if port == 0:
+        return Check("webhook port", True, "any free port will be used (KIE_WEBHOOK_PORT=0)")
+    exc = _bind_error(settings)
+    if exc is None:
+        return Check("webhook port", True, f"{host}:{port} is free")
+    owner = await owner_of(url_for(host, port))
+    if owner == instance_id(settings.database_path):
+        return Check(
+            "webhook port",
+            True,
+            f"{host}:{port} is served by another mcp-server-kie on this data directory "
+            "(fine: it receives the callbacks for both).",
+        )
+    return Check(
+        "webhook port",
+        False,
+        f"{host}:{port} is taken ({exc.strerror}) by "
+        f"{describe_owner(owner, settings.database_path)}: this server would listen on a "
+        "random free port instead, so its gallery address changes and callbacks sent to that "
+        "port miss it. Give each server its own KIE_WEBHOOK_PORT (and point your tunnel at it).",
+    )
 
 
 async def _check_key(runtime: Runtime) -> Check:
