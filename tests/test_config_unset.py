@@ -4,13 +4,12 @@ unsubstituted ``${user_config.x}`` placeholder (as an MCPB host may pass) means 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from mcp_server_kie.config import Settings
+from test_doctor import doctor
 
 OPTIONAL = {
     "KIE_API_KEY": "${user_config.api_key}",
@@ -44,17 +43,8 @@ def test_placeholders_and_blanks_are_unset(monkeypatch: pytest.MonkeyPatch) -> N
 def test_the_server_starts_with_every_optional_setting_left_as_a_placeholder(
     tmp_path: Path,
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KIE_")}
-    env.update(OPTIONAL, KIE_SANDBOX="true", KIE_DATA_DIR=str(tmp_path), KIE_WEBHOOK_PORT="0")
-    done = subprocess.run(
-        [sys.executable, "-m", "mcp_server_kie", "doctor"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    left_blank = {**OPTIONAL, "KIE_SANDBOX": "true", "KIE_WEBHOOK_PORT": "0"}
+    done = doctor(tmp_path, **left_blank)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "sandbox mode" in done.stdout and "[FAIL]" not in done.stdout
     assert "user_config" not in done.stdout
