@@ -180,7 +180,8 @@ def run_install(
         say(f"{host.title}: {change.path} already has this entry for {name!r}; nothing to do.")
         return 0
     if dry_run:
-        say(f"Would change {change.path} (nothing written; the key is shown as {MASK}):")
+        say(f"Would change {change.path} (nothing written; the key is shown as {MASK};")
+        say(f"the file's format: {host.documented}):")
         say(change.diff().rstrip("\n"))
         return 0
     backup = apply(change)
