@@ -25,6 +25,7 @@ from mcp_server_kie.domain import Job, JobStatus, MediaKind
 from mcp_server_kie.jobs import OutputStore
 from mcp_server_kie.media import DownloadError, Fetcher
 from mcp_server_kie.media.integrity import is_complete
+from mcp_server_kie.media.local import LocalMediaStore
 from mcp_server_kie.media.thumbnail import MAX_BYTES, MAX_SIDE, write_preview
 from mcp_server_kie.sandbox.media import render_image, render_video
 
@@ -137,7 +138,7 @@ async def test_store_all_describes_and_previews_every_file(tmp_path: Path) -> No
 
     async with ScriptedServer(serve).running() as cdn:
         fetcher = Fetcher(loopback_policy(cdn), fast_limits())
-        outputs = OutputStore(fetcher, tmp_path)
+        outputs = OutputStore(fetcher, LocalMediaStore(tmp_path))
         try:
             image = await outputs.store_all(job(MediaKind.IMAGE), [cdn.url("/0.jpg")])
             videos = await outputs.store_all(
@@ -150,7 +151,9 @@ async def test_store_all_describes_and_previews_every_file(tmp_path: Path) -> No
     with Image.open(io.BytesIO(PHOTO)) as served:
         assert (photo.width, photo.height) == served.size
     assert photo.mime_type == "image/jpeg"
-    assert photo.thumbnail_path == str(Path(photo.path).with_name("0.thumb.jpg"))
+    stem = Path(photo.path).stem  # "0-<writer>": the preview sits beside its file
+    assert stem.startswith("0-")
+    assert photo.thumbnail_path == str(Path(photo.path).with_name(f"{stem}.thumb.jpg"))
     check_preview(Path(photo.thumbnail_path))
     clip, undecodable = videos
     assert clip.duration is not None and clip.duration > 1
@@ -159,7 +162,7 @@ async def test_store_all_describes_and_previews_every_file(tmp_path: Path) -> No
     assert undecodable.thumbnail_path is None  # a preview failure does not fail the download
     assert Path(undecodable.path).read_bytes() == files["/undecodable.mp4"]
 
-    outputs.discard([*image, *videos])
+    await outputs.discard([*image, *videos])
     assert leftovers(tmp_path) == []
 
 
@@ -172,7 +175,7 @@ async def test_store_all_keeps_nothing_when_one_output_fails(tmp_path: Path) -> 
         fetcher = Fetcher(loopback_policy(cdn), fast_limits())
         try:
             with pytest.raises(DownloadError):
-                await OutputStore(fetcher, tmp_path).store_all(
+                await OutputStore(fetcher, LocalMediaStore(tmp_path)).store_all(
                     job(MediaKind.IMAGE), [cdn.url("/0.jpg"), cdn.url("/1.jpg")]
                 )
         finally:

@@ -26,8 +26,16 @@ from mcp_server_kie.jobs.budget import Budget
 from mcp_server_kie.jobs.references import ReferenceResolver
 from mcp_server_kie.kie.client import KieClient
 from mcp_server_kie.kie.limits import KieLimits
-from mcp_server_kie.media import Fetcher, FetchLimits, SsrfPolicy, origin_of, parse_allow_hosts
-from mcp_server_kie.media.tempfiles import remove_abandoned
+from mcp_server_kie.media import (
+    Fetcher,
+    FetchLimits,
+    MediaStore,
+    MediaStoreError,
+    SsrfPolicy,
+    open_media_store,
+    origin_of,
+    parse_allow_hosts,
+)
 from mcp_server_kie.sandbox import SandboxConfig, serve_sandbox
 from mcp_server_kie.server.access import LocalAccess
 from mcp_server_kie.server.app import build_server
@@ -96,10 +104,12 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
         )
         fetcher = _fetcher(settings, base_url)
         stack.push_async_callback(fetcher.aclose)
+        media = _media_store(settings)
+        stack.push_async_callback(media.aclose)
         engine = Engine(
             store,
             kie,
-            OutputStore(fetcher, settings.media_dir),
+            OutputStore(fetcher, media),
             references=ReferenceResolver(settings.allowed_input_dirs),
             not_configured_message=MISSING_KEY_MESSAGE,
             webhook_hmac_key=settings.webhook_hmac_key_value(),
@@ -109,7 +119,7 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
         links = MediaLinks()
         tools = ToolContext(
             engine=engine,
-            library=Library(store, settings.media_dir),
+            library=Library(store, media),
             budget=Budget(store, settings.max_credits_per_job, settings.max_credits_per_day),
             links=links,
             max_wait_seconds=settings.max_wait_seconds,
@@ -117,7 +127,7 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
         )
         token = settings.http_token.get_secret_value() if settings.http_token else None
         access = LocalAccess(token)
-        routes = media_routes(store, engine.signals, settings.media_dir, access, links=links)
+        routes = media_routes(store, engine.signals, media, access, links=links)
         routes += gallery_routes(store, tools.library, links, access)
         if mcp_http:
             mcp_route, manager = mcp_http_route(
@@ -144,7 +154,7 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
             "callbacks: %s", f"via {public_url}" if public_url else "off; jobs finish by polling"
         )
 
-        removed = await asyncio.to_thread(remove_abandoned, settings.media_dir)
+        removed = await asyncio.to_thread(media.sweep)
         if removed:
             log.info("removed %d temporary file(s) left by an interrupted download", removed)
         await engine.process_inbox()  # deliveries a previous run accepted but did not finish
@@ -178,6 +188,17 @@ def _fetcher(settings: Settings, kie_base_url: str) -> Fetcher:
         read_timeout=settings.download_read_timeout,
     )
     return Fetcher(policy, limits)
+
+
+def _media_store(settings: Settings) -> MediaStore:
+    """The media backend KIE_MEDIA_URL names (see media.store); a bad URL stops the start."""
+    staging = settings.resolved_data_dir / "staging"
+    try:
+        media = open_media_store(settings.media_url, settings.media_dir, staging)
+    except MediaStoreError as exc:
+        raise SystemExit(str(exc)) from None
+    log.info("media: %s (%s)", media.root, media.backend)
+    return media
 
 
 @asynccontextmanager
