@@ -29,6 +29,9 @@ from mcp_server_kie.media.tempfiles import remove_abandoned
 SINGLE_PUT_BYTES = 16 * 1024 * 1024
 PART_BYTES = 8 * 1024 * 1024
 _CHUNK = 256 * 1024
+# What obstore raises when a request fails: its own errors, and OSError subclasses (a missing
+# object or bucket comes as FileNotFoundError, a refused connection as ConnectionError).
+_FAILURES = (BaseError, OSError)
 
 
 class S3MediaStore:
@@ -49,7 +52,9 @@ class S3MediaStore:
                 retry_config={"max_retries": 4, "retry_timeout": timedelta(seconds=60)},
             )
         except (BaseError, ValueError) as exc:
-            raise MediaStoreError(f"KIE_MEDIA_URL {self._url} cannot be used: {exc}") from None
+            raise MediaStoreError(
+                f"KIE_MEDIA_URL {self._url} cannot be used: {_first_line(exc)}"
+            ) from None
 
     @property
     def root(self) -> str:
@@ -85,8 +90,10 @@ class S3MediaStore:
                 )
         except (AlreadyExistsError, PreconditionError):
             raise MediaStoreError(f"{key} already exists; published files never change") from None
-        except BaseError as exc:
-            raise MediaStoreError(f"the upload of {key} to {self._url} failed: {exc}") from None
+        except _FAILURES as exc:
+            raise MediaStoreError(
+                f"the upload of {key} to {self._url} failed: {_first_line(exc)}"
+            ) from None
         return f"{self._url}/{key}"
 
     def local_path(self, location: str) -> Path | None:
@@ -98,8 +105,10 @@ class S3MediaStore:
             meta = await obstore.head_async(self._store, key)
         except (NotFoundError, FileNotFoundError):
             raise MissingMedia(f"no object {key} in {self._url}") from None
-        except BaseError as exc:
-            raise MediaStoreError(f"{self._url} did not answer for {key}: {exc}") from None
+        except _FAILURES as exc:
+            raise MediaStoreError(
+                f"{self._url} did not answer for {key}: {_first_line(exc)}"
+            ) from None
         return meta["size"]
 
     async def stream(self, location: str, start: int, end: int) -> AsyncIterator[bytes]:
@@ -135,22 +144,20 @@ class S3MediaStore:
         return remove_abandoned(self._staging)
 
     async def probe(self, *, write: bool) -> None:
-        """Without ``write``: a HEAD of a key that does not exist must answer "not found".
-        With it: put, read back and delete a small object under ``.probe/``."""
+        """Without ``write``: list (at most one key of) the bucket. With it: put, read back
+        and delete a small object under ``.probe/``."""
         key = f".probe/{secrets.token_hex(8)}"
         try:
             if not write:
-                try:
-                    await obstore.head_async(self._store, key)
-                except (NotFoundError, FileNotFoundError):
-                    return
+                async for _batch in obstore.list(self._store, ".probe/", chunk_size=1):
+                    break
                 return
             await obstore.put_async(self._store, key, b"probe", mode="create")
             got = await obstore.get_async(self._store, key)
             if bytes(await got.bytes_async()) != b"probe":
                 raise MediaStoreError(f"{self._url} returned other bytes than were written")
             await obstore.delete_async(self._store, key)
-        except BaseError as exc:
+        except _FAILURES as exc:
             raise MediaStoreError(f"{self._url} is not usable: {_first_line(exc)}") from None
 
     async def aclose(self) -> None:
