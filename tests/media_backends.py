@@ -61,7 +61,7 @@ def media_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -
     assert created.status_code == 200, created.text
     monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", f"kie-test-secret-{secrets.token_hex(8)}")
     monkeypatch.setenv("AWS_REGION", "us-east-1")
     return f"s3://{bucket}/media"
 

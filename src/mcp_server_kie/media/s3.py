@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import secrets
 from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
@@ -32,6 +33,7 @@ _CHUNK = 256 * 1024
 # What obstore raises when a request fails: its own errors, and OSError subclasses (a missing
 # object or bucket comes as FileNotFoundError, a refused connection as ConnectionError).
 _FAILURES = (BaseError, OSError)
+_S3_MESSAGE = re.compile(r"<Message>([^<]{1,300})</Message>")
 
 
 class S3MediaStore:
@@ -170,5 +172,11 @@ def _small(path: Path) -> bytes | None:
 
 
 def _first_line(exc: BaseException) -> str:
+    """obstore's message, short: its first line without the raw XML, plus S3's own sentence
+    (``<Message>``) when the answer carried one."""
     text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+    if not text:
+        return type(exc).__name__
+    line = text.splitlines()[0].split("<?xml")[0].strip().rstrip(":")
+    said = _S3_MESSAGE.search(text)
+    return f"{line} ({said[1]})" if said else line

@@ -136,7 +136,7 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
             routes.append(mcp_route)  # a catch-all mount: last
             await stack.enter_async_context(manager.run())
         sidecar_url = await stack.enter_async_context(
-            _serve_sidecar(engine, settings, routes, required=mcp_http)
+            _serve_sidecar(engine, settings, routes, media, required=mcp_http)
         )
         links.http_base = sidecar_url
         if sidecar_url:
@@ -203,7 +203,12 @@ def _media_store(settings: Settings) -> MediaStore:
 
 @asynccontextmanager
 async def _serve_sidecar(
-    engine: Engine, settings: Settings, local_routes: Sequence[BaseRoute], *, required: bool
+    engine: Engine,
+    settings: Settings,
+    local_routes: Sequence[BaseRoute],
+    media: MediaStore,
+    *,
+    required: bool,
 ) -> AsyncIterator[str | None]:
     """Run the sidecar under uvicorn in this event loop. If the port is taken (say, by a second
     instance on the same data directory), carry on without it: jobs still finish by polling
@@ -232,7 +237,9 @@ async def _serve_sidecar(
         return
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        create_sidecar(engine, local_routes, instance=instance_id(settings.database_path)),
+        create_sidecar(
+            engine, local_routes, instance=instance_id(settings.database_path), media=media
+        ),
         log_config=None,
         access_log=False,
         lifespan="off",
