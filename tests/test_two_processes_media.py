@@ -18,11 +18,15 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx2
+import obstore
 import uvicorn
+from obstore.store import S3Store
 from starlette.types import Receive, Scope, Send
 
+from mcp_server_kie.media import MediaStore, open_media_store
 from mcp_server_kie.sandbox import SandboxConfig, serve_sandbox
 from mcp_server_kie.storage import Store
+from media_backends import stored
 from support import SANDBOX_KEY
 from test_two_processes import ROOT, ServerProcess
 
@@ -71,6 +75,17 @@ class Gate:
         await send({"type": "http.response.body", "body": answer.content})
 
 
+async def listing(media: MediaStore, folder: str) -> list[str]:
+    """The locations stored under ``folder`` (a job's directory)."""
+    if media.backend == "local":
+        return sorted(str(path) for path in Path(folder).iterdir())
+    bucket_url = media.root.split("/", 3)
+    store = S3Store.from_url("/".join(bucket_url[:3]), client_options={"allow_http": True})
+    prefix = folder.removeprefix("/".join(bucket_url[:3]) + "/")
+    found = [item["path"] async for batch in obstore.list(store, prefix) for item in batch]
+    return sorted(f"{'/'.join(bucket_url[:3])}/{path}" for path in found)
+
+
 class _Quiet(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self):  # type: ignore[no-untyped-def]
@@ -98,8 +113,9 @@ async def serve_gate(gate: Gate) -> AsyncIterator[str]:
 
 
 async def test_a_stopping_process_never_deletes_another_ones_finished_files(
-    tmp_path: Path,
+    tmp_path: Path, media_url: str | None
 ) -> None:
+    media = open_media_store(media_url, tmp_path / "data" / "media", tmp_path / "data" / "staging")
     config = SandboxConfig(api_key=SANDBOX_KEY, image_seconds=0.2, create_rate_limit=10_000)
     async with serve_sandbox(config) as sandbox:
         gate = Gate(sandbox.base_url)
@@ -116,6 +132,8 @@ async def test_a_stopping_process_never_deletes_another_ones_finished_files(
                 KIE_WEBHOOK_PORT="0",
                 KIE_MEDIA_ALLOW_HOSTS="127.0.0.1",
             )
+            if media_url is not None:
+                env["KIE_MEDIA_URL"] = media_url
             stopping = await ServerProcess.start(env, tmp_path / "b.log")
             finishing: ServerProcess | None = None
             try:
@@ -126,7 +144,7 @@ async def test_a_stopping_process_never_deletes_another_ones_finished_files(
                     await gate.held.wait()  # B has stored file 0 and waits for file 1
 
                 finishing = await ServerProcess.start(env, tmp_path / "a.log")
-                media_url = (await finishing.event("ready"))["sidecar_url"]
+                sidecar_url = (await finishing.event("ready"))["sidecar_url"]
                 waited = await finishing.ask(f"wait 30 {job_id}", "waited")
                 assert waited["status"] == {job_id: "completed"}
                 assert await stopping.close() == 0  # B stops while its download hangs
@@ -137,12 +155,12 @@ async def test_a_stopping_process_never_deletes_another_ones_finished_files(
                 finally:
                     await store.close()
                 assert job is not None and len(job.assets) == 2
-                async with httpx2.AsyncClient(base_url=media_url) as http:
+                async with httpx2.AsyncClient(base_url=sidecar_url) as http:
                     for asset in job.assets:
-                        data = Path(asset.path).read_bytes()
-                        assert hashlib.sha256(data).hexdigest() == asset.sha256
+                        data = await stored(media, asset.path)
+                        assert data and hashlib.sha256(data).hexdigest() == asset.sha256
                         assert asset.thumbnail_path is not None
-                        assert Path(asset.thumbnail_path).is_file()
+                        assert await stored(media, asset.thumbnail_path)
                         served = await http.get(f"/media/{asset.id}")
                         assert served.status_code == 200
                         assert served.content == data
@@ -153,11 +171,14 @@ async def test_a_stopping_process_never_deletes_another_ones_finished_files(
                 stopping.kill()
                 if finishing is not None:
                     finishing.kill()
+        # A finished the job while B hung on its second file; neither logged an error.
+        first, second = ((tmp_path / f"{n}.log").read_text() for n in ("a", "b"))
+        assert "completed with 2 file(s)" in first and "completed with" not in second
+        for text in (first, second):
+            assert "Traceback" not in text and " ERROR " not in text
         # Nothing but the job's own files (and their previews) is left in its folder: the
         # stopped process removed its temporary and its own published files.
-        [folder] = {Path(a.path).parent for a in job.assets}
-        names = sorted(p.name for p in folder.iterdir())
-        expected = sorted(
-            n for a in job.assets for n in (Path(a.path).name, Path(a.thumbnail_path or "").name)
-        )
-        assert names == expected
+        expected = sorted(n for a in job.assets for n in (a.path, a.thumbnail_path or ""))
+        [folder] = {a.path.rsplit("/", 1)[0] for a in job.assets}
+        assert await listing(media, folder) == expected
+        assert media.sweep() == 0

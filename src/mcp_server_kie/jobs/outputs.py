@@ -11,9 +11,18 @@ import asyncio
 import secrets
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from mcp_server_kie.domain import Asset, Job
-from mcp_server_kie.media import Fetcher, MediaStore, Refresh, describe, preview_jpeg
+from mcp_server_kie.media import (
+    DownloadError,
+    Fetcher,
+    MediaStore,
+    MediaStoreError,
+    Refresh,
+    describe,
+    preview_jpeg,
+)
 from mcp_server_kie.media.sniff import EXTENSIONS
 
 
@@ -46,12 +55,12 @@ class OutputStore:
                     info = await asyncio.to_thread(describe, got.path, got.mime_type)
                     preview = await asyncio.to_thread(preview_jpeg, got.path, got.mime_type)
                     key = f"{directory}/{name}{EXTENSIONS[got.mime_type]}"
-                    location = await self._media.publish(got.path, key, got.mime_type)
+                    location = await self._publish(got.path, key, got.mime_type)
                     published.append(location)
                 thumbnail = None
                 if preview is not None:
                     key = f"{directory}/{name}.thumb.jpg"
-                    thumbnail = await self._media.publish(preview, key, "image/jpeg")
+                    thumbnail = await self._publish(preview, key, "image/jpeg")
                     published.append(thumbnail)
                 assets.append(
                     Asset(
@@ -75,6 +84,14 @@ class OutputStore:
             await asyncio.shield(self._media.remove(published))
             raise
         return assets
+
+    async def _publish(self, source: Path | bytes, key: str, mime_type: str) -> str:
+        try:
+            return await self._media.publish(source, key, mime_type)
+        except MediaStoreError as exc:
+            raise DownloadError(
+                "storage", f"the media store could not keep it ({exc})", retryable=True
+            ) from None
 
     async def discard(self, assets: Sequence[Asset]) -> None:
         """Remove the files (and previews) of assets that will not be recorded."""
