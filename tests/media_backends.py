@@ -51,11 +51,18 @@ def s3_endpoint() -> Iterator[str]:
 
 
 @pytest.fixture(params=["local", "s3"])
-def media_url(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str | None:
+def media_url(request: pytest.FixtureRequest) -> str | None:
     """KIE_MEDIA_URL for one run: None (the data folder) or a fresh bucket on the S3 server."""
     if request.param == "local":
         return None
-    endpoint: str = request.getfixturevalue("s3_endpoint")
+    url: str = request.getfixturevalue("bucket_url")
+    return url
+
+
+@pytest.fixture
+def bucket_url(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A fresh bucket on the S3 test server as KIE_MEDIA_URL, with the AWS_* variables set."""
+    endpoint = s3_endpoint
     bucket = f"kie-test-{secrets.token_hex(6)}"
     created = httpx2.put(f"{endpoint}/{bucket}", timeout=10)
     assert created.status_code == 200, created.text

@@ -38,9 +38,8 @@ async def test_healthz_names_the_media_backend_and_whether_it_answers(
         assert str(tmp_path) not in response.text and "no-such-bucket" not in response.text
 
 
-def test_doctor_checks_the_bucket(tmp_path: Path, media_url: str | None) -> None:
-    if media_url is None:
-        pytest.skip("the local folder's doctor check runs in test_doctor")
+def test_doctor_checks_the_bucket(tmp_path: Path, bucket_url: str) -> None:
+    media_url = bucket_url
     aws = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
     done = doctor(tmp_path, "--sandbox", KIE_WEBHOOK_PORT="0", KIE_MEDIA_URL=media_url, **aws)
     line = next(line for line in done.stdout.splitlines() if "media store" in line)

@@ -110,7 +110,7 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
             store,
             kie,
             OutputStore(fetcher, media),
-            references=ReferenceResolver(settings.allowed_input_dirs),
+            references=ReferenceResolver(settings.allowed_input_dirs, media=media),
             not_configured_message=MISSING_KEY_MESSAGE,
             webhook_hmac_key=settings.webhook_hmac_key_value(),
         )
