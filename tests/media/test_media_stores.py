@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from mcp_server_kie.media import MediaStore, MediaStoreError, MissingMedia, open_media_store
+from mcp_server_kie.media.local import publish_file
 from mcp_server_kie.media.s3 import SINGLE_PUT_BYTES
 from mcp_server_kie.media.tempfiles import held, temp_path
 from media_backends import stored
@@ -109,3 +110,22 @@ async def test_the_sweep_removes_only_unheld_temporary_files(media: MediaStore) 
 def test_an_unknown_scheme_is_refused_with_the_choices(tmp_path: Path) -> None:
     with pytest.raises(MediaStoreError, match="s3://bucket/prefix"):
         open_media_store("gs://bucket/media", tmp_path / "m", tmp_path / "s")
+
+
+def test_without_hard_links_a_file_is_copied_into_an_exclusive_name(tmp_path: Path) -> None:
+    """Across filesystems (here tmpfs to disk) os.link fails; the copy keeps write-once."""
+    shm = Path("/dev/shm")
+    if not shm.is_dir() or os.stat(shm).st_dev == os.stat(tmp_path).st_dev:
+        pytest.fail("this test needs /dev/shm on another filesystem than the temp folder")
+    source = shm / f"kie-test-{os.getpid()}-{tmp_path.name}"
+    source.write_bytes(b"bytes from another filesystem")
+    try:
+        final = tmp_path / "0-aaaa.png"
+        publish_file(source, final)
+        assert final.read_bytes() == source.read_bytes()
+        assert os.stat(final).st_ino != os.stat(source).st_ino  # a copy, not a link
+        with pytest.raises(MediaStoreError, match="never change"):
+            publish_file(source, final)
+        assert final.read_bytes() == b"bytes from another filesystem"
+    finally:
+        source.unlink()

@@ -9,8 +9,10 @@ inside the root (``local_path``): the one place the confinement rule for files l
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
 import secrets
+import shutil
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
@@ -18,15 +20,42 @@ from mcp_server_kie.media.store import MediaStoreError, MissingMedia
 from mcp_server_kie.media.tempfiles import held, remove_abandoned, temp_path
 
 _CHUNK = 256 * 1024
+# What os.link raises where hard links are impossible: not supported, across filesystems.
+_NO_LINKS = frozenset(
+    {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EMLINK, errno.ENOSYS}
+)
 
 
 def publish_file(source: Path, final: Path) -> None:
-    """Give ``source``'s bytes the name ``final`` without ever replacing a file there."""
+    """Give ``source``'s bytes the name ``final`` without ever replacing a file there.
+
+    A hard link where the filesystem has them; else (FAT/exFAT, some network shares, another
+    filesystem) a copy into a file created exclusively, so the name is still never shared.
+    """
     try:
-        os.link(source, final)
+        try:
+            os.link(source, final)
+        except OSError as exc:
+            if isinstance(exc, FileExistsError) or exc.errno not in _NO_LINKS:
+                raise
+            _copy_exclusive(source, final)
     except FileExistsError:
         raise MediaStoreError(f"{final.name} exists; published files never change") from None
+    except OSError as exc:
+        raise MediaStoreError(f"{final} could not be written: {exc.strerror}") from None
     _fsync_dir(final.parent)
+
+
+def _copy_exclusive(source: Path, final: Path) -> None:
+    fd = os.open(final, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with source.open("rb") as reader, os.fdopen(fd, "wb") as writer:
+            shutil.copyfileobj(reader, writer, _CHUNK)
+            writer.flush()
+            os.fsync(writer.fileno())
+    except BaseException:
+        final.unlink(missing_ok=True)  # ours: created exclusively above
+        raise
 
 
 class LocalMediaStore:
