@@ -16,7 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx2
+import obstore
 import pytest
+from obstore.store import S3Store
 
 from mcp_server_kie.media import MediaStore, MissingMedia
 
@@ -71,6 +73,22 @@ def bucket_url(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", f"kie-test-secret-{secrets.token_hex(8)}")
     monkeypatch.setenv("AWS_REGION", "us-east-1")
     return f"s3://{bucket}/media"
+
+
+async def contents(media: MediaStore, under: str = "") -> list[str]:
+    """Every location stored under ``under`` (a key prefix such as a job's folder), sorted;
+    for the local folder, hidden temporary files included."""
+    if media.backend == "local":
+        root = Path(media.root) / under
+        return sorted(str(path) for path in root.rglob("*") if path.is_file())
+    bucket, prefix = media.root.removeprefix("s3://").split("/", 1)
+    store = S3Store.from_url(f"s3://{bucket}", client_options={"allow_http": True})
+    found = [
+        item["path"]
+        async for batch in obstore.list(store, f"{prefix}/{under}".rstrip("/"))
+        for item in batch
+    ]
+    return sorted(f"s3://{bucket}/{path}" for path in found)
 
 
 async def stored(media: MediaStore, location: str) -> bytes | None:

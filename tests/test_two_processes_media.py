@@ -18,15 +18,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx2
-import obstore
 import uvicorn
-from obstore.store import S3Store
 from starlette.types import Receive, Scope, Send
 
-from mcp_server_kie.media import MediaStore, open_media_store
+from mcp_server_kie.media import open_media_store
 from mcp_server_kie.sandbox import SandboxConfig, serve_sandbox
 from mcp_server_kie.storage import Store
-from media_backends import stored
+from media_backends import contents, stored
 from support import SANDBOX_KEY
 from test_two_processes import ROOT, ServerProcess
 
@@ -73,17 +71,6 @@ class Gate:
             }
         )
         await send({"type": "http.response.body", "body": answer.content})
-
-
-async def listing(media: MediaStore, folder: str) -> list[str]:
-    """The locations stored under ``folder`` (a job's directory)."""
-    if media.backend == "local":
-        return sorted(str(path) for path in Path(folder).iterdir())
-    bucket_url = media.root.split("/", 3)
-    store = S3Store.from_url("/".join(bucket_url[:3]), client_options={"allow_http": True})
-    prefix = folder.removeprefix("/".join(bucket_url[:3]) + "/")
-    found = [item["path"] async for batch in obstore.list(store, prefix) for item in batch]
-    return sorted(f"{'/'.join(bucket_url[:3])}/{path}" for path in found)
 
 
 class _Quiet(uvicorn.Server):
@@ -179,6 +166,6 @@ async def test_a_stopping_process_never_deletes_another_ones_finished_files(
         # Nothing but the job's own files (and their previews) is left in its folder: the
         # stopped process removed its temporary and its own published files.
         expected = sorted(n for a in job.assets for n in (a.path, a.thumbnail_path or ""))
-        [folder] = {a.path.rsplit("/", 1)[0] for a in job.assets}
-        assert await listing(media, folder) == expected
+        [folder] = {a.path.removeprefix(media.root + "/").rsplit("/", 1)[0] for a in job.assets}
+        assert await contents(media, folder) == expected
         assert media.sweep() == 0
