@@ -129,3 +129,14 @@ def test_without_hard_links_a_file_is_copied_into_an_exclusive_name(tmp_path: Pa
         assert final.read_bytes() == b"bytes from another filesystem"
     finally:
         source.unlink()
+
+
+async def test_an_object_gone_mid_serving_ends_the_stream_short_and_says_why(
+    tmp_path: Path, bucket_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    media = open_media_store(bucket_url, tmp_path / "media", tmp_path / "staging")
+    location = await media.publish(b"0123456789", "2026/01/02/job_f/0-aaaa.png", "image/png")
+    assert b"".join([c async for c in media.stream(location, 2, 6)]) == b"2345"
+    await media.remove([location])
+    assert [c async for c in media.stream(location, 0, 10)] == []
+    assert "failed" in caplog.text and "0-aaaa.png" in caplog.text

@@ -12,6 +12,7 @@ can take one either way.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import re
 import secrets
@@ -25,6 +26,8 @@ from obstore.store import S3Store
 
 from mcp_server_kie.media.store import MediaStoreError, MissingMedia
 from mcp_server_kie.media.tempfiles import remove_abandoned
+
+log = logging.getLogger(__name__)
 
 # Files up to this size go up in one conditional put; larger ones in parts of PART_BYTES.
 SINGLE_PUT_BYTES = 16 * 1024 * 1024
@@ -114,12 +117,17 @@ class S3MediaStore:
         return meta["size"]
 
     async def stream(self, location: str, start: int, end: int) -> AsyncIterator[bytes]:
+        """The range's bytes; if the store fails mid-way the stream ends short (logged), which
+        the client sees as a body shorter than its Content-Length."""
         if end <= start:
             return
         key = self._key(location)
-        result = await obstore.get_async(self._store, key, options={"range": (start, end)})
-        async for chunk in result.stream(min_chunk_size=_CHUNK):
-            yield bytes(chunk)
+        try:
+            result = await obstore.get_async(self._store, key, options={"range": (start, end)})
+            async for chunk in result.stream(min_chunk_size=_CHUNK):
+                yield bytes(chunk)
+        except _FAILURES as exc:
+            log.warning("reading %s from %s failed: %s", key, self._url, _first_line(exc))
 
     async def read(self, location: str, limit: int) -> bytes | None:
         if await self.size(location) > limit:
