@@ -222,9 +222,10 @@ def _quiet_job(job_id: str) -> NewJob:
 
 
 async def test_a_video_plays_and_seeks_through_range_requests(
-    tmp_path: Path, browser: Browser
+    tmp_path: Path, browser: Browser, media_url: str | None
 ) -> None:
-    async with sandbox_and_runtime(tmp_path) as (_sandbox, runtime):
+    """Over the local folder and over a bucket (streamed through /media with Range)."""
+    async with sandbox_and_runtime(tmp_path, media_url=media_url) as (_sandbox, runtime):
         async with Client(build_server(runtime.tools)) as client:
             river = await generate(client, "generate_video", "a river in spring", duration="5")
         output = river["outputs"][0]

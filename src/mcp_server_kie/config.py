@@ -57,6 +57,12 @@ class Settings(BaseSettings):
         "KIE_HTTP_TOKEN.",
     )
     data_dir: Path | None = Field(default=None, description="Where the database and media live.")
+    media_url: str | None = Field(
+        default=None,
+        description="Where finished media are stored: unset (the data folder's media/), a "
+        "folder path, or s3://bucket/prefix for any S3-compatible store (configured by "
+        "AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION).",
+    )
     sandbox: bool = Field(default=False, description="Use the embedded kie.ai simulator.")
     sandbox_callbacks: bool = Field(
         default=True,

@@ -1,6 +1,7 @@
 """`mcp-server-kie doctor`: check the set-up and explain, in plain words, what to fix.
 
-Checks the API key (a real balance request), the data directory, the webhook port and, when
+Checks the API key (a real balance request), the data directory and database, the media
+store (a put/get/delete round trip, folder or bucket), the webhook port and, when
 KIE_PUBLIC_URL is set, that a request sent to that public URL really reaches a sidecar (a
 self-addressed probe). Then prints configuration snippets for the common hosts with this
 machine's paths (the same entries `mcp-server-kie install HOST` writes). Never prints a
@@ -22,6 +23,7 @@ import httpx2
 
 from mcp_server_kie.config import MISSING_KEY_MESSAGE, Settings
 from mcp_server_kie.jobs import ProviderError
+from mcp_server_kie.media import MediaStoreError
 from mcp_server_kie.server.hosts import HOSTS, claude_code_command, this_installation
 from mcp_server_kie.server.ports import describe_owner, owner_of, url_for
 from mcp_server_kie.server.runtime import Runtime, open_runtime
@@ -47,6 +49,7 @@ async def run_doctor(settings: Settings, say: Say = print) -> int:
             update["webhook_port"] = 0  # the port's owner answers the public URL probe
         async with open_runtime(settings.model_copy(update=update)) as runtime:
             checks.append(await _check_key(runtime))
+            checks.append(await _check_media(runtime))
             checks.append(await _check_public_url(runtime, instance_id(settings.database_path)))
     say(f"mcp-server-kie doctor{' (sandbox mode)' if settings.sandbox else ''}\n")
     for check in checks:
@@ -125,6 +128,20 @@ async def _check_key(runtime: Runtime) -> Check:
         return Check("kie.ai API key", False, str(exc))
     where = "the sandbox simulator" if runtime.settings.sandbox else "kie.ai"
     return Check("kie.ai API key", True, f"{where} accepted it; balance {balance:g} credits")
+
+
+async def _check_media(runtime: Runtime) -> Check:
+    media = runtime.tools.library.media
+    try:
+        await media.probe(write=True)
+    except MediaStoreError as exc:
+        return Check(
+            "media store",
+            False,
+            f"{exc}. Check KIE_MEDIA_URL and, for s3://, the bucket and the AWS_ENDPOINT_URL, "
+            "AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_REGION variables.",
+        )
+    return Check("media store", True, f"{media.root} ({media.backend}): put, get and delete work")
 
 
 async def _check_public_url(runtime: Runtime, configured: str) -> Check:

@@ -25,8 +25,16 @@ from mcp_server_kie.jobs.budget import Budget
 from mcp_server_kie.jobs.references import ReferenceResolver
 from mcp_server_kie.kie.client import KieClient
 from mcp_server_kie.kie.limits import KieLimits
-from mcp_server_kie.media import Fetcher, FetchLimits, SsrfPolicy, origin_of, parse_allow_hosts
-from mcp_server_kie.media.tempfiles import remove_abandoned
+from mcp_server_kie.media import (
+    Fetcher,
+    FetchLimits,
+    MediaStore,
+    MediaStoreError,
+    SsrfPolicy,
+    open_media_store,
+    origin_of,
+    parse_allow_hosts,
+)
 from mcp_server_kie.sandbox import SandboxConfig, serve_sandbox
 from mcp_server_kie.server.access import LocalAccess
 from mcp_server_kie.server.app import build_server
@@ -100,11 +108,13 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
         )
         fetcher = _fetcher(settings, base_url)
         stack.push_async_callback(fetcher.aclose)
+        media = _media_store(settings)
+        stack.push_async_callback(media.aclose)
         engine = Engine(
             store,
             kie,
-            OutputStore(fetcher, settings.media_dir),
-            references=ReferenceResolver(settings.allowed_input_dirs),
+            OutputStore(fetcher, media),
+            references=ReferenceResolver(settings.allowed_input_dirs, media=media),
             not_configured_message=MISSING_KEY_MESSAGE,
             webhook_hmac_key=settings.webhook_hmac_key_value(),
         )
@@ -113,7 +123,7 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
         links = MediaLinks()
         tools = ToolContext(
             engine=engine,
-            library=Library(store, settings.media_dir),
+            library=Library(store, media),
             budget=Budget(store, settings.max_credits_per_job, settings.max_credits_per_day),
             links=links,
             max_wait_seconds=settings.max_wait_seconds,
@@ -121,7 +131,7 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
         )
         token = settings.http_token.get_secret_value() if settings.http_token else None
         access = LocalAccess(token)
-        routes = media_routes(store, engine.signals, settings.media_dir, access, links=links)
+        routes = media_routes(store, engine.signals, media, access, links=links)
         routes += gallery_routes(store, tools.library, links, access)
         if mcp_http:
             mcp_route, manager = mcp_http_route(
@@ -130,7 +140,7 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
             routes.append(mcp_route)  # a catch-all mount: last
             await stack.enter_async_context(manager.run())
         sidecar_url = await stack.enter_async_context(
-            _serve_sidecar(engine, settings, routes, claimed)
+            _serve_sidecar(engine, settings, routes, claimed, media)
         )
         links.http_base = claimed.url
         if sidecar_url:
@@ -148,7 +158,7 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
             "callbacks: %s", f"via {public_url}" if public_url else "off; jobs finish by polling"
         )
 
-        removed = await asyncio.to_thread(remove_abandoned, settings.media_dir)
+        removed = await asyncio.to_thread(media.sweep)
         if removed:
             log.info("removed %d temporary file(s) left by an interrupted download", removed)
         await engine.process_inbox()  # deliveries a previous run accepted but did not finish
@@ -184,9 +194,24 @@ def _fetcher(settings: Settings, kie_base_url: str) -> Fetcher:
     return Fetcher(policy, limits)
 
 
+def _media_store(settings: Settings) -> MediaStore:
+    """The media backend KIE_MEDIA_URL names (see media.store); a bad URL stops the start."""
+    staging = settings.resolved_data_dir / "staging"
+    try:
+        media = open_media_store(settings.media_url, settings.media_dir, staging)
+    except MediaStoreError as exc:
+        raise SystemExit(str(exc)) from None
+    log.info("media: %s (%s)", media.root, media.backend)
+    return media
+
+
 @asynccontextmanager
 async def _serve_sidecar(
-    engine: Engine, settings: Settings, local_routes: Sequence[BaseRoute], claimed: SidecarPort
+    engine: Engine,
+    settings: Settings,
+    local_routes: Sequence[BaseRoute],
+    claimed: SidecarPort,
+    media: MediaStore,
 ) -> AsyncIterator[str | None]:
     """Run the sidecar under uvicorn in this event loop, on the socket claimed at start-up
     (none: another instance on this data directory serves it, and jobs still finish by
@@ -197,7 +222,9 @@ async def _serve_sidecar(
         return
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        create_sidecar(engine, local_routes, instance=instance_id(settings.database_path)),
+        create_sidecar(
+            engine, local_routes, instance=instance_id(settings.database_path), media=media
+        ),
         log_config=None,
         access_log=False,
         lifespan="off",
