@@ -93,12 +93,10 @@ def build_catalogue(snapshot: Mapping[str, Any]) -> dict[str, Any]:
             if entry is not None:
                 models.setdefault(entry["id"], entry)
     by_path = {(e.get("path"), e.get("method")): e for e in endpoints}
-    for model_id, path, family, kind, title, capabilities, fixed in _FAMILY_MODELS:
+    for model_id, path, family, kind, title, caps, fixed in _FAMILY_MODELS:
         operation = by_path.get((path, "POST")) or by_path.get((path, "GET"))
         if operation is not None:
-            models[model_id] = _family_entry(
-                operation, model_id, family, kind, title, capabilities, fixed
-            )
+            models[model_id] = _family_entry(operation, model_id, family, kind, title, caps, fixed)
     ordered = sorted(models.values(), key=lambda m: (m["kind"], m["id"]))
     return {
         "source": snapshot.get("source_index", ""),
