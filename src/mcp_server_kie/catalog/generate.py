@@ -80,7 +80,7 @@ _FAMILY_MODELS: tuple[tuple[str, str, str, str, str, tuple[str, ...], dict[str, 
      ("video-to-video",), {}),
     ("suno", "/api/v1/generate", "suno", "audio", "Suno music", ("music",), {}),
 )  # fmt: skip
-_FAMILY_DROPPED = frozenset({"callBackUrl", "model", "enableFallback"})
+_FAMILY_DROPPED = frozenset({"callBackUrl", "enableFallback"})
 
 
 def build_catalogue(snapshot: Mapping[str, Any]) -> dict[str, Any]:
@@ -170,12 +170,13 @@ def _family_entry(
         }
     else:
         raw = endpoint.get("request", {}).get("application/json", {}).get("schema", {})
+    dropped = _FAMILY_DROPPED | set(fixed)  # a fixed field (Veo's model) is the entry itself
     properties = {
         _snake(name): spec
         for name, spec in raw.get("properties", {}).items()
-        if name not in _FAMILY_DROPPED
+        if name not in dropped
     }
-    required = [_snake(n) for n in raw.get("required", []) if n not in _FAMILY_DROPPED]
+    required = [_snake(n) for n in raw.get("required", []) if n not in dropped]
     schema = _clean_schema({"type": "object", "properties": properties, "required": required})
     return _entry(
         model_id,

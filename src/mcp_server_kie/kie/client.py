@@ -48,7 +48,8 @@ CREDITS_PATH = "/api/v1/chat/credit"
 DOWNLOAD_URL_PATH = "/api/v1/common/download-url"
 MAX_HD_INDEX = 99
 # How the legacy families' status endpoints say a task is unknown (HTTP 200, code 422).
-_UNKNOWN_RECORD = ("record is null", "only records within 14 days")
+# A Market recordInfo for an unknown task answers {"code":422,"msg":"recordInfo is null"}.
+_UNKNOWN_RECORD = ("record is null", "recordinfo is null", "only records within 14 days")
 
 
 class KieClient:
@@ -220,8 +221,9 @@ class KieClient:
 
 
 def task_unknown(error: KieError) -> bool:
-    """Whether a status query's error says kie.ai has no such task: a Market 404, or a legacy
-    family's 422 "record is null" / "only records within 14 days are supported"."""
+    """Whether a status query's error says kie.ai has no such task: a 404, a Market 422
+    "recordInfo is null", or a legacy family's 422 "record is null" / "only records within 14
+    days are supported"."""
     if isinstance(error, KieNotFoundError):
         return True
     said = error.provider_message.lower()

@@ -239,8 +239,8 @@ class Sandbox:
     def _task(self, family: Family, task_id: str) -> SimTask:
         task = self.tasks.get(task_id)
         if task is None or task.family is not family:
-            if family is MARKET:
-                raise ApiError(404, f"The task {task_id} does not exist")
+            if family is MARKET:  # kie's live answer for an unknown Market task (issue 12)
+                raise ApiError(422, "recordInfo is null")
             raise ApiError(422, "record is null")  # the legacy query endpoints' wording
         return task
 

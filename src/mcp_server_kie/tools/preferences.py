@@ -133,7 +133,7 @@ def apply_defaults(
 ) -> dict[str, Any]:
     """``knobs`` with the saved defaults filled in where not given and the model takes them."""
     filled = dict(knobs)
-    for knob, setting in _KNOB_DEFAULTS[spec.kind].items():
+    for knob, setting in _KNOB_DEFAULTS.get(spec.kind, {}).items():
         value = preferences.get(setting)
         field_name = spec.knobs.get(knob)
         if value is None or filled.get(knob) is not None or field_name is None:
