@@ -122,7 +122,7 @@ def _market_entry(endpoint: Mapping[str, Any], taken: Mapping[str, Any]) -> dict
     model_id = _model_id(names, request.get("example"), taken)
     if kind is None or model_id is None or model_id in NOT_MEDIA:
         return None
-    input_schema = _clean_schema(schema.get("properties", {}).get("input", {}))
+    input_schema = _strict(_clean_schema(schema.get("properties", {}).get("input", {})))
     return _entry(
         model_id,
         kind=kind,
@@ -177,7 +177,9 @@ def _family_entry(
         if name not in dropped
     }
     required = [_snake(n) for n in raw.get("required", []) if n not in dropped]
-    schema = _clean_schema({"type": "object", "properties": properties, "required": required})
+    schema = _strict(
+        _clean_schema({"type": "object", "properties": properties, "required": required})
+    )
     return _entry(
         model_id,
         kind=kind,
@@ -242,9 +244,39 @@ def _clean_schema(node: Any) -> Any:
             cleaned[key] = [str(k).strip() for k in value]
         else:
             cleaned[key] = _clean_schema(value)
+    if cleaned.get("type") == "object" or "properties" in cleaned or "required" in cleaned:
+        for key in ("oneOf", "anyOf", "allOf"):  # an object's branches must be objects too;
+            branches = [b for b in cleaned.pop(key, None) or [] if _is_object(b)]  # export slips
+            if branches:
+                cleaned[key] = branches
     if cleaned.get("type") == "object" and "properties" in cleaned:
         cleaned["additionalProperties"] = False
     return cleaned
+
+
+def _is_object(branch: Any) -> bool:
+    return isinstance(branch, Mapping) and (
+        branch.get("type") == "object" or "properties" in branch or "required" in branch
+    )
+
+
+def _strict(schema: dict[str, Any]) -> dict[str, Any]:
+    """Refuse unknown fields at the top of `input`, counting fields named in oneOf/anyOf/allOf
+    branches (`unevaluatedProperties`). Branches that are not objects (a few pages export
+    `{"type": "string"}` where the editor held a reference) can never match an object and
+    are left out, as is a branch's own `additionalProperties`."""
+    strict = dict(schema)
+    for key in ("oneOf", "anyOf", "allOf"):
+        branches = [
+            {k: v for k, v in branch.items() if k != "additionalProperties"}
+            for branch in strict.pop(key, None) or []
+            if _is_object(branch)
+        ]
+        if branches:
+            strict[key] = branches
+    strict.pop("additionalProperties", None)
+    strict["unevaluatedProperties"] = False
+    return strict
 
 
 def _defaults(schema: Mapping[str, Any]) -> dict[str, Any]:

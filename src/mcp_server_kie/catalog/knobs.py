@@ -61,7 +61,8 @@ def knob_fields(kind: str, family: str, fields: Mapping[str, Any]) -> dict[str, 
         found["reference_images"] = "image_urls"
     elif kind == "video":
         for knob, candidates in _VIDEO_FRAMES.items():
-            name = next((c for c in candidates if c in fields and c not in found.values()), None)
+            usable = [c for c in candidates if c in fields and _holds_urls(fields[c])]
+            name = next((c for c in usable if c not in found.values()), None)
             if name is not None:
                 found[knob] = name
     else:
@@ -69,6 +70,14 @@ def knob_fields(kind: str, family: str, fields: Mapping[str, Any]) -> dict[str, 
         if name is not None:
             found["reference_images"] = name
     return found
+
+
+def _holds_urls(spec: Any) -> bool:
+    """A URL string or a list of them (not a list of objects such as PixVerse's references)."""
+    if not isinstance(spec, dict):
+        return False
+    items = spec.get("items")
+    return not (isinstance(items, dict) and items.get("type") == "object")
 
 
 def _fits(knob: str, spec: Any) -> bool:

@@ -76,7 +76,7 @@ def validate_request(
                 values[name] = default
     for name, value in PROSE_DEFAULTS.get(spec.id, {}).items():
         values.setdefault(name, value)
-    problems = [_describe(spec, e) for e in _errors(spec, values)]
+    problems = [p for p in (_describe(spec, e) for e in _errors(spec, _as_sent(spec, values))) if p]
     effective = {**spec.defaults, **values}
     problems += [rule.message for rule in rules_for(spec.id) if rule.breaks(effective)]
     if problems:
@@ -105,6 +105,21 @@ def _veo_images(given: dict[str, Any], values: dict[str, Any]) -> None:
             raise UserInputError("Veo needs a first_frame when a last_frame is given.")
         values["image_urls"] = [f for f in frames if f is not None]
     values.setdefault("generation_type", modes.pop())
+
+
+def _as_sent(spec: ModelSpec, values: Mapping[str, Any]) -> dict[str, Any]:
+    """The input as kie will see it: a local image file (uploaded after validation) stands in
+    as the URL it will become, so URL patterns in kie's schema are checked fairly."""
+    sent = dict(values)
+    for name in spec.image_fields & set(values):
+        value = values[name]
+        items = value if isinstance(value, list) else [value]
+        urls = [
+            v if not isinstance(v, str) or "://" in v else f"https://upload.local/{len(v)}.png"
+            for v in items
+        ]
+        sent[name] = urls if isinstance(value, list) else urls[0]
+    return sent
 
 
 def _required_default(spec: ModelSpec, name: str) -> Any:
@@ -143,11 +158,13 @@ def _coerce(spec: ModelSpec, field_name: str, value: Any) -> Any:
 
 def _describe(spec: ModelSpec, error: ValidationError) -> str:
     path = ".".join(str(p) for p in error.absolute_path)
-    if error.validator == "additionalProperties":
+    if error.validator in ("additionalProperties", "unevaluatedProperties"):
         sent = error.instance if isinstance(error.instance, dict) else {}
         extra = sorted(set(sent) - set(spec.fields))
+        if not extra:  # fields left over by a failed oneOf branch: reported by that error
+            return ""
         known = ", ".join(sorted(spec.fields))
-        shown = ", ".join(repr(e) for e in extra) or "a field"
+        shown = ", ".join(repr(e) for e in extra)
         return f"{shown} is not a setting of {spec.id} (it has: {known})"
     if error.validator == "required":
         missing = str(error.message).split("'")[1] if "'" in error.message else path
