@@ -303,8 +303,33 @@ async def test_list_models_pages_and_filters_and_describe_model_details(tmp_path
         ("generate_image", {"model": "gpt-4o-image", "num_images": 3}),
         ("generate_image", {"model": "z-image", "aspect_ratio": "21:9"}),
         ("generate_video", {"model": "hailuo/2-3-image-to-video-pro"}),
+        ("generate_image", {"model": "gpt-image-2-text-to-image", "resolution": "2K"}),
+        (
+            "generate_video",
+            {
+                "model": "hailuo/2-3-image-to-video-pro",
+                "first_frame": "https://example.com/a.png",
+                "duration": 10,
+                "resolution": "1080P",
+            },
+        ),
+        ("generate_video", {"model": "bytedance/seedance-2", "last_frame": "https://e.com/l.png"}),
+        ("generate_video", {"model": "veo3", "reference_images": ["https://e.com/r.png"]}),
+        ("generate_video", {"model": "veo3_fast", "seed": 12345}),
+        ("generate_video", {"model": "sora-2-text-to-video"}),
     ],
-    ids=["runway-1080p-10s", "4o-3-variants", "missing-aspect-ratio", "missing-first-frame"],
+    ids=[
+        "runway-1080p-10s",
+        "4o-variants",
+        "missing-aspect-ratio",
+        "missing-first-frame",
+        "gpt-image-2-auto-2k",
+        "hailuo-10s-1080p",
+        "seedance-last-frame-alone",
+        "veo3-references",
+        "veo-seeds",
+        "sora-retired",
+    ],
 )
 async def test_invalid_combinations_never_reach_kie(
     tmp_path: Path, tool: str, args: dict[str, Any]
@@ -313,6 +338,8 @@ async def test_invalid_combinations_never_reach_kie(
         result = await client.call_tool(tool, {"prompt": "a lighthouse", **args})
         assert result.is_error
         assert sandbox.requests == []
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert "Traceback" not in text and args["model"] in text
 
 
 async def test_finished_market_job_records_kies_credits(tmp_path: Path) -> None:
