@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from mcp_server_kie.catalog.capabilities import capabilities, properties
+from mcp_server_kie.catalog.family_apis import FAMILY_MODELS, NOT_MEDIA
 from mcp_server_kie.catalog.price_list import (
     PRICE_SOURCE,
     PRICES,
@@ -31,11 +32,6 @@ SNAPSHOT_NAME = "kie-openapi-2026-08-19.json.gz"
 DATA_FILE = Path(__file__).parent / "data" / "models.json"
 MARKET_PATH = "/api/v1/jobs/createTask"
 _KINDS = {"Image Models": "image", "Video Models": "video", "Music Models": "audio"}
-# Market "models" whose result is text about the input (resultObject), not a media file.
-NOT_MEDIA: dict[str, str] = {
-    "omnihuman-1-5/human-identification": "returns an analysis object, not a media file",
-    "omnihuman-1-5/subject-detection": "returns an analysis object, not a media file",
-}
 # Keys of kie's schemas that are editor metadata, not JSON Schema.
 _DROPPED_KEYS = ("examples", "example")
 
@@ -51,35 +47,6 @@ def load_snapshot(path: Path | None = None) -> dict[str, Any]:
     return data
 
 
-# One entry per operation of the per-family APIs: (id, path, family, kind, title,
-# capabilities, fixed body fields, wire fields left out of the schema).
-_FAMILY_MODELS: tuple[tuple[str, str, str, str, str, tuple[str, ...], dict[str, str]], ...] = (
-    ("gpt-4o-image", "/api/v1/gpt4o-image/generate", "4o-image", "image", "GPT-4o Image",
-     ("text-to-image", "image-edit"), {}),
-    ("flux-kontext-pro", "/api/v1/flux/kontext/generate", "flux-kontext", "image",
-     "Flux Kontext Pro", ("text-to-image", "image-edit"), {"model": "flux-kontext-pro"}),
-    ("flux-kontext-max", "/api/v1/flux/kontext/generate", "flux-kontext", "image",
-     "Flux Kontext Max", ("text-to-image", "image-edit"), {"model": "flux-kontext-max"}),
-    ("veo3_fast", "/api/v1/veo/generate", "veo", "video", "Veo 3.1 Fast",
-     ("text-to-video", "image-to-video", "reference-to-video"), {"model": "veo3_fast"}),
-    ("veo3", "/api/v1/veo/generate", "veo", "video", "Veo 3.1 Quality",
-     ("text-to-video", "image-to-video"), {"model": "veo3"}),
-    ("veo3_lite", "/api/v1/veo/generate", "veo", "video", "Veo 3.1 Lite",
-     ("text-to-video", "image-to-video", "reference-to-video"), {"model": "veo3_lite"}),
-    ("veo3-extend", "/api/v1/veo/extend", "veo-extend", "video", "Veo 3.1 Extend",
-     ("extend",), {}),
-    ("veo3-1080p", "/api/v1/veo/get-1080p-video", "veo-1080p", "video", "Veo 3.1 1080p",
-     ("upscale",), {}),
-    ("veo3-4k", "/api/v1/veo/get-4k-video", "veo-4k", "video", "Veo 3.1 4K",
-     ("upscale",), {}),
-    ("runway", "/api/v1/runway/generate", "runway", "video", "Runway (Gen-4 Turbo)",
-     ("text-to-video", "image-to-video"), {}),
-    ("runway-extend", "/api/v1/runway/extend", "runway-extend", "video", "Runway Extend",
-     ("extend",), {}),
-    ("runway-aleph", "/api/v1/aleph/generate", "aleph", "video", "Runway Aleph",
-     ("video-to-video",), {}),
-    ("suno", "/api/v1/generate", "suno", "audio", "Suno music", ("music",), {}),
-)  # fmt: skip
 _FAMILY_DROPPED = frozenset({"callBackUrl", "enableFallback"})
 
 
@@ -93,7 +60,7 @@ def build_catalogue(snapshot: Mapping[str, Any]) -> dict[str, Any]:
             if entry is not None:
                 models.setdefault(entry["id"], entry)
     by_path = {(e.get("path"), e.get("method")): e for e in endpoints}
-    for model_id, path, family, kind, title, caps, fixed in _FAMILY_MODELS:
+    for model_id, path, family, kind, title, caps, fixed in FAMILY_MODELS:
         operation = by_path.get((path, "POST")) or by_path.get((path, "GET"))
         if operation is not None:
             models[model_id] = _family_entry(operation, model_id, family, kind, title, caps, fixed)
