@@ -69,7 +69,8 @@ class MarketFamily:
     def new_task_id(self) -> str:
         return secrets.token_hex(16)
 
-    def parse(self, body: dict[str, Any]) -> Order:
+    def parse(self, body: dict[str, Any], models: Mapping[str, ModelSpec] = MODELS) -> Order:
+        """Validate a createTask body against the models offered now (`models`)."""
         model = body.get("model")
         if not isinstance(model, str) or not model:
             raise ApiError(422, "model is required")
@@ -79,7 +80,7 @@ class MarketFamily:
         callback_url = body.get("callBackUrl")
         if callback_url is not None and not isinstance(callback_url, str):
             raise ApiError(422, "callBackUrl must be a string")
-        spec = MODELS.get(model)
+        spec = models.get(model)
         if spec is None:
             raise ApiError(422, f"The model {model!r} is not supported")
         problem = spec.validate(inputs)

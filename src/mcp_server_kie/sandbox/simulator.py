@@ -23,6 +23,7 @@ from mcp_server_kie.sandbox.app import LoggedRequest, build_app
 from mcp_server_kie.sandbox.callbacks import CallbackAttempt, CallbackDelivery
 from mcp_server_kie.sandbox.cdn import MediaCache, Renderer, output_url, path_of, renderer, task_of
 from mcp_server_kie.sandbox.config import Faults, SandboxConfig
+from mcp_server_kie.sandbox.discovery import ModelShelf
 from mcp_server_kie.sandbox.errors import ApiError
 from mcp_server_kie.sandbox.market import MARKET
 from mcp_server_kie.sandbox.media import MediaFile
@@ -43,6 +44,7 @@ class Sandbox:
         self.config = config or SandboxConfig()
         self.base_url = "http://sandbox.invalid"
         self.faults = Faults()
+        self.shelf = ModelShelf()  # the Market models offered now; tests add/retire/reprice
         self.tasks: dict[str, SimTask] = {}
         self.requests: list[LoggedRequest] = []
         self.callbacks: list[CallbackAttempt] = []
@@ -125,7 +127,7 @@ class Sandbox:
         self._admit(now)
         if not isinstance(body, dict):
             raise ApiError(400, "The request body must be a JSON object")
-        order = family.parse(body)
+        order = MARKET.parse(body, self.shelf.models) if family is MARKET else family.parse(body)
         if not all(self._fetchable(url) for url in order.input_urls):
             raise ApiError(422, INPUT_FETCH_FAILED)
         self.settle()
