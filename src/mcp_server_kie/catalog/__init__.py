@@ -20,9 +20,12 @@ from mcp_server_kie.domain import ApiFamily, MediaKind, UserInputError
 
 __all__ = [
     "CATALOG",
+    "COMMITTED",
+    "COMMITTED_ENTRIES",
     "DEFAULT_MODEL",
     "IMAGE_KNOBS",
     "RETIRED",
+    "Catalogue",
     "ModelSpec",
     "ValidatedRequest",
     "allowed_values",
@@ -84,46 +87,70 @@ def load_models(entries: Iterable[Mapping[str, Any]]) -> tuple[ModelSpec, ...]:
     return tuple(spec for spec in specs if spec is not None)
 
 
-CATALOG: tuple[ModelSpec, ...] = load_models(
+class Catalogue:
+    """The models offered now: the committed file's, or kie's live list merged into it."""
+
+    def __init__(self, specs: Iterable[ModelSpec], *, source: str = "committed") -> None:
+        self.specs: tuple[ModelSpec, ...] = tuple(specs)
+        self.source = source  # "committed" or "live"
+        self._by_id = {spec.id: spec for spec in self.specs}
+
+    def find(self, model_id: str) -> ModelSpec | None:
+        return self._by_id.get(model_id)
+
+    def typical_seconds(self, model_id: str) -> float:
+        """How long a job of this model usually takes (60 s for a model no longer listed)."""
+        spec = self._by_id.get(model_id)
+        return spec.typical_seconds if spec else 60.0
+
+    def models_of(self, kind: MediaKind) -> list[ModelSpec]:
+        return [spec for spec in self.specs if spec.kind is kind]
+
+    def get_model(self, model_id: str, kind: MediaKind) -> ModelSpec:
+        spec = self._by_id.get(model_id)
+        if model_id in RETIRED:
+            raise UserInputError(
+                f"{model_id!r} is no longer offered: {RETIRED[model_id]}. "
+                f"Call list_models(kind={kind.value!r}) for the models kie.ai offers now."
+            )
+        if spec is None:
+            raise UserInputError(
+                f"Unknown {kind.value} model {model_id!r} (kie.ai does not offer it now). Call "
+                f"list_models(kind={kind.value!r}) for the {len(self.models_of(kind))} available "
+                f"ones, e.g. {DEFAULT_MODEL[kind]}."
+            )
+        if spec.kind is not kind:
+            other = f"generate_{spec.kind.value}"
+            raise UserInputError(
+                f"{model_id!r} is a {spec.kind.value} model; call {other} for it, or pick a "
+                f"{kind.value} model from list_models(kind={kind.value!r})."
+            )
+        return spec
+
+
+COMMITTED_ENTRIES: tuple[dict[str, Any], ...] = tuple(
     json.loads(DATA_FILE.read_text(encoding="utf-8"))["models"]
 )
+COMMITTED = Catalogue(load_models(COMMITTED_ENTRIES))
+CATALOG: tuple[ModelSpec, ...] = COMMITTED.specs
 DEFAULT_MODEL: Mapping[MediaKind, str] = {
     MediaKind.IMAGE: "google/nano-banana",
     MediaKind.VIDEO: "kling-2.6/text-to-video",
     **{kind: "elevenlabs/text-to-speech-turbo-2-5" for kind in MediaKind if kind.value == "audio"},
 }
-_BY_ID: dict[str, ModelSpec] = {spec.id: spec for spec in CATALOG}
 
 
 def typical_seconds(model_id: str) -> float:
     """How long a job of this model usually takes (60 s for a model no longer listed)."""
-    spec = _BY_ID.get(model_id)
-    return spec.typical_seconds if spec else 60.0
+    return COMMITTED.typical_seconds(model_id)
 
 
 def models_of(kind: MediaKind) -> list[ModelSpec]:
-    return [spec for spec in CATALOG if spec.kind is kind]
+    return COMMITTED.models_of(kind)
 
 
 def get_model(model_id: str, kind: MediaKind) -> ModelSpec:
-    spec = _BY_ID.get(model_id)
-    if model_id in RETIRED:
-        raise UserInputError(
-            f"{model_id!r} is no longer offered: {RETIRED[model_id]}. "
-            f"Call list_models(kind={kind.value!r}) for the models kie.ai offers now."
-        )
-    if spec is None:
-        raise UserInputError(
-            f"Unknown {kind.value} model {model_id!r}. Call list_models(kind={kind.value!r}) "
-            f"for the {len(models_of(kind))} available ones, e.g. {DEFAULT_MODEL[kind]}."
-        )
-    if spec.kind is not kind:
-        other = f"generate_{spec.kind.value}"
-        raise UserInputError(
-            f"{model_id!r} is a {spec.kind.value} model; call {other} for it, or pick a "
-            f"{kind.value} model from list_models(kind={kind.value!r})."
-        )
-    return spec
+    return COMMITTED.get_model(model_id, kind)
 
 
 def input_schema_summary(spec: ModelSpec) -> dict[str, Any]:

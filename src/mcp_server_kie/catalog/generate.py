@@ -89,7 +89,7 @@ def _market_entry(endpoint: Mapping[str, Any], taken: Mapping[str, Any]) -> dict
     model_id = _model_id(names, request.get("example"), taken)
     if kind is None or model_id is None or model_id in NOT_MEDIA:
         return None
-    input_schema = _strict(_clean_schema(schema.get("properties", {}).get("input", {})))
+    input_schema = strict_input(clean_schema(schema.get("properties", {}).get("input", {})))
     return _entry(
         model_id,
         kind=kind,
@@ -144,8 +144,8 @@ def _family_entry(
         if name not in dropped
     }
     required = [_snake(n) for n in raw.get("required", []) if n not in dropped]
-    schema = _strict(
-        _clean_schema({"type": "object", "properties": properties, "required": required})
+    schema = strict_input(
+        clean_schema({"type": "object", "properties": properties, "required": required})
     )
     return _entry(
         model_id,
@@ -177,7 +177,7 @@ def _entry(
         "family": family,
         "capabilities": capabilities,
         "doc_url": doc_url,
-        "defaults": _defaults(schema),
+        "defaults": schema_defaults(schema),
         "price": PRICES.get(model_id),
         "typical_seconds": TYPICAL_SECONDS.get(model_id, TYPICAL_SECONDS_BY_KIND[kind]),
         "fixed": dict(fixed),
@@ -194,11 +194,11 @@ def _doc_url(endpoint: Mapping[str, Any]) -> str:
     return url[: -len(".md")] if url.endswith(".md") else url
 
 
-def _clean_schema(node: Any) -> Any:
+def clean_schema(node: Any) -> Any:
     """kie's schema without editor metadata (`x-apidog-*`, examples), property names trimmed
     (a few pages carry a trailing space), unknown fields refused (`additionalProperties`)."""
     if isinstance(node, list):
-        return [_clean_schema(item) for item in node]
+        return [clean_schema(item) for item in node]
     if not isinstance(node, Mapping):
         return node
     cleaned: dict[str, Any] = {}
@@ -206,11 +206,11 @@ def _clean_schema(node: Any) -> Any:
         if key.startswith("x-") or key in _DROPPED_KEYS:
             continue
         if key == "properties" and isinstance(value, Mapping):
-            cleaned[key] = {str(k).strip(): _clean_schema(v) for k, v in value.items()}
+            cleaned[key] = {str(k).strip(): clean_schema(v) for k, v in value.items()}
         elif key == "required" and isinstance(value, list):
             cleaned[key] = [str(k).strip() for k in value]
         else:
-            cleaned[key] = _clean_schema(value)
+            cleaned[key] = clean_schema(value)
     if cleaned.get("type") == "object" or "properties" in cleaned or "required" in cleaned:
         for key in ("oneOf", "anyOf", "allOf"):  # an object's branches must be objects too;
             branches = [b for b in cleaned.pop(key, None) or [] if _is_object(b)]  # export slips
@@ -227,7 +227,7 @@ def _is_object(branch: Any) -> bool:
     )
 
 
-def _strict(schema: dict[str, Any]) -> dict[str, Any]:
+def strict_input(schema: dict[str, Any]) -> dict[str, Any]:
     """Refuse unknown fields at the top of `input`, counting fields named in oneOf/anyOf/allOf
     branches (`unevaluatedProperties`). Branches that are not objects (a few pages export
     `{"type": "string"}` where the editor held a reference) can never match an object and
@@ -246,7 +246,7 @@ def _strict(schema: dict[str, Any]) -> dict[str, Any]:
     return strict
 
 
-def _defaults(schema: Mapping[str, Any]) -> dict[str, Any]:
+def schema_defaults(schema: Mapping[str, Any]) -> dict[str, Any]:
     """Meaningful schema defaults (kie's pages put "" or [""] as placeholders: left out)."""
     defaults: dict[str, Any] = {}
     for name, spec in properties(schema).items():

@@ -77,6 +77,7 @@ class KieClient:
         limits = limits or KieLimits()
         self._creates = SlidingWindow(limits.creates, limits.create_window)
         self._queries = SlidingWindow(limits.status_queries, limits.status_window)
+        self._discovery = SlidingWindow(1, 1.0)  # kie: 1 request/s across the four endpoints
 
     def __repr__(self) -> str:
         return f"KieClient(base_url={self._base!r}, upload_base_url={self._upload_base!r})"
@@ -128,6 +129,16 @@ class KieClient:
                 f"kie.ai answered about task {snapshot.task_id} while {what}. {BASE_URL_HINT}"
             )
         return snapshot
+
+    async def discovery(
+        self, path: str, *, what: str, params: Mapping[str, str] | None = None
+    ) -> Any:
+        """GET one of kie's model discovery endpoints (`/api/v1/models...`, reference §2.8),
+        at most one request per second. Returns the reply's `data`."""
+        if not path.startswith("/api/v1/models"):
+            raise ValueError("not a model discovery path")
+        async with _paced(self._discovery):
+            return await self._call("GET", path, what=what, params=params)
 
     async def create_market_task(
         self, model: str, input: Mapping[str, Any], callback_url: str | None

@@ -168,6 +168,18 @@ class _Routes:
             raise ApiError(400, "taskId is required")
         return self._sandbox.veo_1080p(task_id, request.query_params.get("index", "0").strip())
 
+    def discovery(self, handler: Handler) -> Endpoint:
+        """A discovery endpoint, or the status `faults.discovery_status` names."""
+        answer = self.api(handler)
+
+        async def endpoint(request: Request) -> Response:
+            status = self._sandbox.faults.discovery_status
+            if status is not None:
+                return envelope(status, message_for(status), status_code=status)
+            return await answer(request)
+
+        return endpoint
+
     async def models(self, request: Request) -> dict[str, Any]:
         return self._sandbox.shelf.listing(request.query_params)
 
@@ -238,8 +250,8 @@ def build_app(sandbox: Sandbox) -> Starlette:
     table += [
         Route(VEO.hd_path, routes.api(routes.veo_1080p), methods=["GET"]),
         Route("/api/v1/chat/credit", routes.api(routes.credit), methods=["GET"]),
-        Route("/api/v1/models", routes.api(routes.models), methods=["GET"]),
-        Route("/api/v1/models/{rest:path}", routes.api(routes.model_info), methods=["GET"]),
+        Route("/api/v1/models", routes.discovery(routes.models), methods=["GET"]),
+        Route("/api/v1/models/{rest:path}", routes.discovery(routes.model_info), methods=["GET"]),
         Route("/api/v1/common/download-url", routes.api(routes.download_url), methods=["POST"]),
         Route("/cdn/{path:path}", routes.cdn, methods=["GET"]),
     ]

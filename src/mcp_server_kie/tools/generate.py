@@ -9,7 +9,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from mcp_server_kie.catalog import DEFAULT_MODEL, get_model, models_of, validate_request
+from mcp_server_kie.catalog import DEFAULT_MODEL, models_of, validate_request
 from mcp_server_kie.domain import MediaKind, NotConfiguredError, UserInputError
 from mcp_server_kie.jobs import SubmitError
 from mcp_server_kie.tools.context import bounded_wait, tool_context, wait_with_progress
@@ -200,7 +200,8 @@ async def _generate(
     else:
         try:
             preferences = await store.preferences()
-            spec = get_model(model or default_model(preferences, kind) or DEFAULT_MODEL[kind], kind)
+            chosen = model or default_model(preferences, kind) or DEFAULT_MODEL[kind]
+            spec = state.catalogue.get_model(chosen, kind)
             knobs = apply_defaults(preferences, spec, knobs)
             request = validate_request(spec, prompt, knobs, options)
             async with state.budget.reserve(spec.id, request.expected_credits):

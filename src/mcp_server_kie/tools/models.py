@@ -94,7 +94,7 @@ async def list_models(
     can do, expected credits at its defaults. Filter by kind, capability or words; page with
     offset. Call describe_model(model) for one model's fields, allowed values and prices, then
     pass its id as `model` to generate_*."""
-    tool_context(ctx)
+    catalogue = tool_context(ctx).catalogue
     if kind is not None and kind not in {k.value for k in MediaKind}:
         raise ToolError(f"kind must be one of {_KINDS} (got {kind!r}).")
     if capability is not None and capability not in _CAPABILITIES:
@@ -102,7 +102,7 @@ async def list_models(
     words = (query or "").lower().split()
     matches = [
         spec
-        for spec in CATALOG
+        for spec in catalogue.specs
         if (kind is None or spec.kind.value == kind)
         and (capability is None or capability in spec.capabilities)
         and all(w in f"{spec.id} {spec.title}".lower() for w in words)
@@ -140,8 +140,7 @@ async def describe_model(
     """One model's full input description: its fields with allowed values, defaults and limits,
     which generate_* arguments set which field, its prices per variant, typical time and
     kie.ai's documentation page. Fields not covered by an argument go in `options`."""
-    tool_context(ctx)
-    spec = next((s for s in CATALOG if s.id == model), None)
+    spec = tool_context(ctx).catalogue.find(model)
     if spec is None:
         reason = RETIRED.get(model)
         raise ToolError(
