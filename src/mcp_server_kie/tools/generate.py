@@ -20,8 +20,11 @@ DEFAULT_WAIT = {MediaKind.IMAGE: 40.0, MediaKind.VIDEO: 10.0}
 
 
 def _model_help(kind: MediaKind) -> str:
-    names = ", ".join(spec.id for spec in models_of(kind))
-    return f"kie.ai model id. Default {DEFAULT_MODEL[kind]}. Available: {names}."
+    count = len(models_of(kind))
+    return (
+        f"kie.ai model id. Default {DEFAULT_MODEL[kind]}. list_models(kind={kind.value!r}) "
+        f"pages through the {count} available; describe_model shows one model's settings."
+    )
 
 
 Prompt = Annotated[str, Field(min_length=1, description="What to generate, in plain words.")]
