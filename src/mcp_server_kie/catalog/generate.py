@@ -4,7 +4,7 @@ Pure: `build_catalogue(snapshot)` maps the documents (shape of `reference/README
 catalogue; `main()` reads the shipped snapshot and writes the file (`scripts/update-catalog`).
 Every image, video and audio model becomes one entry: id, media kind, API family, capabilities,
 the JSON Schema of its input (kie's own; property names of the per-family APIs in snake_case),
-defaults, prices per variant (`price_list`), typical time and the documentation URL.
+defaults, prices per variant (`hand_kept`), typical time and the documentation URL.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from mcp_server_kie.catalog.capabilities import capabilities, properties
-from mcp_server_kie.catalog.family_apis import FAMILY_MODELS, NOT_MEDIA
-from mcp_server_kie.catalog.price_list import (
+from mcp_server_kie.catalog.hand_kept import (
+    FAMILY_MODELS,
+    NOT_MEDIA,
     PRICE_SOURCE,
     PRICES,
     TYPICAL_SECONDS,

@@ -16,7 +16,7 @@ from typing import Any
 
 from mcp_server_kie.catalog.capabilities import capabilities
 from mcp_server_kie.catalog.generate import clean_schema, schema_defaults, strict_input
-from mcp_server_kie.catalog.price_list import TYPICAL_SECONDS_BY_KIND
+from mcp_server_kie.catalog.hand_kept import TYPICAL_SECONDS_BY_KIND
 
 _PRICE = re.compile(
     r"(\d+(?:\.\d+)?)\s*credits?\s*(?:per\s+|/\s*)(1,?000\s+char\w*|second|sec\b|s\b|\w+)",

@@ -52,7 +52,7 @@ def models_section(catalogue: Mapping[str, Any]) -> str:
         "",
         f"- **By API family:** {family_list}.",
         f"- **Prices:** {priced} models carry kie's price list of 2026-06-30 "
-        '(`catalog/price_list.py`); the rest show "price unknown" and record what kie charged.',
+        '(`catalog/hand_kept.py`); the rest show "price unknown" and record what kie charged.',
         "- **Rules kie states only in prose** (e.g. gpt-image-2 at 2K/4K needs an explicit "
         "aspect ratio, Hailuo 2.3 makes 10 s only at 768P, Seedance 2 modes are exclusive) are "
         "in `catalog/rules.py`, each with kie's sentence and page; every request is checked "

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mcp_server_kie.catalog import COMMITTED, COMMITTED_ENTRIES, RETIRED, Catalogue, load_models
-from mcp_server_kie.catalog.family_apis import NOT_MEDIA
+from mcp_server_kie.catalog.hand_kept import NOT_MEDIA
 from mcp_server_kie.catalog.live import merge
 from mcp_server_kie.kie.client import KieClient
 from mcp_server_kie.kie.discovery import input_schema, listed_models

@@ -1,4 +1,6 @@
-"""kie.ai's price list and typical times, hand-kept: the OpenAPI documents carry neither.
+"""Facts about kie.ai's models that its OpenAPI documents do not carry, hand-kept: its price
+list, typical times, which operations of the per-family APIs become catalogue entries, and
+which Market "models" produce no media file.
 
 Prices are kie's own list of 2026-06-30 (https://kie.ai/pricing, reference/kie-api.md §6) in
 credits (1 credit = US$0.005). Each entry says which input fields choose the price (`by`, values
@@ -11,6 +13,41 @@ from kie's task record when it finishes. The generator copies these into the cat
 from __future__ import annotations
 
 from typing import Any
+
+# Market "models" whose result is text about the input (resultObject), not a media file.
+NOT_MEDIA: dict[str, str] = {
+    "omnihuman-1-5/human-identification": "returns an analysis object, not a media file",
+    "omnihuman-1-5/subject-detection": "returns an analysis object, not a media file",
+}
+# One entry per operation of the per-family APIs: (id, path, family, kind, title,
+# capabilities, body fields the entry fixes, e.g. Veo's model).
+FAMILY_MODELS: tuple[tuple[str, str, str, str, str, tuple[str, ...], dict[str, str]], ...] = (
+    ("gpt-4o-image", "/api/v1/gpt4o-image/generate", "4o-image", "image", "GPT-4o Image",
+     ("text-to-image", "image-edit"), {}),
+    ("flux-kontext-pro", "/api/v1/flux/kontext/generate", "flux-kontext", "image",
+     "Flux Kontext Pro", ("text-to-image", "image-edit"), {"model": "flux-kontext-pro"}),
+    ("flux-kontext-max", "/api/v1/flux/kontext/generate", "flux-kontext", "image",
+     "Flux Kontext Max", ("text-to-image", "image-edit"), {"model": "flux-kontext-max"}),
+    ("veo3_fast", "/api/v1/veo/generate", "veo", "video", "Veo 3.1 Fast",
+     ("text-to-video", "image-to-video", "reference-to-video"), {"model": "veo3_fast"}),
+    ("veo3", "/api/v1/veo/generate", "veo", "video", "Veo 3.1 Quality",
+     ("text-to-video", "image-to-video"), {"model": "veo3"}),
+    ("veo3_lite", "/api/v1/veo/generate", "veo", "video", "Veo 3.1 Lite",
+     ("text-to-video", "image-to-video", "reference-to-video"), {"model": "veo3_lite"}),
+    ("veo3-extend", "/api/v1/veo/extend", "veo-extend", "video", "Veo 3.1 Extend",
+     ("extend",), {}),
+    ("veo3-1080p", "/api/v1/veo/get-1080p-video", "veo-1080p", "video", "Veo 3.1 1080p",
+     ("upscale",), {}),
+    ("veo3-4k", "/api/v1/veo/get-4k-video", "veo-4k", "video", "Veo 3.1 4K",
+     ("upscale",), {}),
+    ("runway", "/api/v1/runway/generate", "runway", "video", "Runway (Gen-4 Turbo)",
+     ("text-to-video", "image-to-video"), {}),
+    ("runway-extend", "/api/v1/runway/extend", "runway-extend", "video", "Runway Extend",
+     ("extend",), {}),
+    ("runway-aleph", "/api/v1/aleph/generate", "aleph", "video", "Runway Aleph",
+     ("video-to-video",), {}),
+    ("suno", "/api/v1/generate", "suno", "audio", "Suno music", ("music",), {}),
+)  # fmt: skip
 
 PRICE_SOURCE = "https://kie.ai/pricing"
 
