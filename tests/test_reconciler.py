@@ -222,7 +222,7 @@ async def test_case_9_a_status_endpoint_that_never_recovers_times_the_job_out(
 @pytest.mark.parametrize(
     ("family", "model", "task_id", "says"),
     [
-        (ApiFamily.MARKET, "google/nano-banana", "f" * 32, "does not exist"),
+        (ApiFamily.MARKET, "google/nano-banana", "f" * 32, "recordInfo is null"),
         (ApiFamily.GPT4O_IMAGE, "gpt-4o-image", "task_4o_gone", "record is null"),
     ],
 )

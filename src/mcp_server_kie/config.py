@@ -88,6 +88,15 @@ class Settings(BaseSettings):
         description="New kie.ai tasks this account may start per 10 s (kie's default is 20; its "
         "support can raise it). Excess jobs wait for a slot instead of failing.",
     )
+    live_catalogue: bool | None = Field(
+        default=None,
+        description="Refresh the model catalogue from kie.ai's discovery endpoints (cached for "
+        "live_catalogue_ttl seconds; the committed file when kie.ai is unreachable). Default: on "
+        "with kie.ai's own API, off with another base URL (a sandbox or mirror).",
+    )
+    live_catalogue_ttl: float = Field(
+        default=6 * 3600.0, gt=0, description="Seconds a fetched model catalogue stays fresh."
+    )
     status_limit: int = Field(
         default=10, ge=1, description="kie.ai status queries this account may make per second."
     )

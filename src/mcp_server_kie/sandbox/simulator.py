@@ -23,6 +23,7 @@ from mcp_server_kie.sandbox.app import FAMILIES, LoggedRequest, build_app
 from mcp_server_kie.sandbox.callbacks import CallbackAttempt, CallbackDelivery
 from mcp_server_kie.sandbox.cdn import MediaCache, Renderer, output_url, path_of, renderer, task_of
 from mcp_server_kie.sandbox.config import Faults, SandboxConfig
+from mcp_server_kie.sandbox.discovery import ModelShelf
 from mcp_server_kie.sandbox.errors import ApiError
 from mcp_server_kie.sandbox.journal import TaskJournal
 from mcp_server_kie.sandbox.market import MARKET
@@ -44,6 +45,7 @@ class Sandbox:
         self.config = config or SandboxConfig()
         self.base_url = "http://sandbox.invalid"
         self.faults = Faults()
+        self.shelf = ModelShelf()  # the Market models offered now; tests add/retire/reprice
         self.tasks: dict[str, SimTask] = {}
         self.requests: list[LoggedRequest] = []
         self.callbacks: list[CallbackAttempt] = []
@@ -144,7 +146,7 @@ class Sandbox:
         self._admit(now)
         if not isinstance(body, dict):
             raise ApiError(400, "The request body must be a JSON object")
-        order = family.parse(body)
+        order = MARKET.parse(body, self.shelf.models) if family is MARKET else family.parse(body)
         if not all(self._fetchable(url) for url in order.input_urls):
             raise ApiError(422, INPUT_FETCH_FAILED)
         self.settle()
@@ -263,8 +265,8 @@ class Sandbox:
     def _task(self, family: Family, task_id: str) -> SimTask:
         task = self.tasks.get(task_id)
         if task is None or task.family is not family:
-            if family is MARKET:
-                raise ApiError(404, f"The task {task_id} does not exist")
+            if family is MARKET:  # kie's live answer for an unknown Market task (issue 12)
+                raise ApiError(422, "recordInfo is null")
             raise ApiError(422, "record is null")  # the legacy query endpoints' wording
         return task
 

@@ -18,12 +18,14 @@ import httpx2
 import uvicorn
 from starlette.routing import BaseRoute
 
+from mcp_server_kie.catalog import Catalogue
 from mcp_server_kie.config import MISSING_KEY_MESSAGE, Settings
 from mcp_server_kie.domain import MediaKind
 from mcp_server_kie.jobs import Engine, Library, OutputStore, Poller
 from mcp_server_kie.jobs.budget import Budget
+from mcp_server_kie.jobs.catalogue import CatalogueRefresher
 from mcp_server_kie.jobs.references import ReferenceResolver
-from mcp_server_kie.kie.client import KieClient
+from mcp_server_kie.kie.client import DEFAULT_BASE_URL, KieClient
 from mcp_server_kie.kie.limits import KieLimits
 from mcp_server_kie.media import (
     Fetcher,
@@ -58,6 +60,7 @@ class Runtime:
     engine: Engine
     tools: ToolContext
     sidecar_url: str | None  # where the sidecar listens locally (None: port taken elsewhere)
+    catalogue: CatalogueRefresher | None = None  # kie's live model list, when refreshed
 
 
 @asynccontextmanager
@@ -169,12 +172,23 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
         poller = Poller(engine, deadlines=deadlines)
         poller_task = asyncio.create_task(poller.run(), name="kie-poller")
         stack.push_async_callback(_cancel, poller_task)
+        refresher = None
+        live = settings.live_catalogue
+        if kie is not None and (live or (live is None and base_url == DEFAULT_BASE_URL)):
+
+            def publish(catalogue: Catalogue) -> None:
+                tools.catalogue = catalogue
+
+            refresher = CatalogueRefresher(kie, store, publish, ttl=settings.live_catalogue_ttl)
+            refresh_task = asyncio.create_task(refresher.run(), name="kie-catalogue")
+            stack.push_async_callback(_cancel, refresh_task)
 
         yield Runtime(
             settings=settings,
             engine=engine,
             tools=tools,
             sidecar_url=sidecar_url,
+            catalogue=refresher,
         )
 
 
