@@ -12,11 +12,12 @@ import pytest
 from mcp import Client
 
 from mcp_server_kie.server.app import build_server
+from media_backends import stored
 from support import call, eventually, sandbox_and_runtime
 
 JOBS = {
     "speech": {"prompt": "Hello from the harbour. The tide is turning."},
-    "music": {"prompt": "a calm piano song about the sea", "model": "suno/V5"},
+    "music": {"prompt": "a calm piano song about the sea", "model": "suno"},
 }
 
 
@@ -76,7 +77,7 @@ async def test_sunos_intermediate_callbacks_leave_the_job_running(tmp_path: Path
             job = await call(
                 client,
                 "generate_audio",
-                {"prompt": "a song", "model": "suno/V5", "wait_seconds": 0},
+                {"prompt": "a song", "model": "suno", "wait_seconds": 0},
             )
             [task] = sandbox.tasks.values()
             assert task.callback_url is not None
@@ -108,26 +109,44 @@ async def test_a_song_without_credits_is_refused_plainly(tmp_path: Path) -> None
     async with sandbox_and_runtime(tmp_path, webhooks=False) as (sandbox, runtime):
         sandbox.credits = 5
         async with Client(build_server(runtime.tools)) as client:
-            result = await client.call_tool(
-                "generate_audio", {"prompt": "a song", "model": "suno/V5"}
-            )
+            result = await client.call_tool("generate_audio", {"prompt": "a song", "model": "suno"})
     assert result.is_error
     assert "too few credits" in result.content[0].text  # type: ignore[union-attr]
     assert sandbox.tasks == {}
 
 
-async def test_audio_is_served_over_http_with_its_type_and_ranges(tmp_path: Path) -> None:
-    async with sandbox_and_runtime(tmp_path) as (_sandbox, runtime):
+async def test_audio_goes_through_the_media_store_and_is_served_with_its_type_and_ranges(
+    tmp_path: Path, media_url: str | None
+) -> None:
+    """Speech and songs are kept in the configured media store (a local folder or an S3
+    bucket), served over /media with their type and byte ranges, and deleted from it."""
+    async with sandbox_and_runtime(tmp_path, media_url=media_url) as (_sandbox, runtime):
+        media = runtime.tools.library.media
         async with Client(build_server(runtime.tools)) as client:
             job = await call(client, "generate_audio", {"prompt": "Ahoy.", "wait_seconds": 20})
-        url = job["outputs"][0]["url"]
-        async with httpx2.AsyncClient() as http:
-            whole = await http.get(url)
-            part = await http.get(url, headers={"Range": "bytes=100-199"})
+            song = await call(
+                client, "generate_audio", {"prompt": "a shanty", "model": "suno", "wait_seconds": 0}
+            )
+            song = await call(client, "get_status", {"job_id": song["job_id"], "wait_seconds": 20})
+            assert job["status"] == song["status"] == "completed", (job, song)
+            paths = [o["path"] for o in job["outputs"] + song["outputs"]]
+            data = [await stored(media, path) for path in paths]
+            assert all(path.startswith(media.root) for path in paths)
+            assert all(blob and blob[:3] == b"ID3" for blob in data)
+            url = job["outputs"][0]["url"]
+            async with httpx2.AsyncClient() as http:
+                whole = await http.get(url)
+                part = await http.get(url, headers={"Range": "bytes=100-199"})
+                thumb = await http.get(url + "/thumbnail")
+            gone = await call(client, "delete_media", {"job_id": song["job_id"]})
+            left = [await stored(media, path) for path in paths]
     assert whole.status_code == 200 and whole.headers["content-type"] == "audio/mpeg"
-    assert whole.content == Path(job["outputs"][0]["path"]).read_bytes()
+    assert whole.content == data[0]
     assert part.status_code == 206 and part.content == whole.content[100:200]
     assert part.headers["content-range"] == f"bytes 100-199/{len(whole.content)}"
+    assert thumb.status_code == 404  # a sound has no picture
+    assert gone["jobs_deleted"] == 1 and gone["bytes_freed"] > 0
+    assert left[0] == data[0] and left[1:] == [None, None]
 
 
 async def test_wrong_audio_arguments_are_refused_before_anything_is_sent(tmp_path: Path) -> None:
@@ -136,13 +155,13 @@ async def test_wrong_audio_arguments_are_refused_before_anything_is_sent(tmp_pat
             answers: dict[str, Any] = {}
             for name, args in {
                 "voice": {"voice": "Rachel"},
-                "style-outside-custom": {"model": "suno/V5", "style": "jazz"},
-                "voice-for-suno": {"model": "suno/V5", "voice": "EkK5I93UQWFDigLMpZcX"},
+                "style-outside-custom": {"model": "suno", "style": "jazz"},
+                "voice-for-suno": {"model": "suno", "voice": "EkK5I93UQWFDigLMpZcX"},
                 "image-model": {"model": "google/nano-banana"},
                 "custom-without-title": {
-                    "model": "suno/V4",
+                    "model": "suno",
                     "style": "jazz",
-                    "options": {"custom_mode": True},
+                    "options": {"custom_mode": True, "model": "V4"},
                 },
             }.items():
                 result = await client.call_tool("generate_audio", {"prompt": "la la", **args})
@@ -160,10 +179,14 @@ async def test_a_saved_default_audio_model_is_used(tmp_path: Path) -> None:
     async with sandbox_and_runtime(tmp_path, webhooks=False) as (sandbox, runtime):
         async with Client(build_server(runtime.tools)) as client:
             refused = await client.call_tool("update_settings", {"audio_model": "z-image"})
-            saved = await call(client, "update_settings", {"audio_model": "suno/V4_5"})
-            job = await call(client, "generate_audio", {"prompt": "a waltz", "wait_seconds": 0})
+            saved = await call(client, "update_settings", {"audio_model": "suno"})
+            job = await call(
+                client,
+                "generate_audio",
+                {"prompt": "a waltz", "options": {"model": "V4_5"}, "wait_seconds": 0},
+            )
     assert refused.is_error and "generate_image" in refused.content[0].text  # type: ignore[union-attr]
-    assert saved["audio_model"] == "suno/V4_5"
-    assert job["model"] == "suno/V4_5"
+    assert saved["audio_model"] == "suno"
+    assert job["model"] == "suno"
     [task] = sandbox.tasks.values()
     assert task.inputs["model"] == "V4_5"

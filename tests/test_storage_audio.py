@@ -46,7 +46,7 @@ def audio_job(job_id: str) -> NewJob:
         id=job_id,
         kind=MediaKind.AUDIO,
         family=ApiFamily.SUNO,
-        model="suno/V5",
+        model="suno",
         prompt="a sea shanty",
         params={},
         callback_token_hash=None,

@@ -82,7 +82,7 @@ CREATES: list[tuple[ApiFamily, str, dict[str, Any], str, dict[str, Any], str, st
         {
             "model": "veo3_fast",
             "prompt": "fox",
-            "aspectRatio": "9:16",
+            "aspect_ratio": "9:16",
             "duration": 8,
             "resolution": "1080p",
             "callBackUrl": CALLBACK,
@@ -114,7 +114,7 @@ CREATES: list[tuple[ApiFamily, str, dict[str, Any], str, dict[str, Any], str, st
     ),
     (
         ApiFamily.SUNO,
-        "suno/V5",
+        "suno",
         {"prompt": "fox", "model": "V5", "custom_mode": False, "instrumental": True},
         "/api/v1/generate",
         {

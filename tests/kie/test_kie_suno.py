@@ -33,7 +33,7 @@ def client_answering(body: Any) -> KieClient:
 
 
 def test_without_a_callback_url_the_body_names_an_unreachable_one() -> None:
-    body = create_body("suno/V5", {"prompt": "a song", "model": "V5"}, None)
+    body = create_body("suno", {"prompt": "a song", "model": "V5"}, None)
     assert body == {
         "prompt": "a song",
         "model": "V5",
@@ -56,7 +56,7 @@ def test_custom_mode_fields_are_mapped_to_camel_case() -> None:
         "vocal_gender": "f",
         "style_weight": 0.5,
     }
-    body = create_body("suno/V4_5PLUS", snake, "https://example.org/cb")
+    body = create_body("suno", snake, "https://example.org/cb")
     assert body["customMode"] is True and body["negativeTags"] == "Metal"
     assert (body["vocalGender"], body["styleWeight"]) == ("f", 0.5)
     assert body["callBackUrl"] == "https://example.org/cb"
@@ -67,7 +67,7 @@ def test_custom_mode_fields_are_mapped_to_camel_case() -> None:
 )
 def test_a_body_kie_would_refuse_is_never_built(snake: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="Suno"):
-        create_body("suno/V5", snake, None)
+        create_body("suno", snake, None)
 
 
 def test_a_finished_record_lists_every_song(load_fixture: Load) -> None:
@@ -142,7 +142,7 @@ async def test_suno_codes_are_read_the_suno_way(
     client = client_answering({"code": code, "msg": "Suno said no", "data": None})
     snake = {"prompt": "p", "model": "V5"}
     for call in (
-        client.create_task(ApiFamily.SUNO, "suno/V5", snake, None),
+        client.create_task(ApiFamily.SUNO, "suno", snake, None),
         client.get_task(ApiFamily.SUNO, TASK),
     ):
         with pytest.raises(error_type, match=words) as caught:

@@ -156,23 +156,30 @@ async def test_speech_is_priced_by_characters_and_serves_an_mp3(clock, client, m
     ("model", "inputs", "needle"),
     [
         ("elevenlabs/text-to-speech-turbo-2-5", {"text": "hi", "voice": "Rachel"}, "voice"),
-        ("elevenlabs/text-to-speech-multilingual-v2", {"text": "hi"}, "voice is required"),
+        ("elevenlabs/text-to-speech-multilingual-v2", {"text": "hi"}, "'voice' is a required"),
         ("elevenlabs/text-to-speech-turbo-2-5", {"text": "hi", "speed": 2}, "speed"),
-        ("elevenlabs/text-to-dialogue-v3", {"stability": 0.5}, "dialogue is required"),
+        ("elevenlabs/text-to-dialogue-v3", {"stability": 0.5}, "'dialogue' is a required"),
         (
             "google/gemini-3-1-flash-tts",
             {"speakers": [{"speaker_id": "Speaker 1", "voice_name": "Puck"}]},
-            "dialogue_turns is required",
+            "'dialogue_turns' is a required",
         ),
         (
             "google/gemini-2-5-pro-tts",
             {
-                "speakers": [{"speaker_id": "Speaker 1", "voice_name": "Robot"}],
+                "speakers": [
+                    {"speaker_id": "Speaker 1", "voice_name": "Robot", "accent": "Neutral"}
+                ],
                 "dialogue_turns": [{"speaker_id": "Speaker 1", "text": "hi"}],
             },
-            "voice_name must be one of: Achernar",
+            "speakers.0.voice_name must be one of: Achernar",
         ),
-        ("elevenlabs/text-to-dialogue-v3", {"dialogue": [{"text": "hi"}]}, "[0].voice is required"),
+        ("elevenlabs/text-to-dialogue-v3", {"dialogue": [{"text": "hi"}]}, "'voice' is a required"),
+        (
+            "elevenlabs/text-to-dialogue-v3",
+            {"dialogue": [{"text": "x" * 2501, "voice": "EkK5I93UQWFDigLMpZcX"}] * 2},
+            "add up to 5002 characters (at most 5000)",
+        ),
     ],
 )
 async def test_audio_models_validate_like_kie(clock, client, model, inputs, needle):

@@ -1,7 +1,7 @@
 """Small JPEG previews: a thumbnail for an image, a poster frame (the first frame) for a video.
 
 Audio has no preview: a picture of a sound tells a model little, and the gallery plays the file
-itself with an audio player. ``write_preview`` answers None for it without decoding anything.
+itself with an audio player. ``preview_jpeg`` answers None for it without decoding anything.
 
 Previews travel inside MCP tool results, so they are bounded twice: the longest side is at most
 512 px, and the encoder steps down quality and size until the file is under ``MAX_BYTES``.
@@ -35,6 +35,21 @@ def write_preview(source: Path, mime_type: str, dest: Path) -> Path | None:
 
     A missing preview never fails a download, so decoding problems are logged, not raised.
     """
+    data = preview_jpeg(source, mime_type)
+    if data is None:
+        return None
+    temp = dest.with_name(f".{dest.name}.part-{secrets.token_hex(4)}")
+    try:
+        temp.write_bytes(data)
+        os.replace(temp, dest)
+    finally:
+        temp.unlink(missing_ok=True)
+    return dest
+
+
+def preview_jpeg(source: Path, mime_type: str) -> bytes | None:
+    """The preview of ``source`` as JPEG bytes; None (logged) if it cannot be made. Audio has
+    no picture to show: None, silently."""
     if mime_type.startswith("audio/"):
         return None
     try:
@@ -42,17 +57,10 @@ def write_preview(source: Path, mime_type: str, dest: Path) -> Path | None:
         if picture is None:
             log.warning("no video frame in %s; no poster frame", source.name)
             return None
-        data = _encode(picture)
-        temp = dest.with_name(f".{dest.name}.part-{secrets.token_hex(4)}")
-        try:
-            temp.write_bytes(data)
-            os.replace(temp, dest)
-        finally:
-            temp.unlink(missing_ok=True)
+        return _encode(picture)
     except _DECODE_ERRORS as exc:
         log.warning("no preview for %s: %s", source.name, exc)
         return None
-    return dest
 
 
 def _still(source: Path) -> Image.Image:

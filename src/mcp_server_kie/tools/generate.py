@@ -10,7 +10,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from mcp_server_kie.catalog import DEFAULT_MODEL, get_model, models_of, validate_request
+from mcp_server_kie.catalog import DEFAULT_MODEL, models_of, validate_request
 from mcp_server_kie.domain import MediaKind, NotConfiguredError, UserInputError
 from mcp_server_kie.jobs import SubmitError
 from mcp_server_kie.tools.context import bounded_wait, tool_context, wait_with_progress
@@ -21,8 +21,11 @@ DEFAULT_WAIT = {MediaKind.IMAGE: 40.0, MediaKind.VIDEO: 10.0, MediaKind.AUDIO: 3
 
 
 def _model_help(kind: MediaKind) -> str:
-    names = ", ".join(spec.id for spec in models_of(kind))
-    return f"kie.ai model id. Default {DEFAULT_MODEL[kind]}. Available: {names}."
+    count = len(models_of(kind))
+    return (
+        f"kie.ai model id. Default {DEFAULT_MODEL[kind]}. list_models(kind={kind.value!r}) "
+        f"pages through the {count} available; describe_model shows one model's settings."
+    )
 
 
 Prompt = Annotated[str, Field(min_length=1, description="What to generate, in plain words.")]
@@ -193,7 +196,7 @@ async def generate_audio(
     ctx: Context,
     model: Annotated[str | None, Field(description=_model_help(MediaKind.AUDIO))] = None,
     voice: Annotated[
-        str | None, Field(description="Speech models: a voice id (list_models shows them).")
+        str | None, Field(description="Speech models: a voice id (describe_model shows them).")
     ] = None,
     instrumental: Annotated[
         bool | None, Field(description="Suno music: no vocals, music only.")
@@ -213,12 +216,13 @@ async def generate_audio(
     """Generate speech or music with a kie.ai model and save it to the local media library.
 
     Speech (ElevenLabs, the default) speaks the prompt and takes 5-30 seconds: by default this
-    call waits and returns the saved MP3. Suno music models (suno/V5 and others) write and
-    sing a song from the prompt in 1-3 minutes and make two songs per request: the call
-    returns a job_id; then call get_status(job_id, wait_seconds=30) until it is completed.
+    call waits and returns the saved MP3. Suno music (model "suno"; its version in
+    options.model, V5 unless chosen) writes and sings a song from the prompt in 1-3 minutes and
+    makes two songs per request: the call returns a job_id; then call get_status(job_id,
+    wait_seconds=30) until it is completed.
     Never call generate_audio again for the same request: that pays twice. Results are files
     (path, URL, media:// link, duration), never inline audio. list_models(kind="audio") shows
-    every audio model, its settings and its price.
+    every audio model; describe_model(model) its settings and price.
     """
     knobs: dict[str, Any] = {
         "voice": voice,
@@ -259,7 +263,8 @@ async def _generate(
     else:
         try:
             preferences = await store.preferences()
-            spec = get_model(model or default_model(preferences, kind) or DEFAULT_MODEL[kind], kind)
+            chosen = model or default_model(preferences, kind) or DEFAULT_MODEL[kind]
+            spec = state.catalogue.get_model(chosen, kind)
             knobs = apply_defaults(preferences, spec, knobs)
             request = validate_request(spec, prompt, knobs, options)
             async with state.budget.reserve(spec.id, request.expected_credits):
