@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
@@ -17,9 +17,14 @@ from mcp_server_kie.tools.context import tool_context
 USD_PER_CREDIT = 0.005
 
 
+Scalar = str | int | float | bool
+
+
 class Setting(BaseModel):
-    allowed: list[Any] | None = Field(default=None, description="Allowed values, if a list.")
-    default: Any = None
+    allowed: list[str | int | float] | None = Field(
+        default=None, description="Allowed values, if a list."
+    )
+    default: Scalar | list[Scalar] | None = None
     required: bool = False
 
 
