@@ -31,6 +31,7 @@ from mcp_server_kie import __version__
 from mcp_server_kie.jobs.waiters import JobSignals
 from mcp_server_kie.media.sniff import sniff
 from mcp_server_kie.server.eras import era_middleware
+from mcp_server_kie.server.viewer import viewer_extension
 from mcp_server_kie.tools import ToolContext, register_tools
 from mcp_server_kie.tools.prompts import register_prompts
 from mcp_server_kie.tools.resources import not_found, register_resources
@@ -163,6 +164,7 @@ def build_server(context: ToolContext) -> MCPServer:
         lifespan=lifespan,
         subscriptions=notifier.bus,
         middleware=[era_middleware],
+        extensions=[viewer_extension()],
     )
     register_tools(server)
     register_resources(server)

@@ -6,7 +6,8 @@ an older revision would receive content blocks and fields it does not know. Pyth
 middleware rewrites outgoing results for older revisions: a ``resource_link`` becomes a text
 line with the same URI, ``structuredContent`` becomes the JSON text the 2025-06-18
 specification asks servers to send beside it anyway, and tool, prompt and resource
-descriptions lose the fields their revision did not define.
+descriptions lose the fields their revision did not define. A client that did not negotiate
+MCP Apps gets tool descriptions without the viewer's ``_meta.ui``, exactly as before it existed.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import json
 from typing import Any
 
 from mcp.server import ServerRequestContext
+from mcp.server.apps import client_supports_apps
 from mcp.server.context import CallNext, HandlerResult
 
 # When each field or content block first appeared (protocol revisions sort as dates).
@@ -45,7 +47,11 @@ def knows(version: str | None, since: str) -> bool:
 async def era_middleware(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
     result = await call_next(ctx)
     version = ctx.protocol_version
-    if not isinstance(result, dict) or version is None or version > LATEST_LEGACY:
+    if not isinstance(result, dict) or version is None:
+        return result
+    if ctx.method == "tools/list" and not client_supports_apps(ctx):
+        result = {**result, "tools": [_without_ui(tool) for tool in result.get("tools") or []]}
+    if version > LATEST_LEGACY:
         return result
     if ctx.method == "tools/call":
         return tool_result_for(version, result)
@@ -78,6 +84,15 @@ def _block_for(version: str, block: Any) -> Any:
     if "_meta" in block and not knows(version, "2025-06-18"):
         return {k: v for k, v in block.items() if k != "_meta"}
     return block
+
+
+def _without_ui(tool: Any) -> Any:
+    """A tool description as a host without MCP Apps saw it before the viewer existed."""
+    if not isinstance(tool, dict) or not isinstance(tool.get("_meta"), dict):
+        return tool
+    meta = {key: value for key, value in tool["_meta"].items() if key != "ui"}
+    shaped = {key: value for key, value in tool.items() if key != "_meta"}
+    return {**shaped, "_meta": meta} if meta else shaped
 
 
 def _descriptor_for(version: str, item: Any) -> Any:
