@@ -218,3 +218,39 @@ async def test_hosts_without_apps_see_tools_as_before(tmp_path: Path) -> None:
     assert getattr(contents, "text", None) == viewer_html()
     assert "http://" not in viewer_html() and "https://" not in viewer_html()
     assert os.path.basename(VIEWER_URI) == "viewer.html"
+
+
+async def test_viewer_actions_and_library_go_through_the_servers_tools(
+    tmp_path: Path,
+    browser: Browser,  # noqa: F811
+    host_bundle: Path,
+) -> None:
+    data = tmp_path / "data"
+    with host_origin(host_bundle) as origin:
+        with http_server(data, KIE_HTTP_CORS_ORIGINS=origin) as base:
+            args = {"prompt": "a red kite", "wait_seconds": 20}
+            page, view, job = await open_host(browser, origin, base, "generate_image", args, "light")
+            first = job["outputs"][0]["asset_id"]
+            await expect(view.locator(f"img[data-asset-id='{first}']")).to_be_visible(
+                timeout=10 * SECONDS
+            )
+            await view.locator("#open-gallery").click()
+            await page.wait_for_function("window.hostLog.some(e => e.openLink)")
+            link = await page.evaluate("window.hostLog.find(e => e.openLink).openLink")
+            assert link == f"{base}/"
+
+            await view.locator("#variations").click()  # a new paid job, through the host
+            variation = view.locator("#media img")
+            await expect(variation).not_to_have_attribute("data-asset-id", first, timeout=20_000)
+            await expect(view.locator("#status")).to_have_text("Image ready.")
+            await page.context.close()
+
+            page, view, listing = await open_host(browser, origin, base, "list_media", {}, "dark")
+            assert listing["count"] == 2
+            entries = view.locator("#grid > li button")
+            await expect(entries).to_have_count(2)
+            await expect(view.locator("#library-title")).to_have_text("Library (2)")
+            await entries.last.click()  # the oldest: the first image
+            await expect(view.locator(f"img[data-asset-id='{first}']")).to_be_visible()
+            await expect(view.locator("#prompt")).to_have_text("a red kite")
+            await page.context.close()
