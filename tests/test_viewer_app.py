@@ -229,7 +229,9 @@ async def test_viewer_actions_and_library_go_through_the_servers_tools(
     with host_origin(host_bundle) as origin:
         with http_server(data, KIE_HTTP_CORS_ORIGINS=origin) as base:
             args = {"prompt": "a red kite", "wait_seconds": 20}
-            page, view, job = await open_host(browser, origin, base, "generate_image", args, "light")
+            page, view, job = await open_host(
+                browser, origin, base, "generate_image", args, "light"
+            )
             first = job["outputs"][0]["asset_id"]
             await expect(view.locator(f"img[data-asset-id='{first}']")).to_be_visible(
                 timeout=10 * SECONDS

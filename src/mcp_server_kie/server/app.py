@@ -31,6 +31,7 @@ from mcp_server_kie import __version__
 from mcp_server_kie.jobs.waiters import JobSignals
 from mcp_server_kie.media.sniff import sniff
 from mcp_server_kie.server.eras import era_middleware
+from mcp_server_kie.server.tasks import Tasks
 from mcp_server_kie.server.viewer import viewer_extension
 from mcp_server_kie.tools import ToolContext, register_tools
 from mcp_server_kie.tools.prompts import register_prompts
@@ -164,7 +165,7 @@ def build_server(context: ToolContext) -> MCPServer:
         lifespan=lifespan,
         subscriptions=notifier.bus,
         middleware=[era_middleware],
-        extensions=[viewer_extension()],
+        extensions=[viewer_extension(), Tasks(context)],
     )
     register_tools(server)
     register_resources(server)

@@ -336,6 +336,21 @@ class Store:
         )
         return [(r["at"], r["from_status"], r["to_status"], r["cause"]) for r in rows]
 
+    async def record_job_note(self, job_id: str, cause: str) -> bool:
+        """Add an event to a job's history that does not change its status (for instance, a
+        task requester that stopped waiting). False when the job does not exist."""
+
+        async def note(conn: aiosqlite.Connection) -> bool:
+            async with conn.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)) as cursor:
+                row = await cursor.fetchone()
+            if row is None:
+                return False
+            status = JobStatus(row["status"])
+            await _event(conn, job_id, status, status, cause, time.time())
+            return True
+
+        return await self.db.write(note)
+
     async def job_events_after(self, after: int, limit: int = 500) -> list[tuple[int, str]]:
         """(event id, job id) of the job events written after event ``after``, oldest first:
         what a resumed event stream has missed."""
