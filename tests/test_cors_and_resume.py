@@ -165,14 +165,21 @@ def _sse_events(lines: list[str]) -> list[dict[str, str]]:
 
 
 async def _read_job_events(
-    http: httpx2.AsyncClient, url: str, headers: dict[str, str], count: int
+    http: httpx2.AsyncClient,
+    url: str,
+    headers: dict[str, str],
+    count: int,
+    listening: asyncio.Event | None = None,
 ) -> list[dict[str, str]]:
-    """Open /events and read until ``count`` events with ids arrived; then drop the stream."""
+    """Open /events and read until ``count`` events with ids arrived; then drop the stream.
+    ``listening`` is set once the server says it is watching (its first comment)."""
     lines: list[str] = []
-    async with http.stream("GET", url, headers=headers) as response:
+    async with asyncio.timeout(30), http.stream("GET", url, headers=headers) as response:
         assert response.status_code == 200
         stream: AsyncIterator[str] = response.aiter_lines()
         async for line in stream:
+            if line.startswith(": watching") and listening is not None:
+                listening.set()
             lines.append(line)
             with_ids = [e for e in _sse_events([*lines, ""]) if "id" in e]
             if line == "" and len(with_ids) >= count:
@@ -189,9 +196,9 @@ async def test_events_resume_from_last_event_id_without_gaps_or_repeats(tmp_path
             Client(build_server(runtime.tools)) as client,
         ):
             start = await store.last_job_event()
-            reading = _read_job_events(http, url, {}, 3)
-            reader = asyncio.create_task(reading)
-            await eventually(lambda: runtime.engine.signals._watchers, what="a watcher")
+            listening = asyncio.Event()
+            reader = asyncio.create_task(_read_job_events(http, url, {}, 3, listening))
+            await eventually(listening.is_set, what="the stream to start watching")
             first = await call(client, "generate_image", {"prompt": "one", "wait_seconds": 20})
             seen = await reader  # created, processing, completed of the first job
             last = seen[-1]["id"]
