@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+from typing import Any
 
 import platformdirs
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mcp_server_kie.media.ssrf import parse_allow_hosts
 
 APP_NAME = "mcp-server-kie"
 SANDBOX_API_KEY = "sandbox-key"
+# What a host passes for an optional setting the user left blank: nothing, or the template
+# itself (an MCPB bundle's "${user_config.public_url}" when the host does not substitute it).
+_UNSET = re.compile(r"\s*(\$\{[^}]*\}\s*)?")
 
 
 class Settings(BaseSettings):
@@ -117,6 +122,18 @@ class Settings(BaseSettings):
     download_read_timeout: float = Field(
         default=30.0, gt=0, description="Longest silence from a file host before a retry."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_unset(cls, values: Any) -> Any:
+        """A blank value, or an unsubstituted ``${...}`` placeholder, means "not set"."""
+        if isinstance(values, dict):
+            return {
+                name: value
+                for name, value in values.items()
+                if not (isinstance(value, str) and _UNSET.fullmatch(value))
+            }
+        return values
 
     @field_validator("public_url", "base_url", "upload_base_url")
     @classmethod

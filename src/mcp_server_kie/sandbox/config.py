@@ -6,6 +6,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 @dataclass
@@ -22,6 +23,7 @@ class SandboxConfig:
     callback_timeout: float = 15.0
     callback_attempts: int = 4
     clock: Callable[[], float] = time.time
+    state_path: Path | None = None  # keep tasks and balance here across restarts (journal.py)
 
 
 @dataclass(frozen=True, slots=True)

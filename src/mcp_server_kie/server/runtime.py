@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -36,6 +35,7 @@ from mcp_server_kie.server.cors import PathCors
 from mcp_server_kie.server.gallery import gallery_routes
 from mcp_server_kie.server.http import mcp_http_route
 from mcp_server_kie.server.media_routes import media_routes
+from mcp_server_kie.server.ports import SidecarPort, claim_sidecar_port, url_for
 from mcp_server_kie.server.sidecar import create_sidecar, instance_id
 from mcp_server_kie.storage import Store
 from mcp_server_kie.tools import ToolContext
@@ -58,7 +58,10 @@ class Runtime:
 async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIterator[Runtime]:
     """Everything running. With ``mcp_http`` the sidecar also serves MCP at /mcp (and must
     get its port: there is no point carrying on without it)."""
+    claimed = await claim_sidecar_port(settings, required=mcp_http)  # first: its log line too
     async with AsyncExitStack() as stack:
+        if claimed.sock is not None:
+            stack.callback(claimed.sock.close)
         store = await Store.open(settings.database_path)
         stack.push_async_callback(store.close)
         http = httpx2.AsyncClient(
@@ -76,6 +79,7 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
                         image_seconds=settings.sandbox_image_seconds,
                         video_seconds=settings.sandbox_video_seconds,
                         hmac_key=settings.webhook_hmac_key_value(),
+                        state_path=settings.resolved_data_dir / "sandbox-tasks.json",
                     )
                 )
             )
@@ -131,9 +135,9 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
             routes.append(mcp_route)  # a catch-all mount: last
             await stack.enter_async_context(manager.run())
         sidecar_url = await stack.enter_async_context(
-            _serve_sidecar(engine, settings, routes, required=mcp_http)
+            _serve_sidecar(engine, settings, routes, claimed)
         )
-        links.http_base = sidecar_url
+        links.http_base = claimed.url
         if sidecar_url:
             log.info("gallery: open %s/ in a browser", sidecar_url)
         public_url = settings.public_url
@@ -187,31 +191,13 @@ def _fetcher(settings: Settings, kie_base_url: str) -> Fetcher:
 
 @asynccontextmanager
 async def _serve_sidecar(
-    engine: Engine, settings: Settings, local_routes: Sequence[BaseRoute], *, required: bool
+    engine: Engine, settings: Settings, local_routes: Sequence[BaseRoute], claimed: SidecarPort
 ) -> AsyncIterator[str | None]:
-    """Run the sidecar under uvicorn in this event loop. If the port is taken (say, by a second
-    instance on the same data directory), carry on without it: jobs still finish by polling
-    and through the shared store."""
-    family = socket.AF_INET6 if ":" in settings.webhook_host else socket.AF_INET
-    # IPPROTO_TCP explicitly: asyncio disables Nagle only on sockets that say TCP, and uvicorn
-    # writes a response's head and body apart, so each answer would wait ~40 ms for an ACK.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((settings.webhook_host, settings.webhook_port))
-    except OSError as exc:
-        sock.close()
-        if required:
-            raise SystemExit(
-                f"cannot listen on {settings.webhook_host}:{settings.webhook_port}: "
-                f"{exc.strerror}. Choose another port with --port or KIE_WEBHOOK_PORT."
-            ) from None
-        log.warning(
-            "webhook sidecar not started: cannot listen on %s:%s (%s)",
-            settings.webhook_host,
-            settings.webhook_port,
-            exc.strerror,
-        )
+    """Run the sidecar under uvicorn in this event loop, on the socket claimed at start-up
+    (none: another instance on this data directory serves it, and jobs still finish by
+    polling and through the shared store)."""
+    sock = claimed.sock
+    if sock is None:
         yield None
         return
     port = sock.getsockname()[1]
@@ -237,8 +223,7 @@ async def _serve_sidecar(
             await asyncio.sleep(0.01)
     if task.done():
         task.result()
-    host = settings.webhook_host
-    url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+    url = url_for(settings.webhook_host, port)
     log.info("webhook sidecar listening on %s", url)
     try:
         yield url
