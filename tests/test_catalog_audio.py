@@ -128,3 +128,6 @@ def test_a_dialogue_takes_its_lines_by_kies_names() -> None:
     assert request(model, "a greeting", dialogue=lines)["dialogue"] == lines
     assert "dialogue is required" in refusal(model, "Ahoy!")
     assert "stability" in refusal(model, dialogue=lines, stability=0.3)
+    long = [{"text": "x" * 2500, "voice": "EkK5I93UQWFDigLMpZcX"}] * 2
+    assert request(model, dialogue=long)["dialogue"] == long
+    assert "5000" in refusal(model, dialogue=[*long, lines[0]])

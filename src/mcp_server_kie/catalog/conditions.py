@@ -65,7 +65,16 @@ def _holds(condition: Condition, value: Any) -> bool:
     if isinstance(condition, _Present | _Sent):
         return given
     if isinstance(condition, LongerThan):
-        return isinstance(value, str) and len(value) > condition.limit
+        return _characters(value) > condition.limit
     if isinstance(condition, Outside):
         return given and value not in condition.values
     return value in condition if given else None in condition
+
+
+def _characters(value: Any) -> int:
+    """The characters of a text, or of a list of lines' `text` fields added up."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, list):
+        return sum(_characters(item.get("text")) for item in value if isinstance(item, dict))
+    return 0

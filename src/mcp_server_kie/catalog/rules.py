@@ -4,10 +4,11 @@ the page they come from. JSON Schema cannot say them; `validation` checks them a
 A rule refuses a request for one of its `models` when every condition in `when` and in `refuse`
 holds. A condition is a tuple of values (None: the field is not given and has no default),
 `PRESENT` (given and not empty), `SENT` (given in the request itself, a default does not
-count), `Outside(values)` (given and not one of them) or `LongerThan(n)` (text of more than n
-characters), defined in `conditions`. The values seen are the request's, else the model's
-schema default. `tests/test_catalog_rules.py` checks that every model and field a rule names
-still exists in the generated catalogue, so a regeneration can never silently drop a rule.
+count), `Outside(values)` (given and not one of them) or `LongerThan(n)` (text, or a list of
+lines' texts added up, of more than n characters), defined in `conditions`. The values seen
+are the request's, else the model's schema default. `tests/test_catalog_rules.py` checks that
+every model and field a rule names still exists in the generated catalogue, so a regeneration
+can never silently drop a rule.
 """
 
 from __future__ import annotations
@@ -190,6 +191,14 @@ RULES: tuple[Rule, ...] = (
             _SUNO_URL,
         )
         for name, what in (("style", "genre and mood"), ("title", "at most 80 characters"))
+    ),
+    Rule(
+        ("elevenlabs/text-to-dialogue-v3",),
+        {},
+        {"dialogue": LongerThan(5000)},
+        "the dialogue's lines add up to more than 5000 characters",
+        "The total character count of all text fields combined must not exceed 5000 characters.",
+        "https://docs.kie.ai/market/elevenlabs/text-to-dialogue-v3",
     ),
     Rule(
         ("suno",),

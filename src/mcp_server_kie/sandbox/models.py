@@ -2,8 +2,8 @@
 
 Deliberately independent of the project's catalogue, so a mistake in one shows up as a
 disagreement with the other. The tables themselves are in `image_models`, `video_models` and
-`documents` (kie's own documents; `audio_models` adds the audio prices); the same `FieldSpec` checks also validate the bodies of the 4o, Veo, Runway and
-Suno families.
+`documents` (kie's own documents; `audio_models` adds the audio prices); the same `FieldSpec`
+checks also validate the bodies of the 4o, Veo, Runway and Suno families.
 """
 
 from __future__ import annotations
