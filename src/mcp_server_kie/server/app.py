@@ -40,9 +40,11 @@ from mcp_server_kie.tools.resources import not_found, register_resources
 log = logging.getLogger(__name__)
 
 INSTRUCTIONS = """\
-Generates images and videos with kie.ai models and keeps every result in a local media library.
-1. Start: generate_image or generate_video. Images take 10-30 s and usually come back finished
-   in the same call. Videos take 1-10 minutes: the call returns a job_id, status "processing".
+Generates images, videos and audio with kie.ai models and keeps every result in a local media
+library.
+1. Start: generate_image, generate_video or generate_audio. Images and speech take 10-30 s and
+   usually come back finished in the same call. Videos take 1-10 minutes and Suno songs 1-3:
+   the call returns a job_id, status "processing".
 2. Wait: call get_status(job_id, wait_seconds=30) until the status is completed or failed. A
    job that is still running is not an error. Never start the same generation again to
    "retry" a wait: that pays twice (pass idempotency_key if you must repeat a call).

@@ -9,7 +9,7 @@ from mcp.server import MCPServer
 from mcp.types import ToolAnnotations
 
 from mcp_server_kie.tools.context import ToolContext
-from mcp_server_kie.tools.generate import generate_image, generate_video
+from mcp_server_kie.tools.generate import generate_audio, generate_image, generate_video
 from mcp_server_kie.tools.library import delete_media, get_status, list_media
 from mcp_server_kie.tools.models import describe_model, get_credits, list_models
 from mcp_server_kie.tools.preferences import get_settings, update_settings
@@ -44,6 +44,7 @@ def register_tools(server: MCPServer) -> None:
     tools: list[tuple[Callable[..., Awaitable[object]], str, ToolAnnotations]] = [
         (generate_image, "Generate an image", _STARTS_PAID_JOB),
         (generate_video, "Generate a video", _STARTS_PAID_JOB),
+        (generate_audio, "Generate speech or music", _STARTS_PAID_JOB),
         (get_status, "Get a job's status", _READS_LIBRARY),
         (list_media, "List generated media", _READS_LIBRARY),
         (delete_media, "Delete generated media", _DELETES_FILES),

@@ -40,7 +40,7 @@ def register_resources(server: MCPServer) -> None:
     @server.resource(
         "media://{asset_id}",
         name="media",
-        title="A generated image or video",
+        title="A generated image, video or audio file",
         description="The stored file of one output (its type is in the result's mime type).",
         mime_type="application/octet-stream",
     )
@@ -51,7 +51,8 @@ def register_resources(server: MCPServer) -> None:
         "media://{asset_id}/thumbnail",
         name="thumbnail",
         title="Thumbnail of a generated image or video",
-        description="A small JPEG: the image scaled down, or a video's first frame.",
+        description="A small JPEG: the image scaled down, or a video's first frame (audio "
+        "has none).",
         mime_type="image/jpeg",
     )
     async def thumbnail(asset_id: str, ctx: Context) -> bytes:
