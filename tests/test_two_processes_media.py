@@ -28,7 +28,7 @@ from media_backends import contents, stored
 from support import SANDBOX_KEY
 from test_two_processes import ROOT, ServerProcess
 
-_SECOND_FILE = re.compile(r"^/cdn/[^/]+/1\.png$")
+_SECOND_FILE = re.compile(r"^/cdn/[^/]+/1\.(?:png|jpg)$")
 
 
 class Gate:
@@ -125,7 +125,7 @@ async def test_a_stopping_process_never_deletes_another_ones_finished_files(
             finishing: ServerProcess | None = None
             try:
                 await stopping.event("ready")
-                answer = await stopping.ask("submit 1 image gpt-4o-image num_images=2", "submitted")
+                answer = await stopping.ask("submit 1 image wan/2-7-image num_images=2", "submitted")
                 [job_id] = answer["jobs"]
                 async with asyncio.timeout(30):
                     await gate.held.wait()  # B has stored file 0 and waits for file 1

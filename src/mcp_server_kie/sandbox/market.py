@@ -73,7 +73,19 @@ def outputs_for(spec: ModelSpec, inputs: Mapping[str, object]) -> tuple[Output, 
         length = spec.value(inputs, "duration") or spec.value(inputs, "n_frames")
         return (Output("result", 0, "mp4", aspect, seconds=seconds_of(length) or 5),)
     extension = "jpg" if spec.value(inputs, "output_format") in ("jpeg", "jpg") else "png"
-    return (Output("result", 0, extension, aspect),)
+    return tuple(Output("result", i, extension, aspect) for i in range(_image_count(inputs)))
+
+
+def _image_count(inputs: Mapping[str, object]) -> int:
+    """Models whose schema has `n` or `num_images` make that many images (kie's pages: "number
+    of images to generate"); every other image model makes one."""
+    for name in ("n", "num_images"):
+        value = inputs.get(name)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return min(value, 10)
+        if isinstance(value, str) and value.isdigit() and int(value) > 0:
+            return min(int(value), 10)
+    return 1
 
 
 class MarketFamily:
