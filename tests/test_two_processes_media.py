@@ -125,7 +125,8 @@ async def test_a_stopping_process_never_deletes_another_ones_finished_files(
             finishing: ServerProcess | None = None
             try:
                 await stopping.event("ready")
-                answer = await stopping.ask("submit 1 image wan/2-7-image num_images=2", "submitted")
+                command = "submit 1 image wan/2-7-image num_images=2"
+                answer = await stopping.ask(command, "submitted")
                 [job_id] = answer["jobs"]
                 async with asyncio.timeout(30):
                     await gate.held.wait()  # B has stored file 0 and waits for file 1
