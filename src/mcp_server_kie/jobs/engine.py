@@ -41,6 +41,7 @@ from mcp_server_kie.kie.errors import (
 )
 from mcp_server_kie.kie.signing import verify_signature
 from mcp_server_kie.media import DownloadError
+from mcp_server_kie.redaction import redact_body
 from mcp_server_kie.storage import NewJob, Store
 
 log = logging.getLogger(__name__)
@@ -243,7 +244,8 @@ class Engine:
         if job is not None and job.task_id is not None and notice.task_id != job.task_id:
             # Signed for another task (a replay against this job's URL) is not authentic here.
             raise CallbackRejected(401 if self._hmac_key else 400, "callback is for another task")
-        await self.store.add_delivery(job_id, body)
+        # kie echoes the request (callback URL and token included): never stored in clear.
+        await self.store.add_delivery(job_id, redact_body(body, token))
 
     def process_in_background(self, job_id: str) -> None:
         """Process a job's inbox soon. A burst of duplicate deliveries shares one run: a run

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from mcp_server_kie import __version__
 from mcp_server_kie.config import Settings
+from mcp_server_kie.redaction import RedactingFormatter
 
 log = logging.getLogger("mcp_server_kie")
 
@@ -102,7 +103,7 @@ async def _serve(settings: Settings, *, http: bool) -> None:
 def _configure_logging(level: str) -> None:
     """Everything goes to stderr: in stdio mode stdout belongs to the MCP protocol."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
