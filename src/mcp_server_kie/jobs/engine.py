@@ -27,7 +27,11 @@ from mcp_server_kie.domain import (
     TaskState,
     clean_provider_text,
 )
-from mcp_server_kie.jobs.callbacks import CallbackRejected, decode_callback
+from mcp_server_kie.jobs.callbacks import (
+    MAX_DELIVERIES_PER_JOB,
+    CallbackRejected,
+    decode_callback,
+)
 from mcp_server_kie.jobs.outputs import OutputStore
 from mcp_server_kie.jobs.references import ReferenceResolver
 from mcp_server_kie.jobs.waiters import JobSignals
@@ -213,8 +217,11 @@ class Engine:
         *,
         timestamp: str | None = None,
         signature: str | None = None,
-    ) -> None:
+    ) -> bool:
         """Authenticate and persist one callback delivery; processing happens afterwards.
+        True when the delivery was stored and wants processing; False when it is authentic
+        but has nothing to add (acknowledge it all the same): the job has already ended, the
+        same body is already stored, or the job's inbox is full.
 
         ``timestamp`` and ``signature`` are the X-Webhook-Timestamp and X-Webhook-Signature
         headers. Checks run cheapest first and nothing is written until all pass: the job's
@@ -244,8 +251,13 @@ class Engine:
         if job is not None and job.task_id is not None and notice.task_id != job.task_id:
             # Signed for another task (a replay against this job's URL) is not authentic here.
             raise CallbackRejected(401 if self._hmac_key else 400, "callback is for another task")
+        if job is None or job.status.terminal:
+            return False  # nothing a callback can change; a replay storm costs one read each
+        if await self.store.count_deliveries(job_id) >= MAX_DELIVERIES_PER_JOB:
+            log.warning("job %s: inbox full; delivery acknowledged, not stored", job_id)
+            return False
         # kie echoes the request (callback URL and token included): never stored in clear.
-        await self.store.add_delivery(job_id, redact_body(body, token))
+        return await self.store.add_delivery(job_id, redact_body(body, token)) is not None
 
     def process_in_background(self, job_id: str) -> None:
         """Process a job's inbox soon. A burst of duplicate deliveries shares one run: a run
@@ -276,8 +288,10 @@ class Engine:
                 await self._adopt_task(job.id, delivery.body)
                 job = await self.store.get_job(job.id)
             if job is not None and not job.status.terminal:
-                await self.refresh(job.id)
+                job = await self.refresh(job.id)
             await self.store.mark_delivery_processed(delivery.id)
+            if job is None or job.status.terminal:
+                await self.store.prune_deliveries(delivery.job_id)
 
     async def _adopt_task(self, job_id: str, body: bytes) -> None:
         try:

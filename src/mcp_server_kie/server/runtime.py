@@ -148,6 +148,7 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
         if removed:
             log.info("removed %d temporary file(s) left by an interrupted download", removed)
         await engine.process_inbox()  # deliveries a previous run accepted but did not finish
+        await store.prune_deliveries()  # processed deliveries of jobs that have ended
         deadlines = {
             MediaKind.IMAGE: settings.image_deadline_seconds,
             MediaKind.VIDEO: settings.video_deadline_seconds,

@@ -57,7 +57,7 @@ def create_sidecar(
         except ClientDisconnect:
             return _reject(400, "client went away")
         try:
-            await engine.accept_callback(
+            stored = await engine.accept_callback(
                 job_id,
                 request.query_params.get("token"),
                 body,
@@ -67,7 +67,8 @@ def create_sidecar(
         except CallbackRejected as exc:
             log.info("callback for %s rejected: %s", job_id, exc.reason)
             return _reject(exc.status, exc.reason)
-        engine.process_in_background(job_id)
+        if stored:
+            engine.process_in_background(job_id)
         return JSONResponse({"ok": True})
 
     async def healthz(request: Request) -> JSONResponse:
