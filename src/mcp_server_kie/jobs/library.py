@@ -7,11 +7,13 @@ points at a missing one.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from mcp_server_kie.domain import Asset, UserInputError
+from mcp_server_kie.media.confine import confined
 from mcp_server_kie.storage import Store
 
 log = logging.getLogger(__name__)
@@ -27,7 +29,7 @@ class Deleted:
 class Library:
     def __init__(self, store: Store, media_dir: Path) -> None:
         self._store = store
-        self._media_dir = media_dir
+        self.media_dir = media_dir
 
     async def delete_asset(self, asset_id: str) -> Deleted:
         asset = await self._store.delete_asset(asset_id)
@@ -58,9 +60,10 @@ class Library:
             for name in (asset.path, asset.thumbnail_path):
                 if name is None:
                     continue
-                path = Path(name)
-                if not path.is_relative_to(self._media_dir):
-                    log.warning("not deleting %s: outside the media directory", path)
+                path = confined(name, self.media_dir)
+                if path is None:
+                    if os.path.lexists(name):
+                        log.warning("not deleting %s: outside the media directory", name)
                     continue
                 try:
                     size = path.stat().st_size
@@ -69,12 +72,13 @@ class Library:
                     continue
                 files += 1
                 freed += size
-            self._prune(Path(asset.path).parent)
+                self._prune(path.parent)
         return files, freed
 
     def _prune(self, directory: Path) -> None:
         """Remove now-empty job and date directories up to the media directory."""
-        while directory != self._media_dir and directory.is_relative_to(self._media_dir):
+        root = self.media_dir.resolve()
+        while directory != root and directory.is_relative_to(root):
             try:
                 directory.rmdir()
             except OSError:  # not empty (or already gone): stop climbing

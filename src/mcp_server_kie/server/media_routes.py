@@ -20,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from mcp_server_kie.domain import Job
 from mcp_server_kie.jobs.waiters import JobSignals
+from mcp_server_kie.media.confine import confined
 from mcp_server_kie.server.access import LocalAccess
 from mcp_server_kie.storage import Store
 from mcp_server_kie.tools.results import MediaLinks, job_result
@@ -107,8 +108,8 @@ async def _job_events(
 
 def _library_file(name: str, root: Path) -> Path | None:
     """The stored file, if it really is a file inside the media directory."""
-    path = Path(name).resolve()
-    return path if path.is_relative_to(root) and path.is_file() else None
+    path = confined(name, root)
+    return path if path is not None and path.is_file() else None
 
 
 def _not_found() -> Response:

@@ -16,6 +16,7 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError
 
+from mcp_server_kie.media.confine import confined
 from mcp_server_kie.tools.context import ToolContext
 from mcp_server_kie.tools.results import job_result
 
@@ -74,8 +75,14 @@ async def _asset_bytes(state: ToolContext, asset_id: str, *, thumbnail: bool) ->
     name = asset and (asset.thumbnail_path if thumbnail else asset.path)
     if asset is None or not name:
         raise ResourceError(f"No {'thumbnail' if thumbnail else 'file'} for {asset_id!r}.")
+    path = await asyncio.to_thread(confined, name, state.library.media_dir)
+    if path is None:
+        raise ResourceError(
+            f"The file of {asset_id} is missing from the library or lies outside the media "
+            "folder; only files inside it are served."
+        )
     try:
-        data = await asyncio.to_thread(_read_capped, Path(name))
+        data = await asyncio.to_thread(_read_capped, path)
     except OSError:
         raise ResourceError(f"The file of {asset_id} is missing from the library.") from None
     if data is None:
