@@ -8,6 +8,7 @@ import contextlib
 import logging
 import os
 import signal
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 from mcp_server_kie import __version__
 from mcp_server_kie.config import Settings
 from mcp_server_kie.redaction import RedactingFormatter
+from mcp_server_kie.storage.failures import explain_storage_failure
 
 log = logging.getLogger("mcp_server_kie")
 
@@ -91,13 +93,19 @@ async def _serve(settings: Settings, *, http: bool) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, main_task.cancel)
-    with contextlib.suppress(asyncio.CancelledError):
-        async with open_runtime(settings, mcp_http=http) as runtime:
-            if http:
-                log.info("MCP over HTTP at %s/mcp", runtime.sidecar_url)
-                await asyncio.Event().wait()  # until SIGINT/SIGTERM
-            else:
-                await build_server(runtime.tools).run_stdio_async()
+    try:
+        with contextlib.suppress(asyncio.CancelledError):
+            async with open_runtime(settings, mcp_http=http) as runtime:
+                if http:
+                    log.info("MCP over HTTP at %s/mcp", runtime.sidecar_url)
+                    await asyncio.Event().wait()  # until SIGINT/SIGTERM
+                else:
+                    await build_server(runtime.tools).run_stdio_async()
+    except (OSError, sqlite3.Error) as exc:
+        explained = explain_storage_failure(exc, settings.database_path)
+        if explained is None:
+            raise
+        raise SystemExit(f"mcp-server-kie cannot start: {explained}") from None
 
 
 def _configure_logging(level: str) -> None:

@@ -8,10 +8,13 @@ snippets for the common hosts with this machine's paths. Never prints a secret.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import shutil
 import socket
+import sqlite3
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,8 +26,11 @@ from mcp_server_kie.config import MISSING_KEY_MESSAGE, Settings
 from mcp_server_kie.jobs import ProviderError
 from mcp_server_kie.server.runtime import Runtime, open_runtime
 from mcp_server_kie.server.sidecar import instance_id
+from mcp_server_kie.storage.failures import explain_storage_failure
 
 Say = Callable[[str], None]
+# Room for a few videos; below this, downloads would soon fail.
+_MIN_FREE_BYTES = 50 * 1024 * 1024
 
 
 @dataclass
@@ -36,8 +42,8 @@ class Check:
 
 async def run_doctor(settings: Settings, say: Say = print) -> int:
     """Run every check, print the results and the host snippets; 0 when all pass."""
-    checks = [_check_data_dir(settings), _check_port(settings)]
-    if checks[0].ok:
+    checks = [_check_data_dir(settings), _check_database(settings), _check_port(settings)]
+    if checks[0].ok and checks[1].ok:
         async with open_runtime(settings) as runtime:
             checks.append(await _check_key(runtime))
             checks.append(await _check_public_url(runtime))
@@ -67,6 +73,29 @@ def _check_data_dir(settings: Settings) -> Check:
             "own, or fix its permissions.",
         )
     return Check("data directory", True, f"{directory} is writable")
+
+
+def _check_database(settings: Settings) -> Check:
+    """The database file reads back whole (a damaged or truncated file is named), and its
+    disk has room for results."""
+    database = settings.database_path
+    free = shutil.disk_usage(database.parent).free if database.parent.exists() else None
+    if free is not None and free < _MIN_FREE_BYTES:
+        full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(database.parent))
+        return Check("database", False, explain_storage_failure(full, database) or "")
+    if not database.exists():
+        return Check("database", True, f"{database} will be created at the first start")
+    try:
+        uri = f"{database.as_uri()}?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
+            verdict = str(conn.execute("PRAGMA quick_check").fetchone()[0])
+    except sqlite3.Error as exc:
+        explained = explain_storage_failure(exc, database)
+        return Check("database", False, explained or f"cannot read {database}: {exc}")
+    if verdict != "ok":
+        damaged = sqlite3.DatabaseError(f"database disk image is malformed: {verdict}")
+        return Check("database", False, explain_storage_failure(damaged, database) or verdict)
+    return Check("database", True, f"{database} is sound")
 
 
 def _check_port(settings: Settings) -> Check:

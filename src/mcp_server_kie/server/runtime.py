@@ -114,6 +114,7 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
             links=links,
             max_wait_seconds=settings.max_wait_seconds,
             setup_error=None if kie else MISSING_KEY_MESSAGE,
+            database_path=settings.database_path,
         )
         token = settings.http_token.get_secret_value() if settings.http_token else None
         access = LocalAccess(token)
@@ -212,7 +213,12 @@ async def _serve_sidecar(
         return
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        create_sidecar(engine, local_routes, instance=instance_id(settings.database_path)),
+        create_sidecar(
+            engine,
+            local_routes,
+            instance=instance_id(settings.database_path),
+            database=settings.database_path,
+        ),
         log_config=None,
         access_log=False,
         lifespan="off",

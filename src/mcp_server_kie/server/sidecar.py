@@ -22,6 +22,7 @@ from starlette.routing import BaseRoute, Route
 from mcp_server_kie.jobs import CallbackRejected, Engine
 from mcp_server_kie.jobs.callbacks import MAX_CALLBACK_BYTES
 from mcp_server_kie.kie.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from mcp_server_kie.storage.failures import explain_storage_failure
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +36,11 @@ def instance_id(database_path: Path) -> str:
 
 
 def create_sidecar(
-    engine: Engine, local_routes: Sequence[BaseRoute] = (), *, instance: str = ""
+    engine: Engine,
+    local_routes: Sequence[BaseRoute] = (),
+    *,
+    instance: str = "",
+    database: Path | None = None,
 ) -> Starlette:
     """The webhook and health routes, plus ``local_routes`` (media, events), which guard
     themselves with the local access policy."""
@@ -74,12 +79,24 @@ def create_sidecar(
     async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "service": "mcp-server-kie", "instance": instance})
 
+    async def failed(request: Request, exc: Exception) -> JSONResponse:
+        explained = explain_storage_failure(exc, database) if database is not None else None
+        return JSONResponse(
+            {
+                "error": explained
+                or f"{request.url.path} failed unexpectedly ({type(exc).__name__}); the "
+                "server's log (stderr) has the details."
+            },
+            status_code=503 if explained else 500,
+        )
+
     return Starlette(
+        exception_handlers={Exception: failed},
         routes=[
             Route("/webhooks/kie/{job_id}", webhook, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             *local_routes,
-        ]
+        ],
     )
 
 

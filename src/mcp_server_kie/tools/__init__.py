@@ -9,6 +9,7 @@ from mcp.server import MCPServer
 from mcp.types import ToolAnnotations
 
 from mcp_server_kie.tools.context import ToolContext
+from mcp_server_kie.tools.failures import in_sentences
 from mcp_server_kie.tools.generate import generate_image, generate_video
 from mcp_server_kie.tools.library import delete_media, get_status, list_media
 from mcp_server_kie.tools.models import get_credits, list_models
@@ -43,4 +44,4 @@ def register_tools(server: MCPServer) -> None:
     ]
     for fn, title, hints in tools:
         description = inspect.cleandoc(fn.__doc__ or "")
-        server.tool(title=title, description=description, annotations=hints)(fn)
+        server.tool(title=title, description=description, annotations=hints)(in_sentences(fn))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
@@ -28,6 +29,7 @@ class ToolContext:
     max_wait_seconds: float
     links: MediaLinks = field(default_factory=MediaLinks)
     setup_error: str | None = None  # set when kie.ai is not configured: every tool says so
+    database_path: Path | None = None  # named in messages about a failing data folder
 
 
 def tool_context(ctx: Context) -> ToolContext:
