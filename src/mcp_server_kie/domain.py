@@ -142,7 +142,7 @@ _TERMINAL_SEQUENCE = re.compile(
     r"(?:\x1b\]|\x9d)[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
     r"|(?:\x1b[PX^_]|[\x90\x98\x9e\x9f])[^\x1b\x9c]*(?:\x1b\\|\x9c)?"
     r"|(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
-    r"|\x1b[ -/]*[0-~]?"
+    r"|\x1b[!-/]*[0-~]?"
 )
 _SEQUENCE_REMNANT = re.compile(
     r"\[[0-9;?]{0,16}[A-HJKSTfhlmnsu](?!\])|\][0-9]{1,3};[^\s\]]*(?:\s|$)"
