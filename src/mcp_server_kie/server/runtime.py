@@ -31,6 +31,7 @@ from mcp_server_kie.media.tempfiles import remove_abandoned
 from mcp_server_kie.sandbox import SandboxConfig, serve_sandbox
 from mcp_server_kie.server.access import LocalAccess
 from mcp_server_kie.server.app import build_server
+from mcp_server_kie.server.edge import ConnectionGuard, EdgeLimits
 from mcp_server_kie.server.gallery import gallery_routes
 from mcp_server_kie.server.http import mcp_http_route
 from mcp_server_kie.server.media_routes import media_routes
@@ -222,6 +223,8 @@ async def _serve_sidecar(
         log_config=None,
         access_log=False,
         lifespan="off",
+        http=ConnectionGuard(EdgeLimits()).protocol(),
+        h11_max_incomplete_event_size=16 * 1024,  # a request head larger than this: 400
         timeout_keep_alive=5,
         limit_concurrency=1000,
         # Whatever is still sending after this (a slow download) is cut off.
