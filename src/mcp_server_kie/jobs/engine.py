@@ -84,9 +84,12 @@ class Engine:
         not_configured_message: str = "kie.ai is not configured",
         webhook_hmac_key: str | None = None,
         clock: Callable[[], float] = time.time,
+        wait_recheck_seconds: float = _WAIT_RECHECK_SECONDS,
     ) -> None:
         """``webhook_hmac_key``: when set, every callback must be signed with it.
-        ``clock``: wall-clock seconds, for the signature's freshness window."""
+        ``clock``: wall-clock seconds, for the signature's freshness window.
+        ``wait_recheck_seconds``: how often a waiter re-reads the store on its own (for
+        changes made by another process); changes made here wake it at once."""
         self.store = store
         self.signals = JobSignals()
         self._kie = kie
@@ -96,6 +99,7 @@ class Engine:
         self._not_configured = not_configured_message
         self._hmac_key = webhook_hmac_key or None
         self._clock = clock
+        self._wait_recheck = wait_recheck_seconds
         self._job_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
@@ -441,7 +445,7 @@ class Engine:
                     return job
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(
-                        event.wait(), timeout=min(remaining, _WAIT_RECHECK_SECONDS)
+                        event.wait(), timeout=min(remaining, self._wait_recheck)
                     )
         finally:
             self.signals.unsubscribe(job_id, event)
