@@ -1,0 +1,3 @@
+"""Tests added for mutants that survived scripts/mutation (see its report)."""
+
+from __future__ import annotations
