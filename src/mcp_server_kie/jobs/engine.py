@@ -444,9 +444,7 @@ class Engine:
                 if remaining <= 0:
                     return job
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        event.wait(), timeout=min(remaining, self._wait_recheck)
-                    )
+                    await asyncio.wait_for(event.wait(), timeout=min(remaining, self._wait_recheck))
         finally:
             self.signals.unsubscribe(job_id, event)
 
