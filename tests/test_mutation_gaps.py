@@ -167,3 +167,22 @@ def test_redaction_covers_the_fully_percent_encoded_form_of_a_secret() -> None:
     secret = "a/b c+d"
     text = "x=a%2Fb%20c%2Bd and a/b c+d"
     assert redact_text(text, secret) == f"x={REDACTED} and {REDACTED}"
+
+
+@pytest.mark.parametrize(
+    ("now", "tolerance"),
+    [(None, 300), ("1700000000", 300), (1_700_000_000, None), (1_700_000_000, "300")],
+)
+def test_signatures_are_refused_when_the_clock_or_window_is_not_a_number(
+    now: object, tolerance: object
+) -> None:
+    ts = 1_700_000_000
+    good = sign("key", "task1", ts)
+    assert not verify_signature(
+        "key",
+        "task1",
+        str(ts),
+        good,
+        now=now,  # type: ignore[arg-type]
+        tolerance=tolerance,  # type: ignore[arg-type]
+    )
