@@ -6,12 +6,19 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx2
 import pytest
 from starlette.requests import HTTPConnection
 
+from mcp_server_kie.jobs.callbacks import (
+    MAX_CALLBACK_BYTES,
+    MAX_NUMBER_DIGITS,
+    CallbackRejected,
+    decode_callback,
+)
 from mcp_server_kie.kie.signing import sign, verify_signature
 from mcp_server_kie.media.ssrf import system_resolver
 from mcp_server_kie.redaction import REDACTED, redact_text
@@ -186,3 +193,40 @@ def test_signatures_are_refused_when_the_clock_or_window_is_not_a_number(
         now=now,  # type: ignore[arg-type]
         tolerance=tolerance,  # type: ignore[arg-type]
     )
+
+
+def test_float_length_limit_is_inclusive() -> None:
+    at_limit = "1." + "5" * (MAX_NUMBER_DIGITS - 2)
+    assert len(at_limit) == MAX_NUMBER_DIGITS
+    assert decode_callback(f'{{"x": {at_limit}}}'.encode())["x"] == float(at_limit)
+    with pytest.raises(CallbackRejected):
+        decode_callback(f'{{"x": {at_limit}5}}'.encode())
+
+
+async def test_a_chunked_body_is_counted_across_chunks_and_capped_at_the_limit(
+    tmp_path: Path,
+) -> None:
+    """No Content-Length (chunked): the sidecar counts what arrives; exactly the limit is
+    read (the token check then answers), one byte more is a 413."""
+
+    def body(size: int, pieces: int) -> AsyncIterator[bytes]:
+        async def chunks() -> AsyncIterator[bytes]:
+            data = b'{"p": "' + b"x" * (size - 9) + b'"}'
+            assert len(data) == size
+            step = -(-size // pieces)
+            for start in range(0, size, step):
+                yield data[start : start + step]
+
+        return chunks()
+
+    async with http_runtime(tmp_path, None) as rt:
+        url = f"{rt.sidecar_url}/webhooks/kie/job_{'f' * 24}?token=t"
+        headers = {"content-type": "application/json"}
+        async with httpx2.AsyncClient() as http:
+            for pieces in (1, 4):
+                over = await http.post(
+                    url, content=body(MAX_CALLBACK_BYTES + 1, pieces), headers=headers
+                )
+                assert over.status_code == 413 and over.json() == {"error": "body too large"}
+                at = await http.post(url, content=body(MAX_CALLBACK_BYTES, pieces), headers=headers)
+                assert at.status_code == 404, at.text  # read whole; then: no such job
