@@ -13,14 +13,17 @@ import httpx2
 import pytest
 from starlette.requests import HTTPConnection
 
+from mcp_server_kie.domain import UserInputError
+from mcp_server_kie.jobs.budget import Budget
 from mcp_server_kie.jobs.callbacks import (
     MAX_CALLBACK_BYTES,
+    MAX_DEPTH,
     MAX_NUMBER_DIGITS,
     CallbackRejected,
     decode_callback,
 )
 from mcp_server_kie.kie.signing import sign, verify_signature
-from mcp_server_kie.media.ssrf import system_resolver
+from mcp_server_kie.media.ssrf import SsrfPolicy, parse_allow_hosts, system_resolver
 from mcp_server_kie.redaction import REDACTED, redact_text
 from mcp_server_kie.server.access import LocalAccess, bearer_token, is_direct, is_local
 from mcp_server_kie.storage import BadCursor, MediaQuery, Store, decode_cursor
@@ -230,3 +233,52 @@ async def test_a_chunked_body_is_counted_across_chunks_and_capped_at_the_limit(
                 assert over.status_code == 413 and over.json() == {"error": "body too large"}
                 at = await http.post(url, content=body(MAX_CALLBACK_BYTES, pieces), headers=headers)
                 assert at.status_code == 404, at.text  # read whole; then: no such job
+
+
+def test_callback_limits_are_inclusive_and_rejections_name_the_reason() -> None:
+    assert decode_callback(f'{{"n": {"9" * MAX_NUMBER_DIGITS}}}'.encode())["n"] > 0
+    with pytest.raises(CallbackRejected):
+        decode_callback(f'{{"n": {"9" * (MAX_NUMBER_DIGITS + 1)}}}'.encode())
+    deepest = "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1)
+    assert decode_callback(f'{{"d": {deepest}}}'.encode())  # the object is depth 1
+    with pytest.raises(CallbackRejected):
+        decode_callback(f'{{"d": [{deepest}]}}'.encode())
+    exact = b'{"p": "' + b"x" * (MAX_CALLBACK_BYTES - 9) + b'"}'
+    assert len(exact) == MAX_CALLBACK_BYTES and decode_callback(exact)
+    for body, status, reason in [
+        (exact + b" ", 413, "body too large"),
+        (b"{not json", 400, "body is not valid JSON"),
+        (b"[1, 2]", 400, "body is not a JSON object"),
+    ]:
+        with pytest.raises(CallbackRejected) as refused:
+            decode_callback(body)
+        assert (refused.value.status, refused.value.reason) == (status, reason)
+        assert str(refused.value) == reason
+
+
+async def test_budget_refusals_state_the_cost_in_dollars_and_the_limit(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "kie.sqlite3")
+    try:
+        with pytest.raises(UserInputError, match=r"cost 40 credits \(\$0\.20\).* 10 credits"):
+            async with Budget(store, per_job=10.0, per_day=None).reserve("m", 40.0):
+                pass
+        with pytest.raises(UserInputError, match=r"limit of 30 credits per day"):
+            async with Budget(store, per_job=None, per_day=30.0).reserve("m", 40.0):
+                pass
+    finally:
+        await store.close()
+
+
+async def test_the_allow_list_ignores_case_and_literal_addresses_are_not_resolved() -> None:
+    asked: list[tuple[str, int]] = []
+
+    async def resolver(host: str, port: int) -> list[str]:
+        asked.append((host, port))
+        return ["93.184.215.14"]
+
+    policy = SsrfPolicy(allow_hosts=parse_allow_hosts(["cdn.example"]), resolver=resolver)
+    assert policy.allows("CDN.Example", 443)
+    assert await policy.addresses("93.184.215.14", 443) == ["93.184.215.14"]
+    assert asked == []
+    assert await policy.addresses("files.example", 8443) == ["93.184.215.14"]
+    assert asked == [("files.example", 8443)]
