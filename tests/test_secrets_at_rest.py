@@ -9,7 +9,6 @@ the whole log are searched for the token in any form.
 from __future__ import annotations
 
 import os
-import sqlite3
 import sys
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
@@ -53,15 +52,16 @@ async def test_no_callback_token_in_database_files_or_debug_log(tmp_path: Path) 
         assert task.callback_url is not None
         [token] = parse_qs(urlsplit(task.callback_url).query)["token"]
 
-    with sqlite3.connect(data / "kie.sqlite3") as db:
-        [(stored,)] = db.execute("SELECT body FROM webhook_inbox").fetchall()
     forms = {token.encode(), quote(token, safe="").encode()}
     log_text = log_path.read_bytes()
     assert b"DEBUG" in log_text, "the server did not log at DEBUG"
-    for name, content in [*files_while_running.items(), *_files(data).items()]:
+    everything = [*files_while_running.items(), *_files(data).items()]
+    for name, content in everything:
         assert not any(form in content for form in forms), f"token in clear in {name}"
     assert not any(form in log_text for form in forms), "token in clear in the debug log"
-    assert REDACTED.encode() in stored, "the stored body should still show where the token was"
+    # The delivery's row is deleted once the job ends, but its (redacted) bytes were written:
+    # the WAL or the database's free pages still hold them, and show where the token was.
+    assert any(REDACTED.encode() in content for _name, content in everything)
 
 
 def _files(root: Path) -> dict[str, bytes]:
