@@ -6,8 +6,8 @@ itself resolved. So a symlink planted in the media folder that points out of it,
 path such as `media/../../home/x`, or a sibling folder whose name merely starts like the root
 (`/allowed-evil` next to `/allowed`) are all refused: the comparison is by path components.
 
-Callers: the `/media` routes, `media://` resources, `delete_media` and the gallery's delete
-(through the library), and reference-image uploads.
+Callers: the local media store's ``local_path`` (every `/media` route, `media://` resource,
+`delete_media` and gallery delete goes through it) and reference-image uploads.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """Local HTTP access to the library: files by id, with Range, and live job events (SSE).
 
 Only ids reach these handlers: a path from the request never touches the filesystem. A file is
-served only if the store knows it and it lies inside the media directory. A request the access
+served only if the store knows it and the media store holds it (a local file must lie inside
+the media folder; see media.local). Local files go out as files (sendfile, Range); objects in
+a bucket stream through ``object_response`` (with Range too). A request the access
 policy refuses gets 401 (token mode) or the same 404 as a route that does not exist.
 """
 
@@ -11,7 +13,7 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
+from pathlib import PurePosixPath
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
@@ -20,8 +22,9 @@ from starlette.routing import BaseRoute, Route
 
 from mcp_server_kie.domain import Job
 from mcp_server_kie.jobs.waiters import JobSignals
-from mcp_server_kie.media.confine import confined
+from mcp_server_kie.media import MediaStore, MissingMedia
 from mcp_server_kie.server.access import LocalAccess
+from mcp_server_kie.server.object_response import object_response
 from mcp_server_kie.storage import Store
 from mcp_server_kie.tools.results import MediaLinks, job_result
 
@@ -30,14 +33,14 @@ JOB_ID = re.compile(r"job_[0-9a-f]{24}")
 # Files never change once stored (a new result gets a new id), so caches may keep them.
 _CACHE = "private, max-age=31536000, immutable"
 _PING_SECONDS = 15
+_EVENT_PAGE = 500
 
 
 def media_routes(
-    store: Store, signals: JobSignals, media_dir: Path, access: LocalAccess, links: MediaLinks
+    store: Store, signals: JobSignals, media: MediaStore, access: LocalAccess, links: MediaLinks
 ) -> list[BaseRoute]:
-    root = media_dir.resolve()
 
-    async def media(request: Request) -> Response:
+    async def media_file(request: Request) -> Response:
         return await _serve(request, thumbnail=False)
 
     async def thumbnail(request: Request) -> Response:
@@ -54,18 +57,25 @@ def media_routes(
         name = asset and (asset.thumbnail_path if thumbnail else asset.path)
         if asset is None or not name:
             return _not_found()
-        path = await asyncio.to_thread(_library_file, name, root)
-        if path is None:
-            return _not_found()
         mime = "image/jpeg" if thumbnail else asset.mime_type
+        filename = f"{asset.job_id}-{asset.index}{PurePosixPath(name).suffix}"
         download = request.query_params.get("download") == "1"
-        return FileResponse(
-            path,
-            media_type=mime,
-            filename=f"{asset.job_id}-{asset.index}{path.suffix}",
-            content_disposition_type="attachment" if download else "inline",
-            headers={"Cache-Control": _CACHE, "X-Content-Type-Options": "nosniff"},
-        )
+        headers = {"Cache-Control": _CACHE, "X-Content-Type-Options": "nosniff"}
+        path = await asyncio.to_thread(media.local_path, name)
+        if path is not None:
+            return FileResponse(
+                path,
+                media_type=mime,
+                filename=filename,
+                content_disposition_type="attachment" if download else "inline",
+                headers=headers,
+            )
+        disposition = "attachment" if download else "inline"
+        headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+        try:
+            return await object_response(media, name, request, mime, headers)
+        except MissingMedia:
+            return _not_found()
 
     async def events(request: Request) -> Response:
         refused = access.refusal(request)
@@ -74,42 +84,66 @@ def media_routes(
         only = request.query_params.get("job_id")
         if only is not None and not JOB_ID.fullmatch(only):
             return JSONResponse({"error": "job_id is not a job id"}, status_code=400)
+        resume = request.headers.get("last-event-id", "").strip()
+        if resume and not resume.isdigit():
+            return JSONResponse({"error": "Last-Event-ID is not an event id"}, status_code=400)
         return EventSourceResponse(
-            _job_events(signals, only, links),
+            _job_events(store, signals, only, links, int(resume) if resume else None),
             ping=_PING_SECONDS,
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
 
     return [
-        Route("/media/{asset_id}", media, methods=["GET", "HEAD"]),
+        Route("/media/{asset_id}", media_file, methods=["GET", "HEAD"]),
         Route("/media/{asset_id}/thumbnail", thumbnail, methods=["GET", "HEAD"]),
         Route("/events", events, methods=["GET"]),
     ]
 
 
 async def _job_events(
-    signals: JobSignals, only: str | None, links: MediaLinks
+    store: Store, signals: JobSignals, only: str | None, links: MediaLinks, resume: int | None
 ) -> AsyncIterator[ServerSentEvent]:
-    """One ``job`` event per state change, in order, as the job result JSON."""
-    with signals.watch() as queue:
+    """A ``job`` event (the job result JSON) per state change, in order.
+
+    Status changes are rows of the store's job_events table, and their events carry that
+    row's id, so a client reconnecting with ``Last-Event-ID`` gets exactly the rows it missed
+    (written by any process on the store), each once. Changes between two rows (kie's own
+    state moving along) are sent without an id: the next row's event supersedes them.
+    """
+    sent: dict[str, tuple[object, ...]] = {}  # what each job looked like when last sent
+    with signals.watch() as queue:  # watch first: nothing falls between catch-up and live
+        cursor = resume if resume is not None else await store.last_job_event()
         yield ServerSentEvent(comment="watching jobs")
-        sequence = 0
         while True:
-            job: Job | None = await queue.get()
-            if job is None:  # fell behind: tell the client to reload its view
+            rows = await store.job_events_after(cursor, limit=_EVENT_PAGE)
+            for event_id, job_id in rows:
+                cursor = event_id
+                job = await store.get_job(job_id) if only in (None, job_id) else None
+                if job is not None:
+                    sent[job.id] = _looks(job)
+                    yield _job_event(job, links, event_id)
+            if len(rows) == _EVENT_PAGE:
+                continue  # catching up: read the next page before waiting
+            changed: Job | None = await queue.get()
+            if changed is None:  # fell behind: tell the client to reload its view
                 yield ServerSentEvent(event="resync", data="{}")
                 return
-            if only is not None and job.id != only:
+            if only not in (None, changed.id) or sent.get(changed.id) == _looks(changed):
                 continue
-            sequence += 1
-            data = job_result(job, links).model_dump(mode="json")
-            yield ServerSentEvent(event="job", id=str(sequence), data=json.dumps(data))
+            if not await store.job_events_after(cursor, limit=1):  # kie's state moved along
+                if len(sent) > _EVENT_PAGE:
+                    sent.clear()
+                sent[changed.id] = _looks(changed)
+                yield _job_event(changed, links, None)
 
 
-def _library_file(name: str, root: Path) -> Path | None:
-    """The stored file, if it really is a file inside the media directory."""
-    path = confined(name, root)
-    return path if path is not None and path.is_file() else None
+def _looks(job: Job) -> tuple[object, ...]:
+    return (job.status, job.task_state, len(job.assets))
+
+
+def _job_event(job: Job, links: MediaLinks, event_id: int | None) -> ServerSentEvent:
+    data = json.dumps(job_result(job, links).model_dump(mode="json"))
+    return ServerSentEvent(event="job", id=None if event_id is None else str(event_id), data=data)
 
 
 def _not_found() -> Response:

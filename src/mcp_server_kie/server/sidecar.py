@@ -8,6 +8,7 @@ and changes nothing; a body over the limit is refused from its Content-Length, u
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import re
@@ -22,11 +23,13 @@ from starlette.routing import BaseRoute, Route
 from mcp_server_kie.jobs import CallbackRejected, Engine
 from mcp_server_kie.jobs.callbacks import MAX_CALLBACK_BYTES
 from mcp_server_kie.kie.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from mcp_server_kie.media import MediaStore, MediaStoreError
 from mcp_server_kie.storage.failures import explain_storage_failure
 
 log = logging.getLogger(__name__)
 
 _JOB_ID = re.compile(r"job_[0-9a-f]{24}")
+_MEDIA_PROBE_SECONDS = 3.0
 
 
 def instance_id(database_path: Path) -> str:
@@ -41,9 +44,11 @@ def create_sidecar(
     *,
     instance: str = "",
     database: Path | None = None,
+    media: MediaStore | None = None,
 ) -> Starlette:
     """The webhook and health routes, plus ``local_routes`` (media, events), which guard
-    themselves with the local access policy."""
+    themselves with the local access policy. ``/healthz`` names the media backend and whether
+    it answers (a read-only probe, bounded in time), never its folder or bucket."""
 
     async def webhook(request: Request) -> JSONResponse:
         job_id = request.path_params["job_id"]
@@ -77,7 +82,17 @@ def create_sidecar(
         return JSONResponse({"ok": True})
 
     async def healthz(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "service": "mcp-server-kie", "instance": instance})
+        answer: dict[str, object] = {
+            "status": "ok",
+            "service": "mcp-server-kie",
+            "instance": instance,
+        }
+        if media is not None:
+            ok = await _answers(media)
+            answer["media"] = {"backend": media.backend, "ok": ok}
+            if not ok:
+                answer["status"] = "degraded"
+        return JSONResponse(answer)
 
     async def failed(request: Request, exc: Exception) -> JSONResponse:
         explained = explain_storage_failure(exc, database) if database is not None else None
@@ -98,6 +113,16 @@ def create_sidecar(
             *local_routes,
         ],
     )
+
+
+async def _answers(media: MediaStore) -> bool:
+    try:
+        async with asyncio.timeout(_MEDIA_PROBE_SECONDS):
+            await media.probe(write=False)
+    except (MediaStoreError, TimeoutError) as exc:
+        log.warning("media store check failed: %s", exc)
+        return False
+    return True
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:

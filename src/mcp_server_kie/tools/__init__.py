@@ -12,10 +12,21 @@ from mcp_server_kie.tools.context import ToolContext
 from mcp_server_kie.tools.failures import in_sentences
 from mcp_server_kie.tools.generate import generate_image, generate_video
 from mcp_server_kie.tools.library import delete_media, get_status, list_media
-from mcp_server_kie.tools.models import get_credits, list_models
+from mcp_server_kie.tools.models import describe_model, get_credits, list_models
 from mcp_server_kie.tools.preferences import get_settings, update_settings
 
-__all__ = ["ToolContext", "register_tools"]
+__all__ = ["SHOWN_IN_VIEWER", "VIEWER_URI", "ToolContext", "register_tools"]
+
+# The MCP Apps media viewer (served by server.viewer) and the tools whose results it shows.
+VIEWER_URI = "ui://mcp-server-kie/viewer.html"
+SHOWN_IN_VIEWER = frozenset(
+    {
+        "generate_image",
+        "generate_video",
+        "get_status",
+        "list_media",
+    }
+)
 
 _STARTS_PAID_JOB = ToolAnnotations(
     read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
@@ -38,10 +49,14 @@ def register_tools(server: MCPServer) -> None:
         (list_media, "List generated media", _READS_LIBRARY),
         (delete_media, "Delete generated media", _DELETES_FILES),
         (list_models, "List models", _READS_LIBRARY),
+        (describe_model, "Describe a model", _READS_LIBRARY),
         (get_credits, "Get kie.ai credit balance", _READS_ACCOUNT),
         (get_settings, "Show default settings", _READS_LIBRARY),
         (update_settings, "Change default settings", _CHANGES_SETTINGS),
     ]
     for fn, title, hints in tools:
         description = inspect.cleandoc(fn.__doc__ or "")
-        server.tool(title=title, description=description, annotations=hints)(in_sentences(fn))
+        meta = {"ui": {"resourceUri": VIEWER_URI}} if fn.__name__ in SHOWN_IN_VIEWER else None
+        server.tool(title=title, description=description, annotations=hints, meta=meta)(
+            in_sentences(fn)
+        )

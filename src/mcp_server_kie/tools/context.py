@@ -10,6 +10,7 @@ from pathlib import Path
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
+from mcp_server_kie.catalog import COMMITTED, Catalogue
 from mcp_server_kie.domain import Job
 from mcp_server_kie.jobs import Engine, Library
 from mcp_server_kie.jobs.budget import Budget
@@ -28,6 +29,7 @@ class ToolContext:
     budget: Budget
     max_wait_seconds: float
     links: MediaLinks = field(default_factory=MediaLinks)
+    catalogue: Catalogue = COMMITTED  # the models offered now (kie's live list when refreshed)
     setup_error: str | None = None  # set when kie.ai is not configured: every tool says so
     database_path: Path | None = None  # named in messages about a failing data folder
 
