@@ -273,8 +273,16 @@ class Storm:
         )
 
     def lost(self) -> int:
+        """Acknowledged callbacks of a job still running that left no row in the inbox. A
+        delivery for a job that has ended, or identical to one stored, needs no row (the
+        inbox is bounded), so only a running job without one has lost its callback."""
         inbox = Counter(job_id for (job_id,) in self.query("SELECT job_id FROM webhook_inbox"))
-        return sum(max(0, n - inbox[job]) for job, n in self.acknowledged().items())
+        ended = {
+            job_id for (job_id,) in self.query(f"SELECT id FROM jobs WHERE status NOT IN {OPEN}")
+        }
+        return sum(
+            n for job, n in self.acknowledged().items() if job not in ended and not inbox[job]
+        )
 
     def temp_files(self) -> list[Path]:
         return list(self.media.rglob(".*.part-*")) if self.media.exists() else []

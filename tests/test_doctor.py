@@ -28,7 +28,7 @@ def doctor(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProces
 def test_doctor_passes_every_check_in_sandbox_mode(tmp_path: Path) -> None:
     done = doctor(tmp_path, "--sandbox", "--port", str(free_port()))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.count("[ok]") == 5 and "[FAIL]" not in done.stdout
+    assert done.stdout.count("[ok]") == 6 and "[FAIL]" not in done.stdout
     assert "reached this server's sidecar" in done.stdout
     for host in ("Claude Desktop", "Claude Code", "Cursor", "VS Code"):
         assert host in done.stdout

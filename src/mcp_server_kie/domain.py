@@ -6,6 +6,7 @@ test and to pass across boundaries.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -135,11 +136,30 @@ class Job:
 _UNSAFE_CATEGORIES = {"Cc", "Cf", "Co", "Cs"}
 PROVIDER_TEXT_LIMIT = 300
 
+# Whole terminal escape sequences (ECMA-48), 7-bit and 8-bit: OSC strings (window titles,
+# hyperlinks) up to BEL or ST, other string controls (DCS, SOS, PM, APC), CSI sequences, and
+# two-character escapes; then the remnants an earlier stripping of ESC alone leaves behind
+# (`[31m`, `[1;32m`, `[2K`, `]0;title`).
+_TERMINAL_SEQUENCE = re.compile(
+    r"(?:\x1b\]|\x9d)[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|(?:\x1b[PX^_]|[\x90\x98\x9e\x9f])[^\x1b\x9c]*(?:\x1b\\|\x9c)?"
+    r"|(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
+    r"|\x1b[!-/]*[0-~]?"
+)
+_SEQUENCE_REMNANT = re.compile(
+    r"\[[0-9;?]{0,16}[A-HJKSTfhlmnsu](?!\])|\][0-9]{1,3};[^\s\]]*(?:\s|$)"
+)
+
+
+def strip_terminal_sequences(text: str) -> str:
+    """``text`` without terminal escape sequences or the fragments of ones half-removed."""
+    return _SEQUENCE_REMNANT.sub("", _TERMINAL_SEQUENCE.sub("", text))
+
 
 def clean_provider_text(text: object, limit: int = PROVIDER_TEXT_LIMIT) -> str:
     """Provider text made safe to show a model: control, bidi and zero-width characters
     removed, whitespace folded, length capped."""
-    raw = str(text)
+    raw = strip_terminal_sequences(str(text))
     kept = "".join(
         " " if ch in "\t\n\r" else ch
         for ch in raw

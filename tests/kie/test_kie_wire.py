@@ -31,7 +31,7 @@ from mcp_server_kie.kie.wire import (
         ("  lots \n\n of\twhite   space ", "lots of white space"),
         ("bidi \u202eevil\u202c and \u2066isolate\u2069", "bidi evil and isolate"),
         ("zero\u200bwidth\ufeff", "zerowidth"),
-        ("ansi \x1b[31mred\x1b[0m bell\x07", "ansi [31mred[0m bell"),
+        ("ansi \x1b[31mred\x1b[0m bell\x07", "ansi red bell"),
         ("line\u2028sep", "line sep"),
         ("emoji 🦊 stays, 中文 stays", "emoji 🦊 stays, 中文 stays"),
         (None, ""),

@@ -14,6 +14,10 @@ from collections.abc import Mapping
 from typing import Any
 
 MAX_CALLBACK_BYTES = 64 * 1024
+# Inbox rows one job may hold: kie sends one callback per task (a few for multi-stage
+# models); past this a delivery is acknowledged but not stored (the poller still finishes
+# the job), so replays cannot grow the database.
+MAX_DELIVERIES_PER_JOB = 32
 # kie's callbacks nest three levels deep; anything past this is not a callback.
 MAX_DEPTH = 32
 # Digits in one JSON number: millisecond timestamps and credit balances need far fewer.

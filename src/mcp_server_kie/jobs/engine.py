@@ -27,7 +27,11 @@ from mcp_server_kie.domain import (
     TaskState,
     clean_provider_text,
 )
-from mcp_server_kie.jobs.callbacks import CallbackRejected, decode_callback
+from mcp_server_kie.jobs.callbacks import (
+    MAX_DELIVERIES_PER_JOB,
+    CallbackRejected,
+    decode_callback,
+)
 from mcp_server_kie.jobs.outputs import OutputStore
 from mcp_server_kie.jobs.references import ReferenceResolver
 from mcp_server_kie.jobs.waiters import JobSignals
@@ -41,6 +45,7 @@ from mcp_server_kie.kie.errors import (
 )
 from mcp_server_kie.kie.signing import verify_signature
 from mcp_server_kie.media import DownloadError
+from mcp_server_kie.redaction import redact_body
 from mcp_server_kie.storage import NewJob, Store
 
 log = logging.getLogger(__name__)
@@ -79,9 +84,12 @@ class Engine:
         not_configured_message: str = "kie.ai is not configured",
         webhook_hmac_key: str | None = None,
         clock: Callable[[], float] = time.time,
+        wait_recheck_seconds: float = _WAIT_RECHECK_SECONDS,
     ) -> None:
         """``webhook_hmac_key``: when set, every callback must be signed with it.
-        ``clock``: wall-clock seconds, for the signature's freshness window."""
+        ``clock``: wall-clock seconds, for the signature's freshness window.
+        ``wait_recheck_seconds``: how often a waiter re-reads the store on its own (for
+        changes made by another process); changes made here wake it at once."""
         self.store = store
         self.signals = JobSignals()
         self._kie = kie
@@ -91,6 +99,7 @@ class Engine:
         self._not_configured = not_configured_message
         self._hmac_key = webhook_hmac_key or None
         self._clock = clock
+        self._wait_recheck = wait_recheck_seconds
         self._job_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
@@ -212,8 +221,11 @@ class Engine:
         *,
         timestamp: str | None = None,
         signature: str | None = None,
-    ) -> None:
+    ) -> bool:
         """Authenticate and persist one callback delivery; processing happens afterwards.
+        True when the delivery was stored and wants processing; False when it is authentic
+        but has nothing to add (acknowledge it all the same): the job has already ended, the
+        same body is already stored, or the job's inbox is full.
 
         ``timestamp`` and ``signature`` are the X-Webhook-Timestamp and X-Webhook-Signature
         headers. Checks run cheapest first and nothing is written until all pass: the job's
@@ -243,7 +255,13 @@ class Engine:
         if job is not None and job.task_id is not None and notice.task_id != job.task_id:
             # Signed for another task (a replay against this job's URL) is not authentic here.
             raise CallbackRejected(401 if self._hmac_key else 400, "callback is for another task")
-        await self.store.add_delivery(job_id, body)
+        if job is None or job.status.terminal:
+            return False  # nothing a callback can change; a replay storm costs one read each
+        if await self.store.count_deliveries(job_id) >= MAX_DELIVERIES_PER_JOB:
+            log.warning("job %s: inbox full; delivery acknowledged, not stored", job_id)
+            return False
+        # kie echoes the request (callback URL and token included): never stored in clear.
+        return await self.store.add_delivery(job_id, redact_body(body, token)) is not None
 
     def process_in_background(self, job_id: str) -> None:
         """Process a job's inbox soon. A burst of duplicate deliveries shares one run: a run
@@ -274,8 +292,10 @@ class Engine:
                 await self._adopt_task(job.id, delivery.body)
                 job = await self.store.get_job(job.id)
             if job is not None and not job.status.terminal:
-                await self.refresh(job.id)
+                job = await self.refresh(job.id)
             await self.store.mark_delivery_processed(delivery.id)
+            if job is None or job.status.terminal:
+                await self.store.prune_deliveries(delivery.job_id)
 
     async def _adopt_task(self, job_id: str, body: bytes) -> None:
         try:
@@ -424,9 +444,7 @@ class Engine:
                 if remaining <= 0:
                     return job
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(
-                        event.wait(), timeout=min(remaining, _WAIT_RECHECK_SECONDS)
-                    )
+                    await asyncio.wait_for(event.wait(), timeout=min(remaining, self._wait_recheck))
         finally:
             self.signals.unsubscribe(job_id, event)
 

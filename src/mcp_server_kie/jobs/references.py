@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 from mcp_server_kie.catalog import ValidatedRequest
 from mcp_server_kie.domain import UserInputError
+from mcp_server_kie.media.confine import confined_to_any
 from mcp_server_kie.media.sniff import SNIFF_BYTES, sniff
 from mcp_server_kie.media.store import MediaStore, MediaStoreError
 
@@ -133,8 +134,10 @@ class ReferenceResolver:
     def _check_path(self, path: Path, shown: str) -> LocalImage:
         if not path.is_absolute():
             raise UserInputError(f"Give the full path of {shown!r} (it is relative).")
-        resolved = path.expanduser().resolve()
-        if not any(resolved.is_relative_to(d) for d in self._allowed):
+        if "\0" in str(path):
+            raise UserInputError(f"{shown!r} contains a NUL character; no file has that name.")
+        resolved = confined_to_any(path, self._allowed, must_exist=False)
+        if resolved is None:
             allowed = ", ".join(str(d) for d in self._allowed)
             raise UserInputError(
                 f"{shown!r} is outside the folders this server may read ({allowed}). Move the "

@@ -15,7 +15,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from mcp_server_kie.domain import TaskState
+from mcp_server_kie.domain import TaskState, strip_terminal_sequences
 from mcp_server_kie.kie.errors import (
     BASE_URL_HINT,
     KieProtocolError,
@@ -41,7 +41,7 @@ def clean_provider_text(
     if not isinstance(value, str):
         return ""
     kept: list[str] = []
-    for char in value[: limit * 8]:
+    for char in strip_terminal_sequences(value[: limit * 8]):
         category = unicodedata.category(char)
         if char in "\t\n\r" or category in _SPACE_CATEGORIES:
             kept.append(" ")

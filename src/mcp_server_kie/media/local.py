@@ -3,7 +3,7 @@
 ``{root}/{YYYY}/{MM}/{DD}/{job_id}/{index}-{writer}{ext}``, its preview beside it. A file is
 published with a hard link from its held temporary file, which fails if the name exists, so
 nothing ever replaces a published file. Every path a location names is resolved and must lie
-inside the root (``local_path``): the one place the confinement rule for files lives.
+inside the root (``local_path``, through ``media.confine``, the one confinement rule).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import shutil
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
+from mcp_server_kie.media.confine import confined
 from mcp_server_kie.media.store import MediaStoreError, MissingMedia
 from mcp_server_kie.media.tempfiles import held, remove_abandoned, temp_path
 
@@ -96,8 +97,8 @@ class LocalMediaStore:
             temp.unlink(missing_ok=True)
 
     def local_path(self, location: str) -> Path | None:
-        path = Path(location).resolve()
-        return path if path.is_relative_to(self._resolved) and path.is_file() else None
+        path = confined(location, self._resolved)  # the one rule: media/confine.py
+        return path if path is not None and path.is_file() else None
 
     def _existing(self, location: str) -> Path:
         path = self.local_path(location)

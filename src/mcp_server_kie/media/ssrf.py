@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 
 import httpx2
 
+from mcp_server_kie.media.special_addresses import refusal
+
 Resolver = Callable[[str, int], Awaitable[Sequence[str]]]
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -97,17 +99,18 @@ class SsrfPolicy:
 
 
 def check_address(address: IPAddress | str) -> None:
-    """Raise BlockedError unless ``address`` is a public unicast address.
-
-    Python 3.11's ``is_global`` misses IPv4 inside IPv6 (mapped, NAT64, 6to4) and calls
-    multicast global, so embedded IPv4 addresses are unwrapped and checked themselves.
+    """Raise BlockedError unless ``address`` is a public unicast address: in no block of the
+    IANA special-purpose tables (``media.special_addresses``). IPv4 carried inside IPv6
+    (mapped, NAT64, 6to4) is unwrapped and checked itself, so NAT64 of a public address
+    passes and NAT64 of loopback does not.
     """
     ip = address if not isinstance(address, str) else _literal(address)
     if ip is None:
         raise BlockedError(f"{address!r} is not an IP address")
     checked = _embedded_ipv4(ip) or ip
-    if not checked.is_global or checked.is_multicast or checked.is_reserved:
-        raise BlockedError(f"the address {address} is not a public address")
+    reason = refusal(checked)
+    if reason is not None:
+        raise BlockedError(f"the address {address} is not a public address: {reason}")
 
 
 def parse_allow_hosts(entries: Iterable[str]) -> frozenset[AllowedHost]:

@@ -8,13 +8,16 @@ import contextlib
 import logging
 import os
 import signal
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from mcp_server_kie import __version__
 from mcp_server_kie.config import Settings
+from mcp_server_kie.redaction import RedactingFormatter
 from mcp_server_kie.server.hosts import HOSTS
+from mcp_server_kie.storage.failures import explain_storage_failure
 
 log = logging.getLogger("mcp_server_kie")
 
@@ -124,19 +127,25 @@ async def _serve(settings: Settings, *, http: bool) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, main_task.cancel)
-    with contextlib.suppress(asyncio.CancelledError):
-        async with open_runtime(settings, mcp_http=http) as runtime:
-            if http:
-                log.info("MCP over HTTP at %s/mcp", runtime.sidecar_url)
-                await asyncio.Event().wait()  # until SIGINT/SIGTERM
-            else:
-                await serve_stdio(build_server(runtime.tools))
+    try:
+        with contextlib.suppress(asyncio.CancelledError):
+            async with open_runtime(settings, mcp_http=http) as runtime:
+                if http:
+                    log.info("MCP over HTTP at %s/mcp", runtime.sidecar_url)
+                    await asyncio.Event().wait()  # until SIGINT/SIGTERM
+                else:
+                    await serve_stdio(build_server(runtime.tools))
+    except (OSError, sqlite3.Error) as exc:
+        explained = explain_storage_failure(exc, settings.database_path)
+        if explained is None:
+            raise
+        raise SystemExit(f"mcp-server-kie cannot start: {explained}") from None
 
 
 def _configure_logging(level: str) -> None:
     """Everything goes to stderr: in stdio mode stdout belongs to the MCP protocol."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

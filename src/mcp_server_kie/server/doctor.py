@@ -11,9 +11,13 @@ its database in a temporary folder.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
+import shutil
 import socket
+import sqlite3
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,8 +32,11 @@ from mcp_server_kie.server.hosts import HOSTS, claude_code_command, this_install
 from mcp_server_kie.server.ports import describe_owner, owner_of, url_for
 from mcp_server_kie.server.runtime import Runtime, open_runtime
 from mcp_server_kie.server.sidecar import instance_id
+from mcp_server_kie.storage.failures import explain_storage_failure
 
 Say = Callable[[str], None]
+# Room for a few videos; below this, downloads would soon fail.
+_MIN_FREE_BYTES = 50 * 1024 * 1024
 
 
 @dataclass
@@ -41,7 +48,11 @@ class Check:
 
 async def run_doctor(settings: Settings, say: Say = print) -> int:
     """Run every check, print the results and the host snippets; 0 when all pass."""
-    checks = [_check_data_dir(settings), await _check_port(settings)]
+    checks = [
+        _check_data_dir(settings),
+        _check_database(settings),
+        await _check_port(settings),
+    ]
     with tempfile.TemporaryDirectory(prefix="kie-doctor-") as scratch:
         # The probe runtime gets a throw-away data folder: nothing is created in the user's.
         update: dict[str, object] = {"data_dir": Path(scratch)}
@@ -79,6 +90,29 @@ def _check_data_dir(settings: Settings) -> Check:
         return Check("data directory", True, f"{directory} will be created on first start")
     state = "has a library" if settings.database_path.exists() else "is empty so far"
     return Check("data directory", True, f"{directory} is writable and {state}")
+
+
+def _check_database(settings: Settings) -> Check:
+    """The database file reads back whole (a damaged or truncated file is named), and its
+    disk has room for results."""
+    database = settings.database_path
+    free = shutil.disk_usage(database.parent).free if database.parent.exists() else None
+    if free is not None and free < _MIN_FREE_BYTES:
+        full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(database.parent))
+        return Check("database", False, explain_storage_failure(full, database) or "")
+    if not database.exists():
+        return Check("database", True, f"{database} will be created at the first start")
+    try:
+        uri = f"{database.as_uri()}?mode=ro"
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
+            verdict = str(conn.execute("PRAGMA quick_check").fetchone()[0])
+    except sqlite3.Error as exc:
+        explained = explain_storage_failure(exc, database)
+        return Check("database", False, explained or f"cannot read {database}: {exc}")
+    if verdict != "ok":
+        damaged = sqlite3.DatabaseError(f"database disk image is malformed: {verdict}")
+        return Check("database", False, explain_storage_failure(damaged, database) or verdict)
+    return Check("database", True, f"{database} is sound")
 
 
 def _bind_error(settings: Settings) -> OSError | None:

@@ -42,6 +42,7 @@ from mcp_server_kie.sandbox import SandboxConfig, serve_sandbox
 from mcp_server_kie.server.access import LocalAccess
 from mcp_server_kie.server.app import build_server
 from mcp_server_kie.server.cors import PathCors
+from mcp_server_kie.server.edge import ConnectionGuard, EdgeLimits
 from mcp_server_kie.server.gallery import gallery_routes
 from mcp_server_kie.server.http import mcp_http_route
 from mcp_server_kie.server.media_routes import media_routes
@@ -133,6 +134,7 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
             links=links,
             max_wait_seconds=settings.max_wait_seconds,
             setup_error=None if kie else MISSING_KEY_MESSAGE,
+            database_path=settings.database_path,
         )
         token = settings.http_token.get_secret_value() if settings.http_token else None
         access = LocalAccess(token)
@@ -170,6 +172,7 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
         if removed:
             log.info("removed %d temporary file(s) left by an interrupted download", removed)
         await engine.process_inbox()  # deliveries a previous run accepted but did not finish
+        await store.prune_deliveries()  # processed deliveries of jobs that have ended
         deadlines = {
             MediaKind.IMAGE: settings.image_deadline_seconds,
             MediaKind.VIDEO: settings.video_deadline_seconds,
@@ -241,7 +244,11 @@ async def _serve_sidecar(
         return
     port = sock.getsockname()[1]
     app: ASGIApp = create_sidecar(
-        engine, local_routes, instance=instance_id(settings.database_path), media=media
+        engine,
+        local_routes,
+        instance=instance_id(settings.database_path),
+        media=media,
+        database=settings.database_path,
     )
     if settings.cors_origins():
         app = PathCors(app, settings.cors_origins())
@@ -250,6 +257,8 @@ async def _serve_sidecar(
         log_config=None,
         access_log=False,
         lifespan="off",
+        http=ConnectionGuard(EdgeLimits()).protocol(),
+        h11_max_incomplete_event_size=16 * 1024,  # a request head larger than this: 400
         timeout_keep_alive=5,
         limit_concurrency=1000,
         # Whatever is still sending after this (a slow download) is cut off.

@@ -24,6 +24,7 @@ from mcp_server_kie.jobs import CallbackRejected, Engine
 from mcp_server_kie.jobs.callbacks import MAX_CALLBACK_BYTES
 from mcp_server_kie.kie.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER
 from mcp_server_kie.media import MediaStore, MediaStoreError
+from mcp_server_kie.storage.failures import explain_storage_failure
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ def create_sidecar(
     local_routes: Sequence[BaseRoute] = (),
     *,
     instance: str = "",
+    database: Path | None = None,
     media: MediaStore | None = None,
 ) -> Starlette:
     """The webhook and health routes, plus ``local_routes`` (media, events), which guard
@@ -65,7 +67,7 @@ def create_sidecar(
         except ClientDisconnect:
             return _reject(400, "client went away")
         try:
-            await engine.accept_callback(
+            stored = await engine.accept_callback(
                 job_id,
                 request.query_params.get("token"),
                 body,
@@ -75,7 +77,8 @@ def create_sidecar(
         except CallbackRejected as exc:
             log.info("callback for %s rejected: %s", job_id, exc.reason)
             return _reject(exc.status, exc.reason)
-        engine.process_in_background(job_id)
+        if stored:
+            engine.process_in_background(job_id)
         return JSONResponse({"ok": True})
 
     async def healthz(request: Request) -> JSONResponse:
@@ -91,12 +94,24 @@ def create_sidecar(
                 answer["status"] = "degraded"
         return JSONResponse(answer)
 
+    async def failed(request: Request, exc: Exception) -> JSONResponse:
+        explained = explain_storage_failure(exc, database) if database is not None else None
+        return JSONResponse(
+            {
+                "error": explained
+                or f"{request.url.path} failed unexpectedly ({type(exc).__name__}); the "
+                "server's log (stderr) has the details."
+            },
+            status_code=503 if explained else 500,
+        )
+
     return Starlette(
+        exception_handlers={Exception: failed},
         routes=[
             Route("/webhooks/kie/{job_id}", webhook, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
             *local_routes,
-        ]
+        ],
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 from dataclasses import dataclass
 
@@ -47,6 +48,12 @@ def decode_cursor(cursor: str, newest_first: bool) -> tuple[float, str]:
     except (ValueError, TypeError, binascii.Error):
         raise BadCursor("cursor is not one this server handed out") from None
     if not isinstance(created_at, int | float) or not isinstance(job_id, str):
+        raise BadCursor("cursor is not one this server handed out")
+    try:
+        created_at = float(created_at)
+    except OverflowError:  # an integer too large for a timestamp: not one we handed out
+        raise BadCursor("cursor is not one this server handed out") from None
+    if not math.isfinite(created_at):
         raise BadCursor("cursor is not one this server handed out")
     if order != ("newest" if newest_first else "oldest"):
         raise BadCursor("cursor belongs to the other sort order; start again without it")

@@ -189,4 +189,10 @@ MIGRATIONS: tuple[str, ...] = (
         DELETE FROM jobs_fts WHERE job_id = old.id;
     END;
     """,
+    # 6: a bounded inbox: each stored delivery's digest, so an identical delivery for the same
+    # job is stored once however often it is replayed.
+    """
+    ALTER TABLE webhook_inbox ADD COLUMN digest TEXT;
+    CREATE UNIQUE INDEX webhook_inbox_once ON webhook_inbox (job_id, digest);
+    """,
 )

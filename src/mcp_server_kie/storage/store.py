@@ -6,6 +6,7 @@ state matches no row, so a duplicate or late event is a no-op whatever order it 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 import time
@@ -401,15 +402,45 @@ class Store:
 
     # ------------------------------------------------------------------ webhook inbox
 
-    async def add_delivery(self, job_id: str, body: bytes) -> int:
-        async def insert(conn: aiosqlite.Connection) -> int:
+    async def add_delivery(self, job_id: str, body: bytes) -> int | None:
+        """Store a delivery; None (nothing written) when the same body is already stored
+        for this job, so a replayed delivery is kept once."""
+        digest = hashlib.sha256(body).hexdigest()
+
+        async def insert(conn: aiosqlite.Connection) -> int | None:
             cursor = await conn.execute(
-                "INSERT INTO webhook_inbox (job_id, received_at, body) VALUES (?, ?, ?)",
-                (job_id, time.time(), body),
+                "INSERT OR IGNORE INTO webhook_inbox (job_id, received_at, body, digest)"
+                " VALUES (?, ?, ?, ?)",
+                (job_id, time.time(), body, digest),
             )
-            return int(cursor.lastrowid or 0)
+            return int(cursor.lastrowid or 0) if cursor.rowcount == 1 else None
 
         return await self.db.write(insert)
+
+    async def count_deliveries(self, job_id: str) -> int:
+        """Rows the inbox holds for one job, processed or not."""
+        row = await self.db.fetch_one(
+            "SELECT count(*) FROM webhook_inbox WHERE job_id = ?", (job_id,)
+        )
+        return int(row[0]) if row else 0
+
+    async def prune_deliveries(self, job_id: str | None = None) -> int:
+        """Delete processed deliveries of jobs that are no longer running (one job's when
+        ``job_id`` is given); unprocessed ones and those of running jobs are kept. Returns
+        how many rows went."""
+        where, params = ("AND job_id = ?", (job_id,)) if job_id else ("", ())
+
+        async def delete(conn: aiosqlite.Connection) -> int:
+            cursor = await conn.execute(
+                "DELETE FROM webhook_inbox WHERE processed_at IS NOT NULL"
+                " AND job_id NOT IN"
+                " (SELECT id FROM jobs WHERE status IN ('pending', 'processing'))"
+                f" {where}",
+                params,
+            )
+            return int(cursor.rowcount)
+
+        return await self.db.write(delete)
 
     async def mark_delivery_processed(self, delivery_id: int) -> None:
         async def update(conn: aiosqlite.Connection) -> None:

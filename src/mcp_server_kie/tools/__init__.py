@@ -9,6 +9,7 @@ from mcp.server import MCPServer
 from mcp.types import ToolAnnotations
 
 from mcp_server_kie.tools.context import ToolContext
+from mcp_server_kie.tools.failures import in_sentences
 from mcp_server_kie.tools.generate import generate_audio, generate_image, generate_video
 from mcp_server_kie.tools.library import delete_media, get_status, list_media
 from mcp_server_kie.tools.models import describe_model, get_credits, list_models
@@ -57,4 +58,6 @@ def register_tools(server: MCPServer) -> None:
     for fn, title, hints in tools:
         description = inspect.cleandoc(fn.__doc__ or "")
         meta = {"ui": {"resourceUri": VIEWER_URI}} if fn.__name__ in SHOWN_IN_VIEWER else None
-        server.tool(title=title, description=description, annotations=hints, meta=meta)(fn)
+        server.tool(title=title, description=description, annotations=hints, meta=meta)(
+            in_sentences(fn)
+        )

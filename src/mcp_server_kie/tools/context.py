@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
@@ -30,6 +31,7 @@ class ToolContext:
     links: MediaLinks = field(default_factory=MediaLinks)
     catalogue: Catalogue = COMMITTED  # the models offered now (kie's live list when refreshed)
     setup_error: str | None = None  # set when kie.ai is not configured: every tool says so
+    database_path: Path | None = None  # named in messages about a failing data folder
 
 
 def tool_context(ctx: Context) -> ToolContext:

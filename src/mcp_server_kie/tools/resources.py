@@ -92,7 +92,10 @@ async def _asset_bytes(ctx: Context, asset_id: str, *, thumbnail: bool) -> bytes
     try:
         data = await state.library.media.read(name, MAX_RESOURCE_BYTES)
     except (OSError, MediaStoreError):
-        raise ResourceError(f"The file of {asset_id} is missing from the library.") from None
+        raise ResourceError(
+            f"The file of {asset_id} is missing from the library or lies outside the media "
+            "folder (only files inside it are served)."
+        ) from None
     if data is None:
         raise ResourceError(
             f"{asset_id} is too large to send as a resource; open it at {asset.path} or "
