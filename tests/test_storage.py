@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import aiosqlite
 import pytest
 
 from mcp_server_kie.domain import ApiFamily, Asset, JobError, JobStatus, MediaKind, TaskState
-from mcp_server_kie.storage import MediaQuery, NewJob, Store
+from mcp_server_kie.storage import IdempotencyConflict, MediaQuery, NewJob, Store
 from mcp_server_kie.storage.schema import MIGRATIONS
 
 
@@ -96,9 +97,15 @@ async def test_idempotency_key_finds_the_same_job(tmp_path: Path) -> None:
         found = await store.find_by_idempotency_key("k-1")
         assert found is not None and found.id == "job_1"
         assert await store.find_by_idempotency_key("k-2") is None
-        with pytest.raises(sqlite3.IntegrityError):
-            await store.create_job(new_job("job_2", key="k-1"))
-        assert await store.count("jobs") == 1  # the failed insert rolled back
+        # A second create with the key returns the first job; another request is refused.
+        again = await store.create_job(new_job("job_2", key="k-1"))
+        assert again.id == "job_1"
+        await store.create_job(replace(new_job("job_3", key="k-3"), request_hash="a" * 64))
+        with pytest.raises(IdempotencyConflict):
+            await store.create_job(replace(new_job("job_4", key="k-3"), request_hash="b" * 64))
+        with pytest.raises(IdempotencyConflict):
+            await store.find_by_idempotency_key("k-3", "b" * 64)
+        assert await store.count("jobs") == 2
     finally:
         await store.close()
 

@@ -25,8 +25,10 @@ from mcp_server_kie.domain import (
     NotConfiguredError,
     TaskSnapshot,
     TaskState,
+    UserInputError,
     clean_provider_text,
 )
+from mcp_server_kie.jobs.budget import Budget, reused_key_message
 from mcp_server_kie.jobs.callbacks import CallbackRejected, decode_callback
 from mcp_server_kie.jobs.outputs import OutputStore
 from mcp_server_kie.jobs.references import ReferenceResolver
@@ -41,7 +43,7 @@ from mcp_server_kie.kie.errors import (
 )
 from mcp_server_kie.kie.signing import verify_signature
 from mcp_server_kie.media import DownloadError
-from mcp_server_kie.storage import NewJob, Store
+from mcp_server_kie.storage import DailyLimitReached, IdempotencyConflict, NewJob, Store
 
 log = logging.getLogger(__name__)
 
@@ -125,12 +127,20 @@ class Engine:
         idempotency_key: str | None = None,
         *,
         client_ref: str | None = None,
+        budget: Budget | None = None,
+        request_hash: str | None = None,
     ) -> Job:
+        """Start a job at kie.ai. With ``idempotency_key``, every call with the key gets the
+        job the first one made (``request_hash`` tells a retry from another request reusing the
+        key: UserInputError). ``budget``'s limits are checked before anything is sent; the
+        daily one in the store's transaction that writes the job."""
         kie = self.require_kie()
         if idempotency_key:
-            existing = await self.store.find_by_idempotency_key(idempotency_key)
+            existing = await self.find_idempotent(idempotency_key, request_hash)
             if existing is not None:
                 return existing
+        if budget is not None:
+            budget.check(request.spec.id, request.expected_credits)
         try:  # checks every local file before uploading any; bad paths never leave the process
             request = await self._references.resolve(request, kie.upload_file)
         except KieError as exc:
@@ -140,21 +150,32 @@ class Engine:
         callback_url = None
         if self._public_url:
             callback_url = f"{self._public_url}/webhooks/kie/{job_id}?token={token}"
-        job = await self.store.create_job(
-            NewJob(
-                id=job_id,
-                kind=kind,
-                family=request.spec.family,
-                model=request.spec.id,
-                prompt=prompt,
-                params={k: v for k, v in request.input.items() if k != "prompt"},
-                callback_token_hash=token_hash(token),
-                callback_expected=callback_url is not None,
-                idempotency_key=idempotency_key,
-                expected_credits=request.expected_credits,
-                client_ref=client_ref,
-            )
+        new = NewJob(
+            id=job_id,
+            kind=kind,
+            family=request.spec.family,
+            model=request.spec.id,
+            prompt=prompt,
+            params={k: v for k, v in request.input.items() if k != "prompt"},
+            callback_token_hash=token_hash(token),
+            callback_expected=callback_url is not None,
+            idempotency_key=idempotency_key,
+            expected_credits=request.expected_credits,
+            client_ref=client_ref,
+            request_hash=request_hash,
         )
+        try:
+            job = await self.store.create_job(new, daily_limit=budget.per_day if budget else None)
+        except DailyLimitReached as exc:
+            assert budget is not None
+            message = budget.over_daily_limit(
+                request.spec.id, request.expected_credits, exc.committed
+            )
+            raise UserInputError(message) from None
+        except IdempotencyConflict as exc:
+            raise UserInputError(reused_key_message(idempotency_key or "", exc.job_id)) from None
+        if job.id != job_id:  # a concurrent call with the same key made the job first
+            return job
         self.signals.changed(job)
         self._submitting.add(job_id)
         try:
@@ -182,6 +203,14 @@ class Engine:
         # A callback can beat the create response: act on any delivery already stored.
         await self.process_inbox(job_id)
         return await self._changed(job_id)
+
+    async def find_idempotent(self, key: str, request_hash: str | None) -> Job | None:
+        """The job an earlier call with ``key`` made, if any; UserInputError when that call
+        asked for something else."""
+        try:
+            return await self.store.find_by_idempotency_key(key, request_hash)
+        except IdempotencyConflict as exc:
+            raise UserInputError(reused_key_message(key, exc.job_id)) from None
 
     def submitting(self, job_id: str) -> bool:
         """Whether this process is still sending the job's create request (which may wait a

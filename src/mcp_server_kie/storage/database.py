@@ -23,10 +23,12 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 WriteFn = Callable[[aiosqlite.Connection], Awaitable[T]]
 
+# busy_timeout first: switching to WAL needs a moment alone with the file, and another process
+# starting at the same time must wait for it rather than fail with "database is locked".
 _PRAGMAS = (
+    "PRAGMA busy_timeout=10000",
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=FULL",
-    "PRAGMA busy_timeout=10000",
     "PRAGMA foreign_keys=ON",
 )
 
@@ -52,7 +54,7 @@ class Database:
         except BaseException:
             await writer.close()
             raise
-        for pragma in _PRAGMAS[2:]:
+        for pragma in (_PRAGMAS[0], *_PRAGMAS[2:]):
             await reader.execute(pragma)
         reader.row_factory = sqlite3.Row
         writer.row_factory = sqlite3.Row
@@ -95,25 +97,28 @@ class Database:
 
 
 async def _migrate(conn: aiosqlite.Connection) -> None:
-    async with conn.execute("PRAGMA user_version") as cursor:
-        row = await cursor.fetchone()
-    version = int(row[0]) if row else 0
-    if version > len(MIGRATIONS):
-        raise RuntimeError(
-            f"The database was written by a newer mcp-server-kie (schema {version}, "
-            f"this version knows {len(MIGRATIONS)}). Upgrade the server."
-        )
-    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        await conn.execute("BEGIN IMMEDIATE")
-        try:
+    """Bring the schema up to date in ONE immediate transaction, reading the version inside it:
+    processes starting together on a new file take turns, and each later one finds the work
+    done (reading the version before taking the lock let two of them create the same tables)."""
+    await conn.execute("BEGIN IMMEDIATE")
+    try:
+        async with conn.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        version = int(row[0]) if row else 0
+        if version > len(MIGRATIONS):
+            raise RuntimeError(
+                f"The database was written by a newer mcp-server-kie (schema {version}, "
+                f"this version knows {len(MIGRATIONS)}). Upgrade the server."
+            )
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
             for statement in _statements(script):
                 await conn.execute(statement)
             await conn.execute(f"PRAGMA user_version={number}")
-        except BaseException:
-            await conn.execute("ROLLBACK")
-            raise
-        await conn.execute("COMMIT")
-        log.info("database migrated to schema %d", number)
+            log.info("database migrated to schema %d", number)
+    except BaseException:
+        await conn.execute("ROLLBACK")
+        raise
+    await conn.execute("COMMIT")
 
 
 def _statements(script: str) -> list[str]:

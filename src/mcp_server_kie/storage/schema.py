@@ -102,4 +102,8 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at REAL NOT NULL
     );
     """,
+    # 5: the fingerprint of the request an idempotency key was first used for.
+    """
+    ALTER TABLE jobs ADD COLUMN request_hash TEXT;
+    """,
 )

@@ -25,9 +25,11 @@ from mcp_server_kie.domain import (
     TaskState,
 )
 from mcp_server_kie.storage.database import Database
+from mcp_server_kie.storage.errors import DailyLimitReached, IdempotencyConflict
 from mcp_server_kie.storage.library import MediaQuery, encode_cursor, where_clause
 
 _OPEN = "('pending', 'processing')"
+DAY_SECONDS = 24 * 60 * 60
 _WriteStep = Callable[[aiosqlite.Connection], Awaitable[None]]
 
 
@@ -44,6 +46,7 @@ class NewJob:
     idempotency_key: str | None
     expected_credits: float | None
     client_ref: str | None = None
+    request_hash: str | None = None  # what the idempotency key was first used for
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,15 +75,33 @@ class Store:
 
     # ------------------------------------------------------------------ jobs
 
-    async def create_job(self, new: NewJob) -> Job:
+    async def create_job(self, new: NewJob, *, daily_limit: float | None = None) -> Job:
+        """Write a new pending job, deciding idempotency and the daily credit limit in the same
+        transaction (one writer at a time across processes): concurrent callers with one
+        idempotency key all get the first caller's job, and together they never commit more
+        than ``daily_limit`` credits. Raises IdempotencyConflict when the key was first used for
+        another request, DailyLimitReached when the job would go over the limit."""
         now = time.time()
 
-        async def insert(conn: aiosqlite.Connection) -> None:
+        async def insert(conn: aiosqlite.Connection) -> str:
+            if new.idempotency_key is not None:
+                async with conn.execute(
+                    "SELECT id, request_hash FROM jobs WHERE idempotency_key = ?",
+                    (new.idempotency_key,),
+                ) as cursor:
+                    row = await cursor.fetchone()
+                if row is not None:
+                    _check_same_request(row, new.request_hash)
+                    return str(row["id"])
+            if daily_limit is not None:
+                committed = await _committed_since(conn, now - DAY_SECONDS)
+                if committed + (new.expected_credits or 0.0) > daily_limit:
+                    raise DailyLimitReached(committed, daily_limit)
             await conn.execute(
                 "INSERT INTO jobs (id, kind, family, model, prompt, params, status,"
                 " callback_token_hash, callback_expected, idempotency_key, expected_credits,"
-                " client_ref, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)",
+                " client_ref, request_hash, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     new.id,
                     new.kind.value,
@@ -93,14 +114,15 @@ class Store:
                     new.idempotency_key,
                     new.expected_credits,
                     new.client_ref,
+                    new.request_hash,
                     now,
                     now,
                 ),
             )
             await _event(conn, new.id, None, JobStatus.PENDING, "created", now)
+            return new.id
 
-        await self.db.write(insert)
-        job = await self.get_job(new.id)
+        job = await self.get_job(await self.db.write(insert))
         assert job is not None
         return job
 
@@ -237,9 +259,18 @@ class Store:
         )
         return _job(row, tuple(_asset(a) for a in assets))
 
-    async def find_by_idempotency_key(self, key: str) -> Job | None:
-        row = await self.db.fetch_one("SELECT id FROM jobs WHERE idempotency_key = ?", (key,))
-        return await self.get_job(str(row["id"])) if row else None
+    async def find_by_idempotency_key(
+        self, key: str, request_hash: str | None = None
+    ) -> Job | None:
+        """The job first made with ``key``; IdempotencyConflict if it was made from a request
+        other than ``request_hash`` (when both are known)."""
+        row = await self.db.fetch_one(
+            "SELECT id, request_hash FROM jobs WHERE idempotency_key = ?", (key,)
+        )
+        if row is None:
+            return None
+        _check_same_request(row, request_hash)
+        return await self.get_job(str(row["id"]))
 
     async def callback_token_hash(self, job_id: str) -> str | None:
         row = await self.db.fetch_one(
@@ -337,14 +368,8 @@ class Store:
         return [(r["at"], r["from_status"], r["to_status"], r["cause"]) for r in rows]
 
     async def credits_committed_since(self, since: float) -> float:
-        """Credits spent or at stake for jobs created since ``since``: what kie.ai charged
-        where known, else the expected cost of jobs that are running, done, or whose submit
-        may have gone through ("uncertain")."""
-        row = await self.db.fetch_one(
-            "SELECT COALESCE(SUM(COALESCE(credits, expected_credits)), 0) FROM jobs"
-            " WHERE created_at >= ? AND (status != 'failed' OR error_category = 'uncertain')",
-            (since,),
-        )
+        """Credits spent or at stake for jobs created since ``since`` (see _committed_since)."""
+        row = await self.db.fetch_one(_COMMITTED_SQL, (since,))
         return float(row[0]) if row else 0.0
 
     # ------------------------------------------------------------------ preferences
@@ -407,6 +432,26 @@ class Store:
             raise ValueError(f"unknown table {table!r}")
         row = await self.db.fetch_one(f"SELECT count(*) FROM {table}")
         return int(row[0]) if row else 0
+
+
+_COMMITTED_SQL = (
+    "SELECT COALESCE(SUM(COALESCE(credits, expected_credits)), 0) FROM jobs"
+    " WHERE created_at >= ? AND (status != 'failed' OR error_category = 'uncertain')"
+)
+
+
+async def _committed_since(conn: aiosqlite.Connection, since: float) -> float:
+    """What kie.ai charged where known, else the expected cost of jobs that are running, done,
+    or whose submit may have gone through ("uncertain"): those are counted as spent."""
+    async with conn.execute(_COMMITTED_SQL, (since,)) as cursor:
+        row = await cursor.fetchone()
+    return float(row[0]) if row else 0.0
+
+
+def _check_same_request(row: sqlite3.Row, request_hash: str | None) -> None:
+    stored = row["request_hash"]
+    if stored is not None and request_hash is not None and stored != request_hash:
+        raise IdempotencyConflict(str(row["id"]))
 
 
 def _in(column: str, values: Sequence[str]) -> tuple[str, list[str]]:
