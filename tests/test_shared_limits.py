@@ -11,8 +11,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from mcp_server_kie.sandbox import Sandbox, SandboxConfig, serve_sandbox
 from mcp_server_kie.storage import Store
+from postgres_server import BACKENDS, new_database
 from server_process import ServerProcess, child_env
 from support import SANDBOX_KEY, free_port
 
@@ -20,14 +23,16 @@ CREATE = "/api/v1/jobs/createTask"
 
 
 async def two_servers(
-    sandbox: Sandbox, data: Path, logs: Path, **settings: str
+    sandbox: Sandbox, database_url: str, data: Path, logs: Path, **settings: str
 ) -> list[ServerProcess]:
+    """Two server processes on one database (and one data folder for the media)."""
     servers = []
     for number in range(2):
         env = child_env(
             KIE_API_KEY=SANDBOX_KEY,
             KIE_BASE_URL=sandbox.base_url,
             KIE_DATA_DIR=str(data),
+            KIE_DATABASE_URL=database_url,
             KIE_WEBHOOK_PORT=str(free_port()),
             KIE_MEDIA_ALLOW_HOSTS="127.0.0.1",
             **settings,
@@ -53,11 +58,11 @@ async def close_all(servers: list[ServerProcess]) -> None:
         await server.process.wait()
 
 
-async def test_daily_limit_holds_across_two_processes(tmp_path: Path) -> None:
+async def test_daily_limit_holds_across_two_processes(tmp_path: Path, database_url: str) -> None:
     config = SandboxConfig(api_key=SANDBOX_KEY, image_seconds=0.3, create_rate_limit=10_000)
     async with serve_sandbox(config) as sandbox:
         servers = await two_servers(
-            sandbox, tmp_path / "data", tmp_path, KIE_MAX_CREDITS_PER_DAY="10"
+            sandbox, database_url, tmp_path / "data", tmp_path, KIE_MAX_CREDITS_PER_DAY="10"
         )
         try:  # nano-banana costs 4 credits: two jobs fit in 10, a third would not
             args = {"prompt": "a lantern", "wait_seconds": 0}
@@ -70,7 +75,7 @@ async def test_daily_limit_holds_across_two_processes(tmp_path: Path) -> None:
     assert len(refused) == 14
     assert all("KIE_MAX_CREDITS_PER_DAY" in text and "Nothing was sent" in text for text in refused)
     assert sandbox.count(CREATE) == 2
-    store = await Store.open(tmp_path / "data" / "kie.sqlite3")
+    store = await Store.connect(database_url)
     try:
         assert await store.count("jobs") == 2
         assert await store.credits_committed_since(0) <= 10
@@ -78,10 +83,12 @@ async def test_daily_limit_holds_across_two_processes(tmp_path: Path) -> None:
         await store.close()
 
 
-async def test_one_new_idempotency_key_from_ten_callers_in_two_processes(tmp_path: Path) -> None:
+async def test_one_new_idempotency_key_from_ten_callers_in_two_processes(
+    tmp_path: Path, database_url: str
+) -> None:
     config = SandboxConfig(api_key=SANDBOX_KEY, image_seconds=0.3, create_rate_limit=10_000)
     async with serve_sandbox(config) as sandbox:
-        servers = await two_servers(sandbox, tmp_path / "data", tmp_path)
+        servers = await two_servers(sandbox, database_url, tmp_path / "data", tmp_path)
         try:
             args = {"prompt": "a kite", "wait_seconds": 0, "idempotency_key": "canvas-node-7"}
             results = await call_from_both(servers, 5, "generate_image", args)
@@ -103,11 +110,10 @@ async def test_one_new_idempotency_key_from_ten_callers_in_two_processes(tmp_pat
 
 _OPEN_STORES = """
 import asyncio, sys
-from pathlib import Path
 from mcp_server_kie.storage import Store
 
-async def open_close(path):
-    store = await Store.open(Path(path))
+async def open_close(url):
+    store = await Store.connect(url)
     await store.close()
 
 for line in sys.stdin:
@@ -119,8 +125,17 @@ for line in sys.stdin:
 """
 
 
-async def test_servers_starting_together_on_an_empty_folder_never_fail(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", BACKENDS)
+async def test_servers_starting_together_on_an_empty_folder_never_fail(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
     """Four processes open a brand-new database at the same moment, 15 times over."""
+
+    def new_url(number: int) -> str:
+        if backend == "sqlite":
+            return str(tmp_path / f"round{number}" / "kie.sqlite3")
+        return new_database(request.getfixturevalue("postgres_server"))
+
     children = [
         await asyncio.create_subprocess_exec(
             sys.executable,
@@ -135,7 +150,7 @@ async def test_servers_starting_together_on_an_empty_folder_never_fail(tmp_path:
     answers: list[str] = []
     try:
         for round_number in range(15):
-            path = f"{tmp_path / f'round{round_number}' / 'kie.sqlite3'}\n".encode()
+            path = f"{new_url(round_number)}\n".encode()
             for child in children:
                 assert child.stdin is not None
                 child.stdin.write(path)

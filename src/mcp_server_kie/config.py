@@ -52,6 +52,13 @@ class Settings(BaseSettings):
         "KIE_HTTP_TOKEN.",
     )
     data_dir: Path | None = Field(default=None, description="Where the database and media live.")
+    database_url: str | None = Field(
+        default=None,
+        description="The job database: unset for SQLite in the data folder (one machine), a "
+        "file path, or postgresql://user:password@host:port/db to share one database between "
+        "several processes or replicas (needs the postgres extra: pip install "
+        "'mcp-server-kie[postgres]').",
+    )
     sandbox: bool = Field(default=False, description="Use the embedded kie.ai simulator.")
     sandbox_callbacks: bool = Field(
         default=True,

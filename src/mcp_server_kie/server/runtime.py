@@ -57,7 +57,7 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
     """Everything running. With ``mcp_http`` the sidecar also serves MCP at /mcp (and must
     get its port: there is no point carrying on without it)."""
     async with AsyncExitStack() as stack:
-        store = await Store.open(settings.database_path)
+        store = await Store.connect(settings.database_url, settings.database_path)
         stack.push_async_callback(store.close)
         http = httpx2.AsyncClient(
             timeout=httpx2.Timeout(settings.request_timeout, connect=10.0),
