@@ -59,6 +59,12 @@ class Settings(BaseSettings):
         "several processes or replicas (needs the postgres extra: pip install "
         "'mcp-server-kie[postgres]').",
     )
+    lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How long a job's lease (who refreshes and downloads it) outlives a "
+        "process that died holding it; then another process or replica takes the job over.",
+    )
     sandbox: bool = Field(default=False, description="Use the embedded kie.ai simulator.")
     sandbox_callbacks: bool = Field(
         default=True,

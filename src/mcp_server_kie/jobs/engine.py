@@ -30,6 +30,7 @@ from mcp_server_kie.domain import (
 )
 from mcp_server_kie.jobs.budget import Budget, reused_key_message
 from mcp_server_kie.jobs.callbacks import CallbackRejected, decode_callback
+from mcp_server_kie.jobs.leases import DEFAULT_LEASE_SECONDS, Leases
 from mcp_server_kie.jobs.outputs import OutputStore
 from mcp_server_kie.jobs.references import ReferenceResolver
 from mcp_server_kie.jobs.waiters import JobSignals
@@ -81,10 +82,14 @@ class Engine:
         not_configured_message: str = "kie.ai is not configured",
         webhook_hmac_key: str | None = None,
         clock: Callable[[], float] = time.time,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
     ) -> None:
         """``webhook_hmac_key``: when set, every callback must be signed with it.
-        ``clock``: wall-clock seconds, for the signature's freshness window."""
+        ``clock``: wall-clock seconds, for the signature's freshness window.
+        ``lease_seconds``: how long a job's lease outlives a holder that stopped renewing
+        it (a killed process): the delay before another process takes its work over."""
         self.store = store
+        self._leases = Leases(store, lease_seconds)
         self.signals = JobSignals()
         self._kie = kie
         self._outputs = outputs
@@ -178,6 +183,29 @@ class Engine:
             return job
         self.signals.changed(job)
         self._submitting.add(job_id)
+        try:  # holding the job's lease (a new job's is free): no other process acts on the
+            # job (say, abandons it as interrupted) until kie has answered the create
+            async with self._leases.hold(_lease(job_id), wait=self._leases.seconds):
+                task_id = await self._send_create(kie, request, callback_url, job_id)
+        finally:
+            self._submitting.discard(job_id)
+        log.info("job %s submitted as kie task %s", job_id, task_id)
+        # A callback can beat the create response: act on any delivery already stored.
+        await self.process_inbox(job_id)
+        return await self._changed(job_id)
+
+    async def find_idempotent(self, key: str, request_hash: str | None) -> Job | None:
+        """The job an earlier call with ``key`` made, if any; UserInputError when that call
+        asked for something else."""
+        try:
+            return await self.store.find_by_idempotency_key(key, request_hash)
+        except IdempotencyConflict as exc:
+            raise UserInputError(reused_key_message(key, exc.job_id)) from None
+
+    async def _send_create(
+        self, kie: KieClient, request: ValidatedRequest, callback_url: str | None, job_id: str
+    ) -> str:
+        """Create the task at kie and record its id; a failure fails the job (SubmitError)."""
         try:
             task_id = await self._create_task(kie, request, callback_url)
         except KieUncertainError as exc:
@@ -195,22 +223,8 @@ class Engine:
                 "rejected", exc.message, retryable=exc.retryable, provider_code=str(exc.code)
             )
             raise SubmitError(await self._fail(job_id, error, None), exc.message) from None
-        else:
-            await self.store.mark_submitted(job_id, task_id)
-        finally:
-            self._submitting.discard(job_id)
-        log.info("job %s submitted as kie task %s", job_id, task_id)
-        # A callback can beat the create response: act on any delivery already stored.
-        await self.process_inbox(job_id)
-        return await self._changed(job_id)
-
-    async def find_idempotent(self, key: str, request_hash: str | None) -> Job | None:
-        """The job an earlier call with ``key`` made, if any; UserInputError when that call
-        asked for something else."""
-        try:
-            return await self.store.find_by_idempotency_key(key, request_hash)
-        except IdempotencyConflict as exc:
-            raise UserInputError(reused_key_message(key, exc.job_id)) from None
+        await self.store.mark_submitted(job_id, task_id)
+        return task_id
 
     def submitting(self, job_id: str) -> bool:
         """Whether this process is still sending the job's create request (which may wait a
@@ -328,13 +342,23 @@ class Engine:
     async def check(self, job_id: str) -> Job | None:
         """`refresh`, except that a failed status query raises its KieError, so that the
         poller can pace itself (Retry-After) and notice a task kie.ai does not know."""
-        async with self._lock(job_id):
+        async with self._lock(job_id), self._hold(job_id) as held:
             job = await self.store.get_job(job_id)
-            if job is None or job.status.terminal or job.task_id is None:
-                return job
+            if not held or job is None or job.status.terminal or job.task_id is None:
+                return job  # (not held: another process is on it, and will finish it)
             snapshot = await self.require_kie().get_task(job.family, job.task_id)
             await self._apply(job, snapshot)
         return await self._changed(job_id)
+
+    def _hold(self, job_id: str) -> contextlib.AbstractAsyncContextManager[bool]:
+        """The job's lease, waiting for another holder for up to a lease's length (long
+        enough for a dead holder's lease to run out), or until the job is finished."""
+
+        async def finished() -> bool:
+            job = await self.store.get_job(job_id)
+            return job is None or job.status.terminal
+
+        return self._leases.hold(_lease(job_id), wait=self._leases.seconds, give_up=finished)
 
     def _lock(self, job_id: str) -> asyncio.Lock:
         lock = self._job_locks.get(job_id)
@@ -403,9 +427,9 @@ class Engine:
     async def give_up(self, job_id: str, error: JobError) -> Job | None:
         """Fail a job that is not terminal yet for a reason of our own (an interrupted submit,
         a deadline, a task kie.ai does not know). A job that finished meanwhile is kept."""
-        async with self._lock(job_id):
+        async with self._lock(job_id), self._hold(job_id) as held:
             job = await self.store.get_job(job_id)
-            if job is None or job.status.terminal:
+            if not held or job is None or job.status.terminal:
                 return job
             return await self._fail(job_id, error, None)
 
@@ -471,6 +495,10 @@ class Engine:
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+
+
+def _lease(job_id: str) -> str:
+    return f"job:{job_id}"
 
 
 def token_hash(token: str) -> str:

@@ -103,6 +103,7 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
             references=ReferenceResolver(settings.allowed_input_dirs),
             not_configured_message=MISSING_KEY_MESSAGE,
             webhook_hmac_key=settings.webhook_hmac_key_value(),
+            lease_seconds=settings.lease_seconds,
         )
         stack.push_async_callback(engine.close)
 

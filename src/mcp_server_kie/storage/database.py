@@ -41,6 +41,7 @@ class Dialect:
     # Prompt words -> a condition on ``jobs`` (every word as a word prefix) and its parameters.
     prompt_match: Callable[[Sequence[str]], tuple[str, list[object]]]
     clear_search: str | None  # empties the search index of finished jobs, if it is separate
+    now: str  # the database's clock in unix seconds: one clock for every replica's leases
 
 
 class Database(Protocol):

@@ -16,6 +16,7 @@ from mcp_server_kie.storage.backends import open_database
 from mcp_server_kie.storage.database import Database, Row, Transaction
 from mcp_server_kie.storage.errors import DailyLimitReached, IdempotencyConflict
 from mcp_server_kie.storage.inbox import InboxAndPreferences
+from mcp_server_kie.storage.leases import LeaseQueries
 from mcp_server_kie.storage.library import LibraryQueries
 from mcp_server_kie.storage.records import (
     OPEN_STATUSES,
@@ -30,7 +31,7 @@ DAY_SECONDS = 24 * 60 * 60
 _WriteStep = Callable[[Transaction], Awaitable[None]]
 
 
-class Store(LibraryQueries, InboxAndPreferences):
+class Store(LibraryQueries, InboxAndPreferences, LeaseQueries):
     """The one object the engine, tools and server hold; the SQL behind it is portable and
     runs on the Database it was opened with (SQLite or PostgreSQL)."""
 

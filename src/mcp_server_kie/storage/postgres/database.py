@@ -51,7 +51,11 @@ def _prompt_match(words: Sequence[str]) -> tuple[str, list[object]]:
 
 
 DIALECT = Dialect(
-    name="postgresql", for_update=" FOR UPDATE", prompt_match=_prompt_match, clear_search=None
+    name="postgresql",
+    for_update=" FOR UPDATE",
+    prompt_match=_prompt_match,
+    clear_search=None,
+    now="extract(epoch FROM clock_timestamp())::double precision",
 )
 
 

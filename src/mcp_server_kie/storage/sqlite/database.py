@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
+import stamina
 
 from mcp_server_kie.storage.database import Dialect, Params, Row, Transaction
 from mcp_server_kie.storage.sqlite.schema import MIGRATIONS
@@ -40,6 +41,7 @@ DIALECT = Dialect(
         "DELETE FROM jobs_fts WHERE job_id IN"
         " (SELECT id FROM jobs WHERE status NOT IN ('pending', 'processing'))"
     ),
+    now="((julianday('now') - 2440587.5) * 86400.0)",
 )
 
 
@@ -72,8 +74,9 @@ class SqliteTransaction:
 
 # busy_timeout first: switching to WAL needs a moment alone with the file, and another process
 # starting at the same time must wait for it rather than fail with "database is locked".
+_BUSY_SECONDS = 10.0
 _PRAGMAS = (
-    "PRAGMA busy_timeout=10000",
+    f"PRAGMA busy_timeout={int(_BUSY_SECONDS * 1000)}",
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=FULL",
     "PRAGMA foreign_keys=ON",
@@ -99,8 +102,7 @@ class SqliteDatabase:
         path.parent.mkdir(parents=True, exist_ok=True)
         writer = await aiosqlite.connect(path, isolation_level=None)
         try:
-            for pragma in _PRAGMAS:
-                await writer.execute(pragma)
+            await _set_pragmas(writer)
             await _migrate(writer)
             reader = await aiosqlite.connect(path, isolation_level=None)
         except BaseException:
@@ -146,6 +148,22 @@ class SqliteDatabase:
     async def integrity_check(self) -> str:
         row = await self.fetch_one("PRAGMA integrity_check")
         return str(next(iter(row.values()))) if row else "no answer"
+
+
+async def _set_pragmas(conn: aiosqlite.Connection) -> None:
+    """The writer's pragmas. Switching a new file to WAL can meet another process's lock
+    without SQLite calling the busy handler (it answers "database is locked" at once), so that
+    is retried with backoff for as long as the busy timeout would have waited."""
+    async for attempt in stamina.retry_context(
+        on=_locked, attempts=None, timeout=_BUSY_SECONDS, wait_initial=0.01, wait_max=0.2
+    ):
+        with attempt:
+            for pragma in _PRAGMAS:
+                await conn.execute(pragma)
+
+
+def _locked(exc: Exception) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
 
 
 async def _migrate(conn: aiosqlite.Connection) -> None:

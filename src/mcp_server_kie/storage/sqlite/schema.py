@@ -106,4 +106,12 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE jobs ADD COLUMN request_hash TEXT;
     """,
+    # 6: leases: who is doing a piece of shared work (a job's refresh and download), until when.
+    """
+    CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_at REAL NOT NULL
+    );
+    """,
 )
