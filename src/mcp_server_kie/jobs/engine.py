@@ -485,6 +485,18 @@ class Engine:
 
     # ------------------------------------------------------------------ lifecycle
 
+    async def follow_changes(self, ready: asyncio.Event) -> None:
+        """Pass job changes made by other processes or replicas (PostgreSQL notifies them) to
+        this process's waiters, resource subscribers and /events streams. Runs until
+        cancelled; ``ready`` is set once following."""
+
+        async def changed(job_id: str) -> None:
+            job = await self.store.get_job(job_id)
+            if job is not None:
+                self.signals.changed(job)
+
+        await self.store.follow_changes(changed, ready)
+
     def _spawn(self, coro: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coro)
         self._background.add(task)

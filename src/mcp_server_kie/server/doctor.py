@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import socket
+import sqlite3
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from mcp_server_kie.config import MISSING_KEY_MESSAGE, Settings
 from mcp_server_kie.jobs import ProviderError
 from mcp_server_kie.server.runtime import Runtime, open_runtime
 from mcp_server_kie.server.sidecar import instance_id
+from mcp_server_kie.storage import BadDatabaseUrl, DatabaseUnavailable, Store
 
 Say = Callable[[str], None]
 
@@ -36,8 +38,8 @@ class Check:
 
 async def run_doctor(settings: Settings, say: Say = print) -> int:
     """Run every check, print the results and the host snippets; 0 when all pass."""
-    checks = [_check_data_dir(settings), _check_port(settings)]
-    if checks[0].ok:
+    checks = [_check_data_dir(settings), _check_port(settings), await _check_database(settings)]
+    if checks[0].ok and checks[2].ok:
         async with open_runtime(settings) as runtime:
             checks.append(await _check_key(runtime))
             checks.append(await _check_public_url(runtime))
@@ -67,6 +69,23 @@ def _check_data_dir(settings: Settings) -> Check:
             "own, or fix its permissions.",
         )
     return Check("data directory", True, f"{directory} is writable")
+
+
+async def _check_database(settings: Settings) -> Check:
+    try:
+        store = await Store.connect(settings.database_url, settings.database_path)
+    except (BadDatabaseUrl, DatabaseUnavailable, RuntimeError) as exc:
+        return Check("database", False, str(exc))
+    except (sqlite3.Error, OSError) as exc:
+        return Check("database", False, f"cannot open {settings.database_path}: {exc}")
+    try:
+        state = await store.check()
+        backend = store.backend
+    finally:
+        await store.close()
+    if state != "ok":
+        return Check("database", False, f"{backend}: {state}")
+    return Check("database", True, f"{backend} answers; schema up to date")
 
 
 def _check_port(settings: Settings) -> Check:

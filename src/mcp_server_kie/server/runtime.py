@@ -106,6 +106,7 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
             lease_seconds=settings.lease_seconds,
         )
         stack.push_async_callback(engine.close)
+        await _follow_changes(engine, stack)
 
         links = MediaLinks()
         tools = ToolContext(
@@ -163,6 +164,19 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
             tools=tools,
             sidecar_url=sidecar_url,
         )
+
+
+async def _follow_changes(engine: Engine, stack: AsyncExitStack) -> None:
+    """Hear of jobs other replicas change (PostgreSQL LISTEN/NOTIFY), from before the first
+    request: a waiter here is woken by a completion there."""
+    ready = asyncio.Event()
+    follower = asyncio.create_task(engine.follow_changes(ready), name="kie-job-changes")
+    stack.push_async_callback(_cancel, follower)
+    try:
+        async with asyncio.timeout(30):
+            await ready.wait()
+    except TimeoutError:
+        log.warning("not yet hearing of other replicas' job changes; waiters re-read the store")
 
 
 def _fetcher(settings: Settings, kie_base_url: str) -> Fetcher:

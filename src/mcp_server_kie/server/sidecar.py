@@ -71,7 +71,19 @@ def create_sidecar(
         return JSONResponse({"ok": True})
 
     async def healthz(request: Request) -> JSONResponse:
-        return JSONResponse({"status": "ok", "service": "mcp-server-kie", "instance": instance})
+        """Up, and whether the database answers (a load balancer takes a replica whose
+        database does not answer out of rotation: 503)."""
+        store = engine.store
+        answers = await store.answers()
+        return JSONResponse(
+            {
+                "status": "ok" if answers else "degraded",
+                "service": "mcp-server-kie",
+                "instance": instance,
+                "database": {"backend": store.backend_kind, "answers": answers},
+            },
+            status_code=200 if answers else 503,
+        )
 
     return Starlette(
         routes=[

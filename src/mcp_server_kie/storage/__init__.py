@@ -1,7 +1,11 @@
 """Persistence: the only code that holds SQL."""
 
 from mcp_server_kie.storage.backends import BadDatabaseUrl
-from mcp_server_kie.storage.errors import DailyLimitReached, IdempotencyConflict
+from mcp_server_kie.storage.errors import (
+    DailyLimitReached,
+    DatabaseUnavailable,
+    IdempotencyConflict,
+)
 from mcp_server_kie.storage.library import BadCursor, MediaQuery, decode_cursor
 from mcp_server_kie.storage.records import Delivery, MediaPage, NewJob
 from mcp_server_kie.storage.store import Store
@@ -10,6 +14,7 @@ __all__ = [
     "BadCursor",
     "BadDatabaseUrl",
     "DailyLimitReached",
+    "DatabaseUnavailable",
     "Delivery",
     "IdempotencyConflict",
     "MediaPage",

@@ -8,11 +8,13 @@ neither.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
+OnChange = Callable[[str], Awaitable[None]]
 Row = Mapping[str, Any]
 Params = Sequence[object]
 
@@ -31,6 +33,11 @@ class Transaction(Protocol):
     async def serialize(self, name: str) -> None:
         """Wait until no other transaction, in any process, holds ``name``; hold it until
         this one ends. (SQLite: already so, one writer holds the whole file.)"""
+        ...
+
+    async def notify(self, job_id: str) -> None:
+        """Tell every process listening (Database.listen) that the job changed, once this
+        transaction commits. (SQLite: nobody to tell; other processes re-read the store.)"""
         ...
 
 
@@ -56,6 +63,15 @@ class Database(Protocol):
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]: ...
 
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None: ...
+
+    async def listen(self, on_change: OnChange, ready: asyncio.Event) -> None:
+        """Call ``on_change(job_id)`` for every job another transaction notified, until
+        cancelled; set ``ready`` once listening. Reconnects by itself after a failure."""
+        ...
+
+    async def ping(self) -> bool:
+        """Whether the database answers a trivial query now (cheap: for /healthz)."""
+        ...
 
     async def integrity_check(self) -> str:
         """'ok' when the database answers and is sound; otherwise what is wrong."""

@@ -18,3 +18,7 @@ class DailyLimitReached(Exception):
         super().__init__(f"{committed:g} credits committed today; the limit is {limit:g}")
         self.committed = committed
         self.limit = limit
+
+
+class DatabaseUnavailable(Exception):
+    """The configured database cannot be reached or opened; the message says what to fix."""

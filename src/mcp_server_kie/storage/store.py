@@ -6,6 +6,7 @@ state matches no row, so a duplicate or late event is a no-op whatever order it 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -13,7 +14,7 @@ from pathlib import Path
 
 from mcp_server_kie.domain import Asset, Job, JobError, JobStatus, TaskState
 from mcp_server_kie.storage.backends import open_database
-from mcp_server_kie.storage.database import Database, Row, Transaction
+from mcp_server_kie.storage.database import Database, OnChange, Row, Transaction
 from mcp_server_kie.storage.errors import DailyLimitReached, IdempotencyConflict
 from mcp_server_kie.storage.inbox import InboxAndPreferences
 from mcp_server_kie.storage.leases import LeaseQueries
@@ -50,12 +51,26 @@ class Store(LibraryQueries, InboxAndPreferences, LeaseQueries):
 
     @property
     def backend(self) -> str:
-        """Which database this is, for /healthz and doctor (never a password)."""
+        """Which database this is, for logs and doctor (never a password)."""
         return self.db.description
+
+    @property
+    def backend_kind(self) -> str:
+        """'sqlite' or 'postgresql' (what /healthz may tell anyone)."""
+        return self.db.dialect.name
+
+    async def answers(self) -> bool:
+        return await self.db.ping()
 
     async def check(self) -> str:
         """'ok' when the database answers and is sound; otherwise what is wrong."""
         return await self.db.integrity_check()
+
+    async def follow_changes(self, on_change: OnChange, ready: asyncio.Event) -> None:
+        """Call ``on_change(job_id)`` whenever any process changes a job (PostgreSQL's
+        LISTEN/NOTIFY); on SQLite nothing arrives and readers re-read instead. Runs until
+        cancelled; ``ready`` is set once following."""
+        await self.db.listen(on_change, ready)
 
     async def close(self) -> None:
         await self.db.close()
@@ -147,6 +162,7 @@ class Store(LibraryQueries, InboxAndPreferences, LeaseQueries):
                 f" WHERE id = ? AND status IN {_OPEN}",
                 (state.value, time.time(), job_id),
             )
+            await conn.notify(job_id)
 
         await self.db.write(update)
 
@@ -316,3 +332,4 @@ async def _event(
         "INSERT INTO job_events (job_id, at, from_status, to_status, cause) VALUES (?, ?, ?, ?, ?)",
         (job_id, at, from_status.value if from_status else None, to_status.value, cause),
     )
+    await conn.notify(job_id)

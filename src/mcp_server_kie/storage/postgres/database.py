@@ -21,7 +21,8 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from mcp_server_kie.storage.database import Dialect, Params, Row, Transaction
+from mcp_server_kie.storage.database import Dialect, OnChange, Params, Row, Transaction
+from mcp_server_kie.storage.errors import DatabaseUnavailable
 from mcp_server_kie.storage.postgres.schema import MIGRATIONS
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Connection = psycopg.AsyncConnection[dict[str, Any]]
 
+CHANNEL = "kie_jobs"  # NOTIFY payload: the id of a job that changed
+_RELISTEN_FIRST, _RELISTEN_MAX = 0.5, 10.0
 _POOL_SIZE = 10
 _CONNECT_SECONDS = 30.0
 
@@ -81,6 +84,9 @@ class PostgresTransaction:
     async def serialize(self, name: str) -> None:
         await self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(name),))
 
+    async def notify(self, job_id: str) -> None:
+        await self._conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, job_id))
+
 
 class PostgresDatabase:
     dialect = DIALECT
@@ -103,7 +109,16 @@ class PostgresDatabase:
             open=False,
             name="kie-store",
         )
-        await pool.open(wait=True, timeout=_CONNECT_SECONDS)
+        try:
+            await pool.open(wait=True, timeout=_CONNECT_SECONDS)
+        except PoolTimeout:
+            await pool.close()
+            where = urlsplit(url)
+            raise DatabaseUnavailable(
+                f"PostgreSQL at {where.hostname}:{where.port or 5432}{where.path} did not accept "
+                f"a connection within {_CONNECT_SECONDS:.0f} s: check KIE_DATABASE_URL (host, "
+                "port, user, password, database) and that the server is running."
+            ) from None
         try:
             async with pool.connection() as conn:
                 await _migrate(conn)
@@ -132,6 +147,30 @@ class PostgresDatabase:
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
         rows = await self.fetch_all(sql, params)
         return rows[0] if rows else None
+
+    async def listen(self, on_change: OnChange, ready: asyncio.Event) -> None:
+        """LISTEN on its own connection (a pooled one would be handed to others)."""
+        pause = _RELISTEN_FIRST
+        while True:
+            try:
+                conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
+                async with conn:
+                    await conn.execute(f"LISTEN {CHANNEL}".encode())
+                    ready.set()
+                    pause = _RELISTEN_FIRST
+                    async for notice in conn.notifies():
+                        await on_change(notice.payload)
+            except psycopg.OperationalError as exc:
+                log.warning(
+                    "listening for job changes failed (%s); again in %.0f s",
+                    type(exc).__name__,
+                    pause,
+                )
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, _RELISTEN_MAX)
+
+    async def ping(self) -> bool:
+        return await self.integrity_check() == "ok"
 
     async def integrity_check(self) -> str:
         try:

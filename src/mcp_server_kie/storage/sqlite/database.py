@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import aiosqlite
 import stamina
 
-from mcp_server_kie.storage.database import Dialect, Params, Row, Transaction
+from mcp_server_kie.storage.database import Dialect, OnChange, Params, Row, Transaction
 from mcp_server_kie.storage.sqlite.schema import MIGRATIONS
 
 log = logging.getLogger(__name__)
@@ -70,6 +70,10 @@ class SqliteTransaction:
 
     async def serialize(self, name: str) -> None:
         """Nothing to do: BEGIN IMMEDIATE already made this the only writer of the file."""
+
+    async def notify(self, job_id: str) -> None:
+        """Nothing to do: this process signals its own waiters, and other processes on the
+        file find the change when they re-read the store."""
 
 
 # busy_timeout first: switching to WAL needs a moment alone with the file, and another process
@@ -144,6 +148,17 @@ class SqliteDatabase:
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
         rows = await self.fetch_all(sql, params)
         return rows[0] if rows else None
+
+    async def listen(self, on_change: OnChange, ready: asyncio.Event) -> None:
+        """SQLite has no notifications: nothing arrives (see notify)."""
+        ready.set()
+        await asyncio.Event().wait()
+
+    async def ping(self) -> bool:
+        try:
+            return await self.fetch_one("SELECT 1 AS ok") is not None
+        except sqlite3.Error:
+            return False
 
     async def integrity_check(self) -> str:
         row = await self.fetch_one("PRAGMA integrity_check")
