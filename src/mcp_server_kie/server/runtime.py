@@ -23,6 +23,7 @@ from mcp_server_kie.config import MISSING_KEY_MESSAGE, Settings
 from mcp_server_kie.domain import MediaKind
 from mcp_server_kie.jobs import Engine, Library, OutputStore, Poller
 from mcp_server_kie.jobs.budget import Budget
+from mcp_server_kie.jobs.pace import shared_paces
 from mcp_server_kie.jobs.references import ReferenceResolver
 from mcp_server_kie.kie.client import KieClient
 from mcp_server_kie.kie.limits import KieLimits
@@ -81,15 +82,16 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
             log.info("sandbox mode: simulated kie.ai at %s", base_url)
 
         key = settings.api_key_value()
+        limits = KieLimits(creates=settings.create_limit, status_queries=settings.status_limit)
+        shared = store.backend_kind == "postgresql"  # replicas keep kie's account limits together
         kie = (
             KieClient(
                 http,
                 api_key=key,
                 base_url=base_url,
                 upload_base_url=upload_url,
-                limits=KieLimits(
-                    creates=settings.create_limit, status_queries=settings.status_limit
-                ),
+                limits=limits,
+                paces=shared_paces(store, key, limits) if shared else None,
             )
             if key
             else None

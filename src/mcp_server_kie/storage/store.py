@@ -19,6 +19,7 @@ from mcp_server_kie.storage.errors import DailyLimitReached, IdempotencyConflict
 from mcp_server_kie.storage.inbox import InboxAndPreferences
 from mcp_server_kie.storage.leases import LeaseQueries
 from mcp_server_kie.storage.library import LibraryQueries
+from mcp_server_kie.storage.pace import PaceQueries
 from mcp_server_kie.storage.records import (
     OPEN_STATUSES,
     NewJob,
@@ -32,7 +33,7 @@ DAY_SECONDS = 24 * 60 * 60
 _WriteStep = Callable[[Transaction], Awaitable[None]]
 
 
-class Store(LibraryQueries, InboxAndPreferences, LeaseQueries):
+class Store(LibraryQueries, InboxAndPreferences, LeaseQueries, PaceQueries):
     """The one object the engine, tools and server hold; the SQL behind it is portable and
     runs on the Database it was opened with (SQLite or PostgreSQL)."""
 

@@ -94,4 +94,18 @@ MIGRATIONS: tuple[str, ...] = (
         expires_at DOUBLE PRECISION NOT NULL
     );
     """,
+    # 3: account-wide request pacing: recent requests to kie.ai per limit, and 429 pauses.
+    """
+    CREATE TABLE pace_slots (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        pace TEXT NOT NULL,
+        started_at DOUBLE PRECISION NOT NULL,
+        finished_at DOUBLE PRECISION
+    );
+    CREATE INDEX pace_slots_by_pace ON pace_slots (pace, finished_at);
+    CREATE TABLE pace_pauses (
+        pace TEXT PRIMARY KEY,
+        until DOUBLE PRECISION NOT NULL
+    );
+    """,
 )

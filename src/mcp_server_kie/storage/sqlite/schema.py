@@ -114,4 +114,18 @@ MIGRATIONS: tuple[str, ...] = (
         expires_at REAL NOT NULL
     );
     """,
+    # 7: account-wide request pacing: recent requests to kie.ai per limit, and 429 pauses.
+    """
+    CREATE TABLE pace_slots (
+        id INTEGER PRIMARY KEY,
+        pace TEXT NOT NULL,
+        started_at REAL NOT NULL,
+        finished_at REAL
+    );
+    CREATE INDEX pace_slots_by_pace ON pace_slots (pace, finished_at);
+    CREATE TABLE pace_pauses (
+        pace TEXT PRIMARY KEY,
+        until REAL NOT NULL
+    );
+    """,
 )
