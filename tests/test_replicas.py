@@ -55,11 +55,13 @@ backend replicas
 """
 
 
-async def start_haproxy(folder: Path, port: int, replicas: list[int]) -> asyncio.subprocess.Process:
+async def start_haproxy(
+    folder: Path, port: int, replicas: list[int], config_text: str | None = None
+) -> asyncio.subprocess.Process:
     """haproxy (scripts/install-postgres installs it) in the foreground on ``port``."""
     binary = shutil.which("haproxy") or "/usr/sbin/haproxy"
     config = folder / "haproxy.cfg"
-    config.write_text(haproxy_config(port, replicas))
+    config.write_text(config_text or haproxy_config(port, replicas))
     with (folder / "haproxy.log").open("wb") as log:
         proxy = await asyncio.create_subprocess_exec(
             binary, "-db", "-f", str(config), stdout=log, stderr=log
