@@ -70,8 +70,9 @@ class Leases:
             yield True
         finally:
             renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewer
+            [outcome] = await asyncio.gather(renewer, return_exceptions=True)
+            if isinstance(outcome, Exception):  # the database failed under the renewal
+                log.warning("renewing lease %s failed: %s", name, type(outcome).__name__)
             # Shielded: a cancelled holder still hands the work back at once.
             await asyncio.shield(self._store.release_lease(name, self.holder))
 
