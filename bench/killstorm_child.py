@@ -4,7 +4,8 @@ It opens the real runtime (`open_runtime`, real mode, settings from the `KIE_*` 
 prints JSON lines to stdout: `{"event": "ready", ...}` once the runtime is open (start-up
 recovery done), then one answer per command read from stdin:
 
-    submit <n> [image|video]   start n jobs at once -> {"event": "submitted", "jobs": [...]}
+    submit <n> [image|video] [model] [knob=value ...]
+                               start n jobs at once -> {"event": "submitted", "jobs": [...]}
     wait <seconds> <job>...    wait for jobs        -> {"event": "waited", "status": {...}}
     call <n> <tool> <json>     n concurrent MCP tool calls with the JSON arguments
                                -> {"event": "called", "results": [{"job_id"|"error": ...}]}
@@ -115,13 +116,15 @@ async def broken_front(runtime: Runtime, port: int, delay: float) -> AsyncIterat
         await task
 
 
-async def submit(runtime: Runtime, count: int, kind: MediaKind) -> list[str]:
-    spec = get_model(DEFAULT_MODEL[kind], kind)
+async def submit(
+    runtime: Runtime, count: int, kind: MediaKind, model: str | None, knobs: dict[str, Any]
+) -> list[str]:
+    spec = get_model(model or DEFAULT_MODEL[kind], kind)
 
     async def one(number: int) -> str | None:
         prompt = f"kill storm {kind.value} {number}"
         try:
-            job = await runtime.engine.submit(kind, validate_request(spec, prompt, {}), prompt)
+            job = await runtime.engine.submit(kind, validate_request(spec, prompt, knobs), prompt)
         except SubmitError as exc:
             log.warning("submit failed: %s", exc)
             return exc.job.id if exc.job else None
@@ -161,7 +164,9 @@ async def command(runtime: Runtime, client: Client, line: str) -> None:
         emit("called", results=await call(client, int(args[0]), args[1], json.loads(args[2])))
     elif name == "submit":
         kind = MediaKind(args[1]) if len(args) > 1 else MediaKind.IMAGE
-        emit("submitted", jobs=await submit(runtime, int(args[0]), kind))
+        model = args[2] if len(args) > 2 else None
+        knobs = {k: json.loads(v) for k, v in (a.split("=", 1) for a in args[3:])}
+        emit("submitted", jobs=await submit(runtime, int(args[0]), kind, model, knobs))
     elif name == "wait":
         emit("waited", status=await wait(runtime, float(args[0]), args[1:]))
     else:

@@ -9,11 +9,12 @@ from mcp_server_kie.domain import MediaKind, UserInputError
 
 
 def test_defaults_fill_kie_fields() -> None:
+    # kling-2.6 text-to-video: kie's schema defaults aspect_ratio to 1:1 (not 16:9).
     spec = get_model("kling-2.6/text-to-video", MediaKind.VIDEO)
     request = validate_request(spec, "a cat", {"duration": 10})
     assert request.input == {
         "prompt": "a cat",
-        "aspect_ratio": "16:9",
+        "aspect_ratio": "1:1",
         "duration": "10",
         "sound": False,
     }
@@ -46,7 +47,7 @@ def test_knob_a_model_lacks_is_refused() -> None:
 
 def test_unknown_option_is_refused_not_sent() -> None:
     spec = get_model("google/nano-banana", MediaKind.IMAGE)
-    with pytest.raises(UserInputError, match="'callBackUrl' is not a setting"):
+    with pytest.raises(UserInputError, match=r"'callBackUrl' is not a setting.*nano-banana"):
         validate_request(spec, "a cat", {}, options={"callBackUrl": "https://evil"})
 
 
@@ -59,20 +60,19 @@ def test_prompt_length_limit() -> None:
 def test_every_default_model_is_in_the_catalogue() -> None:
     ids = {spec.id for spec in CATALOG}
     assert set(DEFAULT_MODEL.values()) <= ids
-    assert {spec.kind for spec in CATALOG} == {MediaKind.IMAGE, MediaKind.VIDEO}
+    assert {MediaKind.IMAGE, MediaKind.VIDEO} <= {spec.kind for spec in CATALOG}
 
 
 @pytest.mark.parametrize(
     ("model", "kind", "knobs", "options", "expected"),
     [
         ("runway", MediaKind.VIDEO, {"resolution": "1080p", "duration": 10}, None, "720p only"),
-        ("gpt-4o-image", MediaKind.IMAGE, {"num_images": 3}, None, "n_variants must be one of"),
+        ("gpt-4o-image", MediaKind.IMAGE, {"num_images": 3}, None, "does not take 'num_images'"),
         ("z-image", MediaKind.IMAGE, {"aspect_ratio": "21:9"}, None, "'16:9'"),
         ("kling-2.6/image-to-video", MediaKind.VIDEO, {}, None, "first_frame is required"),
         ("google/nano-banana-edit", MediaKind.IMAGE, {}, None, "reference_images is required"),
         ("veo3_fast", MediaKind.VIDEO, {"duration": 5}, None, "duration must be one of 4, 6, 8"),
         ("bytedance/seedream", MediaKind.IMAGE, {}, {"guidance_scale": 11}, "guidance_scale"),
-        ("sora-2-text-to-video", MediaKind.VIDEO, {"aspect_ratio": "16:9"}, None, "does not take"),
     ],
 )
 def test_invalid_combinations_are_refused(
@@ -99,6 +99,6 @@ def test_one_image_fills_a_one_item_list_and_prices_follow_settings() -> None:
 
 
 def test_catalogue_covers_both_kinds_and_all_four_families() -> None:
-    assert len(CATALOG) >= 25
+    assert len(CATALOG) >= 125
     assert len({spec.id for spec in CATALOG}) == len(CATALOG)
-    assert {spec.family.value for spec in CATALOG} == {"market", "4o-image", "veo", "runway"}
+    assert {spec.family.value for spec in CATALOG} >= {"market", "4o-image", "veo", "runway"}

@@ -3,6 +3,7 @@ this machine and a missing key, and never prints a secret."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -28,12 +29,13 @@ def doctor(data_dir: Path, *args: str, **env: str) -> subprocess.CompletedProces
 def test_doctor_passes_every_check_in_sandbox_mode(tmp_path: Path) -> None:
     done = doctor(tmp_path, "--sandbox", "--port", str(free_port()))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert done.stdout.count("[ok]") == 5 and "[FAIL]" not in done.stdout
+    assert done.stdout.count("[ok]") == 6 and "[FAIL]" not in done.stdout
     assert "[ok] database: SQLite" in done.stdout
     assert "reached this server's sidecar" in done.stdout
     for host in ("Claude Desktop", "Claude Code", "Cursor", "VS Code"):
         assert host in done.stdout
     assert '"mcpServers"' in done.stdout and "claude mcp add kie" in done.stdout
+    assert "mcp-server-kie install HOST --sandbox" in done.stdout  # points to install
 
 
 def test_doctor_checks_the_database(tmp_path: Path, postgres_server: str) -> None:
@@ -72,4 +74,50 @@ def test_doctor_explains_a_missing_key_and_never_prints_one(tmp_path: Path) -> N
     )
     assert wrong.returncode == 1
     assert SANDBOX_KEY not in wrong.stdout + wrong.stderr
-    assert "<your kie.ai API key>" in wrong.stdout
+    assert "your-kie-api-key" in wrong.stdout  # the placeholder, as in the README
+
+
+def test_doctor_is_quiet_and_creates_nothing_in_the_data_folder(tmp_path: Path) -> None:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("KIE_")}
+    data = tmp_path / "data"
+    data.mkdir()
+    done = subprocess.run(
+        [sys.executable, "-m", "mcp_server_kie", "doctor", "--sandbox", "--data-dir", str(data)],
+        env={**clean, "KIE_WEBHOOK_PORT": str(free_port())},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stderr == "", done.stderr  # no INFO migration lines, no "gallery: open"
+    assert "gallery: open" not in done.stdout
+    assert list(data.iterdir()) == []
+    missing = tmp_path / "not-yet"
+    again = doctor(missing, "--sandbox", "--port", str(free_port()))
+    assert again.returncode == 0 and "will be created on first start" in again.stdout
+    assert not missing.exists()
+
+
+def test_doctor_snippets_match_the_readme(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = readme.split("### Claude Desktop", 1)[1].split("```json", 1)[1].split("```", 1)[0]
+    documented = json.loads(block)["mcpServers"]["kie"]
+    real = doctor(tmp_path, "--port", str(free_port()), KIE_API_KEY=SANDBOX_KEY).stdout
+    sandbox = doctor(tmp_path, "--sandbox", "--port", str(free_port())).stdout
+    printed = _desktop_entry(real)
+    assert printed.keys() == documented.keys()
+    assert printed["env"] == documented["env"]  # the same placeholder, never the key
+    assert Path(printed["command"]).is_file()
+    assert "/absolute/path" not in real
+    sandboxed = _desktop_entry(sandbox)
+    assert sandboxed["args"] == ["--sandbox"] and "env" not in sandboxed
+    assert "KIE_SANDBOX" not in sandbox
+    assert "--sandbox" in next(line for line in sandbox.splitlines() if "claude mcp add" in line)
+
+
+def _desktop_entry(report: str) -> dict[str, object]:
+    text = report.split("Claude Desktop (", 1)[1].split("\n", 1)[1]
+    decoded, _end = json.JSONDecoder().raw_decode(text)
+    return dict(decoded["mcpServers"]["kie"])

@@ -98,6 +98,7 @@ async def test_no_key_every_tool_explains_how_to_set_it(tmp_path: Path) -> None:
         "list_media": {},
         "delete_media": {"job_id": "job_0"},
         "list_models": {},
+        "describe_model": {"model": "z-image"},
         "get_credits": {},
         "get_settings": {},
         "update_settings": {"num_images": 2},

@@ -13,9 +13,8 @@ import pytest
 from mcp import Client
 from PIL import Image
 
-from mcp_server_kie.catalog import CATALOG
+from mcp_server_kie.catalog import CATALOG, IMAGE_KNOBS, ModelSpec
 from mcp_server_kie.config import Settings
-from mcp_server_kie.domain import MediaKind
 from mcp_server_kie.sandbox import Sandbox, SandboxConfig, serve_sandbox
 from mcp_server_kie.server.app import build_server
 from mcp_server_kie.server.runtime import open_runtime
@@ -102,28 +101,131 @@ def write_png(folder: Path, name: str = "frame.png") -> Path:
     return path
 
 
-@pytest.mark.parametrize("model", [spec.id for spec in CATALOG])
-async def test_every_catalogue_model_runs_with_its_defaults(tmp_path: Path, model: str) -> None:
-    spec = next(s for s in CATALOG if s.id == model)
-    async with mcp_client(tmp_path, webhooks=True) as (sandbox, client, inputs):
-        args: dict[str, Any] = {"prompt": "a quiet harbour at dawn", "model": model}
-        image = str(write_png(inputs))
-        required = {
-            name
-            for name, info in spec.input_model.model_fields.items()
-            if info.is_required() and name != "prompt"
-        }
-        for knob, field in spec.knobs.items():
-            if field in required:
-                args[knob] = [image] if knob == "reference_images" else image
-        tool = "generate_image" if spec.kind is MediaKind.IMAGE else "generate_video"
-        job = await finished(client, tool, args)
+URL_WORDS = ("url", "image", "video", "audio", "mask")
+
+
+def must_send(schema: dict[str, Any]) -> list[str]:
+    """Fields a request must carry: the schema's required ones, every allOf branch's, and the
+    first oneOf/anyOf branch's."""
+    names = list(schema.get("required", []))
+    for branch in schema.get("allOf", []):
+        names += branch.get("required", [])
+    for key in ("oneOf", "anyOf"):
+        if schema.get(key):
+            names += schema[key][0].get("required", [])
+    return list(dict.fromkeys(names))
+
+
+def sample_value(name: str, field: dict[str, Any]) -> Any:
+    """A value a required field without a default accepts (media as URLs)."""
+    kind = field.get("type")
+    items = field.get("items") or {}
+    if field.get("enum"):
+        return field["enum"][0]
+    if kind in ("integer", "number"):
+        return field.get("minimum", 5)
+    if kind == "boolean":
+        return False
+    if kind == "array" and items.get("type") == "object":
+        return [{key: sample_value(key, items["properties"][key]) for key in items["required"]}]
+    media = any(word in name for word in URL_WORDS)
+    url = f"https://media.example/{name}.{'mp4' if 'video' in name else 'png'}"
+    if kind == "array":
+        return [url] if media else []
+    return url if media else ("f" * 32 if "id" in name.lower() else "sample")
+
+
+def defaults_args(spec: ModelSpec, image: str) -> dict[str, Any]:
+    """A generate_* call for `spec` with its defaults: required images as a local file (so the
+    upload path runs), other required fields (media as URLs) in options."""
+    args: dict[str, Any] = {"prompt": "a quiet harbour at dawn", "model": spec.id}
+    options: dict[str, Any] = {}
+    branch = dict(spec.schema)
+    for key in ("oneOf", "anyOf"):
+        if branch.get(key):
+            branch = {**branch, "properties": {**spec.fields}, key: branch[key]}
+    for name in must_send(branch):
+        knob = next((k for k, f in spec.knobs.items() if f == name), None)
+        field = spec.fields.get(name, {})
+        if knob in IMAGE_KNOBS:
+            args[knob] = [image] if knob == "reference_images" else image
+        elif name not in ("prompt", "text") and name not in spec.defaults:
+            options[name] = sample_value(name, field)
+    if options:
+        args["options"] = options
+    return args
+
+
+# One job per catalogue model on one sandbox: a sample by webhook, the rest by polling.
+WEBHOOK_SAMPLE = {spec.id for spec in CATALOG[::12]}
+
+
+@asynccontextmanager
+async def runtime_client(
+    tmp_path: Path, sandbox: Sandbox, name: str, *, webhooks: bool
+) -> AsyncIterator[Client]:
+    port = free_port()
+    settings = Settings(
+        api_key=SANDBOX_KEY,  # type: ignore[arg-type]
+        base_url=sandbox.base_url,
+        upload_base_url=sandbox.base_url,
+        data_dir=tmp_path / name,
+        webhook_port=port,
+        public_url=f"http://127.0.0.1:{port}" if webhooks else None,
+        input_dirs=str(tmp_path / "inputs"),
+        create_limit=1000,
+        status_limit=200,
+    )
+    async with open_runtime(settings) as runtime, Client(build_server(runtime.tools)) as c:
+        yield c
+
+
+async def test_every_catalogue_model_runs_with_its_defaults(tmp_path: Path) -> None:
+    (tmp_path / "inputs").mkdir()
+    image = str(write_png(tmp_path / "inputs"))
+    config = SandboxConfig(
+        api_key=SANDBOX_KEY,
+        image_seconds=0.2,
+        video_seconds=0.4,
+        initial_credits=10_000_000,
+        create_rate_limit=1000,
+    )
+    async with serve_sandbox(config) as sandbox:
+        async with (
+            runtime_client(tmp_path, sandbox, "hooks", webhooks=True) as hooked,
+            runtime_client(tmp_path, sandbox, "polls", webhooks=False) as polled,
+        ):
+
+            async def run(spec: ModelSpec) -> tuple[ModelSpec, dict[str, Any]]:
+                client = hooked if spec.id in WEBHOOK_SAMPLE else polled
+                tool = f"generate_{spec.kind.value}"
+                result = await client.call_tool(tool, {**defaults_args(spec, image)})
+                job = dict(result.structured_content or {})
+                if result.is_error:
+                    job = {"error": result.content[0].text}  # type: ignore[union-attr]
+                for _ in range(20):
+                    if job.get("status") not in ("pending", "processing"):
+                        break
+                    status = await client.call_tool(
+                        "get_status", {"job_id": job["job_id"], "wait_seconds": 5}
+                    )
+                    job = dict(status.structured_content or {})
+                return spec, job
+
+            results = await asyncio.gather(*(run(spec) for spec in CATALOG))
+            failed = {s.id: j for s, j in results if j.get("status") != "completed"}
+            assert not failed, "\n".join(f"{k}: {v}" for k, v in failed.items())
+        delivered = {c.task_id for c in sandbox.callbacks if c.status == 200}
+        uploads = len(sandbox.uploads)
+    needs_upload = 0
+    for spec, job in results:
+        assert job["model"] == spec.id
         assert_stored_as_served(sandbox, job)
-        assert job["model"] == model
-        expected_mime = "image/" if spec.kind is MediaKind.IMAGE else "video/"
-        assert all(o["mime_type"].startswith(expected_mime) for o in job["outputs"])
-        if required & spec.image_fields:
-            assert len(sandbox.uploads) == 1, "the local image was not uploaded"
+        assert all(o["mime_type"].startswith(f"{spec.kind.value}/") for o in job["outputs"]), job
+        needs_upload += bool(set(must_send(dict(spec.schema))) & spec.image_fields)
+    assert len(delivered) == len(WEBHOOK_SAMPLE)  # only the sample's runtime had a webhook
+    assert len(results) == len(CATALOG) >= 125
+    assert uploads >= needs_upload > 20, "required images were not uploaded from local files"
 
 
 async def test_image_to_video_from_a_local_file(tmp_path: Path) -> None:
@@ -168,16 +270,30 @@ async def test_out_of_credits_is_reported_plainly(tmp_path: Path) -> None:
         assert balance.structured_content == {"credits": 1, "usd": 0.005}
 
 
-async def test_list_models_lists_at_least_25_with_allowed_values(tmp_path: Path) -> None:
+async def test_list_models_pages_and_filters_and_describe_model_details(tmp_path: Path) -> None:
     async with mcp_client(tmp_path, webhooks=False) as (_sandbox, client, _inputs):
-        result = await client.call_tool("list_models", {})
-    listing = result.structured_content
-    assert listing is not None and listing["count"] >= 25
-    kinds = {m["kind"] for m in listing["models"]}
-    assert kinds == {"image", "video"}
-    runway = next(m for m in listing["models"] if m["id"] == "runway")
-    assert runway["settings"]["quality"]["allowed"] == ["720p", "1080p"]
-    assert runway["credits_at_defaults"] == 12
+        first = (await client.call_tool("list_models", {"limit": 50})).structured_content
+        assert first is not None and first["count"] >= 125 and len(first["models"]) == 50
+        assert first["next_offset"] == 50
+        rest = await client.call_tool("list_models", {"offset": 50, "limit": 200})
+        videos = await client.call_tool("list_models", {"kind": "video", "query": "kling"})
+        upscalers = await client.call_tool("list_models", {"capability": "upscale"})
+        bad = await client.call_tool("list_models", {"kind": "hologram"})
+        runway = (await client.call_tool("describe_model", {"model": "runway"})).structured_content
+        sora = await client.call_tool("describe_model", {"model": "sora-2-text-to-video"})
+    listed = first["models"] + (rest.structured_content or {})["models"]
+    assert len({m["id"] for m in listed}) == first["count"]
+    assert {m["kind"] for m in listed} >= {"image", "video"}
+    assert "sora-2-text-to-video" not in {m["id"] for m in listed}
+    kling = (videos.structured_content or {})["models"]
+    assert kling and all("kling" in m["id"] and m["kind"] == "video" for m in kling)
+    ups = (upscalers.structured_content or {})["models"]
+    assert {"recraft/crisp-upscale", "topaz/image-upscale"} <= {m["id"] for m in ups}
+    assert bad.is_error and "image, video" in bad.content[0].text  # type: ignore[union-attr]
+    assert runway is not None and runway["credits_at_defaults"] == 12
+    assert runway["settings"]["aspect_ratio"]["allowed"] == ["16:9", "4:3", "1:1", "3:4", "9:16"]
+    assert runway["doc_url"] == "https://docs.kie.ai/runway-api/generate-ai-video"
+    assert sora.is_error and "Sora" in sora.content[0].text  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(
@@ -187,8 +303,33 @@ async def test_list_models_lists_at_least_25_with_allowed_values(tmp_path: Path)
         ("generate_image", {"model": "gpt-4o-image", "num_images": 3}),
         ("generate_image", {"model": "z-image", "aspect_ratio": "21:9"}),
         ("generate_video", {"model": "hailuo/2-3-image-to-video-pro"}),
+        ("generate_image", {"model": "gpt-image-2-text-to-image", "resolution": "2K"}),
+        (
+            "generate_video",
+            {
+                "model": "hailuo/2-3-image-to-video-pro",
+                "first_frame": "https://example.com/a.png",
+                "duration": 10,
+                "resolution": "1080P",
+            },
+        ),
+        ("generate_video", {"model": "bytedance/seedance-2", "last_frame": "https://e.com/l.png"}),
+        ("generate_video", {"model": "veo3", "reference_images": ["https://e.com/r.png"]}),
+        ("generate_video", {"model": "veo3_fast", "seed": 12345}),
+        ("generate_video", {"model": "sora-2-text-to-video"}),
     ],
-    ids=["runway-1080p-10s", "4o-3-variants", "missing-aspect-ratio", "missing-first-frame"],
+    ids=[
+        "runway-1080p-10s",
+        "4o-variants",
+        "missing-aspect-ratio",
+        "missing-first-frame",
+        "gpt-image-2-auto-2k",
+        "hailuo-10s-1080p",
+        "seedance-last-frame-alone",
+        "veo3-references",
+        "veo-seeds",
+        "sora-retired",
+    ],
 )
 async def test_invalid_combinations_never_reach_kie(
     tmp_path: Path, tool: str, args: dict[str, Any]
@@ -197,6 +338,8 @@ async def test_invalid_combinations_never_reach_kie(
         result = await client.call_tool(tool, {"prompt": "a lighthouse", **args})
         assert result.is_error
         assert sandbox.requests == []
+    text = result.content[0].text  # type: ignore[union-attr]
+    assert "Traceback" not in text and args["model"] in text
 
 
 async def test_finished_market_job_records_kies_credits(tmp_path: Path) -> None:

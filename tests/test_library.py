@@ -4,6 +4,8 @@ update notifications in both protocol eras, and the local /media and /events rou
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -19,6 +21,7 @@ from mcp_server_kie.sandbox import SandboxConfig, serve_sandbox
 from mcp_server_kie.server.app import build_server
 from mcp_server_kie.server.runtime import open_runtime
 from mcp_server_kie.storage import MediaQuery, NewJob, Store, decode_cursor
+from media_backends import stored
 from support import SANDBOX_KEY, call, eventually, sandbox_and_runtime, settings_for
 
 
@@ -126,28 +129,37 @@ async def test_list_media_tool_pages_and_explains_bad_arguments(
                 assert hint in result.content[0].text  # type: ignore[union-attr]
 
 
-async def test_delete_media_removes_files_and_rows(tmp_path: Path, database_url: str) -> None:
-    async with sandbox_and_runtime(tmp_path, database_url=database_url) as (_sandbox, runtime):
+async def test_delete_media_removes_files_and_rows(
+    tmp_path: Path, media_url: str | None, database_url: str
+) -> None:
+    async with sandbox_and_runtime(tmp_path, media_url=media_url, database_url=database_url) as (
+        _sandbox,
+        runtime,
+    ):
+        media = runtime.tools.library.media
+        assert media.backend == ("local" if media_url is None else "s3")
         async with Client(build_server(runtime.tools)) as client:
             jobs = [
                 await call(client, "generate_image", {"prompt": f"cat {i}", "wait_seconds": 20})
                 for i in range(3)
             ]
             assert all(job["status"] == "completed" for job in jobs)
-            paths = [Path(job["outputs"][0]["path"]) for job in jobs]
-            assert all(path.is_file() for path in paths)
+            paths = [job["outputs"][0]["path"] for job in jobs]
+            assert all([await stored(media, path) for path in paths])
+            assert all(path.startswith(media.root) for path in paths)
 
             one = await call(
                 client, "delete_media", {"asset_id": jobs[0]["outputs"][0]["asset_id"]}
             )
             assert one["files_deleted"] >= 1 and one["bytes_freed"] > 0
-            assert not paths[0].exists()
+            assert await stored(media, paths[0]) is None
             still = await call(client, "get_status", {"job_id": jobs[0]["job_id"]})
             assert still["outputs"] == []
 
             whole = await call(client, "delete_media", {"job_id": jobs[1]["job_id"]})
-            assert whole["jobs_deleted"] == 1 and not paths[1].exists()
-            assert not paths[1].parent.exists(), "empty job directory left behind"
+            assert whole["jobs_deleted"] == 1 and await stored(media, paths[1]) is None
+            if media_url is None:
+                assert not Path(paths[1]).parent.exists(), "empty job directory left behind"
             gone = await client.call_tool("get_status", {"job_id": jobs[1]["job_id"]})
             assert gone.is_error
 
@@ -161,7 +173,7 @@ async def test_delete_media_removes_files_and_rows(tmp_path: Path, database_url:
                 refused = await client.call_tool("delete_media", args)
                 assert refused.is_error, args
                 assert hint in refused.content[0].text  # type: ignore[union-attr]
-            assert paths[2].is_file()
+            assert await stored(media, paths[2])
 
             running = await call(
                 client, "generate_video", {"prompt": "slow [sandbox:slow]", "wait_seconds": 0}
@@ -173,16 +185,18 @@ async def test_delete_media_removes_files_and_rows(tmp_path: Path, database_url:
                 client, "delete_media", {"everything": True, "confirm": "delete everything"}
             )
             assert cleared["jobs_deleted"] == 2  # the two finished jobs; the running one stays
-            assert not paths[2].exists()
+            assert await stored(media, paths[2]) is None
             left = await call(client, "list_media", {})
             assert [item["job_id"] for item in left["items"]] == [running["job_id"]]
 
 
 @pytest.mark.filterwarnings("ignore:resources/subscribe is removed")
 async def test_resources_serve_files_and_announce_finished_jobs(
-    tmp_path: Path, database_url: str
+    tmp_path: Path, media_url: str | None, database_url: str
 ) -> None:
-    async with sandbox_and_runtime(tmp_path, video_seconds=1.0, database_url=database_url) as (
+    async with sandbox_and_runtime(
+        tmp_path, video_seconds=1.0, media_url=media_url, database_url=database_url
+    ) as (
         _sandbox,
         runtime,
     ):
@@ -217,6 +231,11 @@ async def test_resources_serve_files_and_announce_finished_jobs(
             assert isinstance(media, BlobResourceContents)
             assert media.mime_type == "video/mp4"
             assert len(media.blob) > 0
+            assert base64.b64decode(media.blob) == await stored(
+                runtime.tools.library.media, output["path"]
+            )
+            thumb = (await modern.read_resource(output["uri"] + "/thumbnail")).contents[0]
+            assert isinstance(thumb, BlobResourceContents) and thumb.mime_type == "image/jpeg"
             status_json = (await modern.read_resource(uri)).contents[0]
             assert isinstance(status_json, TextResourceContents)
             assert json.loads(status_json.text)["outputs"][0]["asset_id"] == output["asset_id"]
@@ -247,14 +266,18 @@ async def test_events_stream_a_job_in_order(tmp_path: Path, database_url: str) -
 
 
 async def test_media_routes_serve_by_id_with_ranges_and_only_locally(
-    tmp_path: Path, database_url: str
+    tmp_path: Path, media_url: str | None, database_url: str
 ) -> None:
-    async with sandbox_and_runtime(tmp_path, database_url=database_url) as (_sandbox, runtime):
+    async with sandbox_and_runtime(tmp_path, media_url=media_url, database_url=database_url) as (
+        _sandbox,
+        runtime,
+    ):
         base = runtime.sidecar_url
         async with Client(build_server(runtime.tools)) as client:
             job = await call(client, "generate_video", {"prompt": "river", "wait_seconds": 20})
         output = job["outputs"][0]
-        data = Path(output["path"]).read_bytes()
+        data = await stored(runtime.tools.library.media, output["path"])
+        assert data
         assert output["url"] == f"{base}/media/{output['asset_id']}"
         async with httpx2.AsyncClient() as http:
             whole = await http.get(output["url"])
@@ -266,6 +289,17 @@ async def test_media_routes_serve_by_id_with_ranges_and_only_locally(
             assert part.status_code == 206
             assert part.content == data[10:20]
             assert part.headers["content-range"] == f"bytes 10-19/{len(data)}"
+            tail = await http.get(output["url"], headers={"Range": "bytes=-7"})
+            assert tail.status_code == 206 and tail.content == data[-7:]
+            head = await http.head(output["url"])
+            assert head.status_code == 200
+            assert head.headers["content-length"] == str(len(data)) and head.content == b""
+            beyond = await http.get(output["url"], headers={"Range": f"bytes={len(data)}-"})
+            assert beyond.status_code == 416
+            saved = await http.get(output["url"] + "?download=1")
+            assert saved.headers["content-disposition"].startswith("attachment")
+            thumb = await http.get(output["url"] + "/thumbnail")
+            assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/jpeg"
             for path in [
                 "/media/asset_" + "0" * 24,
                 "/media/..%2f..%2fetc%2fpasswd",
@@ -286,25 +320,31 @@ async def test_media_routes_serve_by_id_with_ranges_and_only_locally(
 
 
 async def test_jobs_finishing_after_the_call_or_a_restart_are_saved_and_thumbnailed(
-    tmp_path: Path, database_url: str
+    tmp_path: Path, media_url: str | None, database_url: str
 ) -> None:
-    def assert_saved(job: Any) -> None:
+    async def assert_saved(job: Any, runtime: Any) -> None:
+        media = runtime.tools.library.media
         assert job.status is JobStatus.COMPLETED
         [asset] = job.assets
-        assert Path(asset.path).is_file() and asset.width and asset.height and asset.duration
-        assert asset.thumbnail_path and Path(asset.thumbnail_path).stat().st_size < 64 * 1024
+        data = await stored(media, asset.path)
+        assert data and hashlib.sha256(data).hexdigest() == asset.sha256
+        assert asset.width and asset.height and asset.duration
+        assert asset.thumbnail_path and await media.size(asset.thumbnail_path) < 64 * 1024
 
     # A callback long after the tool call returned.
     async with sandbox_and_runtime(
-        tmp_path / "late", video_seconds=2, database_url=database_url
-    ) as (sandbox, runtime):
+        tmp_path / "late", video_seconds=2, media_url=media_url, database_url=database_url
+    ) as (
+        sandbox,
+        runtime,
+    ):
         async with Client(build_server(runtime.tools)) as client:
             late = await call(client, "generate_video", {"prompt": "tide", "wait_seconds": 0})
         assert late["status"] == "processing"
         job = await eventually(
             lambda: _terminal(runtime, late["job_id"]), timeout=20, what="the late job"
         )
-        assert_saved(job)
+        await assert_saved(job, runtime)
         assert len(sandbox.callbacks) >= 1
 
     # The server stops mid-job; the next start's reconciler finds it finished at kie.
@@ -312,7 +352,9 @@ async def test_jobs_finishing_after_the_call_or_a_restart_are_saved_and_thumbnai
     config = SandboxConfig(api_key=SANDBOX_KEY, video_seconds=2)
     async with serve_sandbox(config) as sandbox:
         settings = settings_for(sandbox, data, webhooks=False)
-        settings = settings.model_copy(update={"database_url": database_url})
+        settings = settings.model_copy(
+            update={"media_url": media_url, "database_url": database_url}
+        )
         async with open_runtime(settings) as runtime:
             async with Client(build_server(runtime.tools)) as client:
                 started = await call(
@@ -323,7 +365,7 @@ async def test_jobs_finishing_after_the_call_or_a_restart_are_saved_and_thumbnai
             job = await eventually(
                 lambda: _terminal(runtime, started["job_id"]), timeout=20, what="the reconciler"
             )
-            assert_saved(job)
+            await assert_saved(job, runtime)
         assert len(sandbox.tasks) == 1
 
 

@@ -42,6 +42,11 @@ def test_demo_prints_two_finished_media_that_exist(tmp_path: Path) -> None:
         assert next(container.decode(video=0)).height > 0
     for path in (*image_paths, *video_paths):
         assert Path(path).is_relative_to(tmp_path)
+    # It ends by saying what to do next: the gallery, doctor, installing into a host.
+    after = done.stdout.split("What next:", 1)[1]
+    assert "--http" in after and "http://127.0.0.1:8787/" in after
+    assert f"--data-dir {tmp_path}" in after
+    assert " doctor" in after and "install claude-desktop --sandbox --dry-run" in after
 
 
 @pytest.mark.skipif(shutil.which("npx") is None, reason="Node.js (npx) is not installed")

@@ -27,6 +27,7 @@ from mcp_server_kie.jobs import Engine, OutputStore, Poller
 from mcp_server_kie.kie.client import KieClient
 from mcp_server_kie.kie.limits import KieLimits
 from mcp_server_kie.media import Fetcher
+from mcp_server_kie.media.local import LocalMediaStore
 from mcp_server_kie.media.ssrf import SsrfPolicy, origin_of
 from mcp_server_kie.sandbox import RecordFault, Sandbox, SandboxConfig, serve_sandbox
 from mcp_server_kie.server.app import build_server
@@ -63,7 +64,7 @@ async def reconciler(
         kie = KieClient(http, api_key=SANDBOX_KEY, base_url=sandbox.base_url, limits=limits)
         policy = SsrfPolicy(allow_hosts=frozenset({origin_of(sandbox.base_url)}))
         fetcher = await stack.enter_async_context(Fetcher(policy))
-        outputs = OutputStore(fetcher, tmp_path / "media")
+        outputs = OutputStore(fetcher, LocalMediaStore(tmp_path / "media"))
         engine = Engine(store, kie, outputs, public_url=public_url)
         stack.push_async_callback(engine.close)
         task = asyncio.create_task(Poller(engine, **poller).run())
@@ -221,7 +222,7 @@ async def test_case_9_a_status_endpoint_that_never_recovers_times_the_job_out(
 @pytest.mark.parametrize(
     ("family", "model", "task_id", "says"),
     [
-        (ApiFamily.MARKET, "google/nano-banana", "f" * 32, "does not exist"),
+        (ApiFamily.MARKET, "google/nano-banana", "f" * 32, "recordInfo is null"),
         (ApiFamily.GPT4O_IMAGE, "gpt-4o-image", "task_4o_gone", "record is null"),
     ],
 )

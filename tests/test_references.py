@@ -12,6 +12,7 @@ from PIL import Image
 from mcp_server_kie.catalog import get_model, validate_request
 from mcp_server_kie.domain import MediaKind, UserInputError
 from mcp_server_kie.jobs.references import LocalImage, ReferenceResolver
+from mcp_server_kie.media import open_media_store
 
 
 def png_bytes() -> bytes:
@@ -81,3 +82,30 @@ async def test_resolve_uploads_local_files_and_keeps_urls(allowed: Path) -> None
     resolved = await ReferenceResolver([allowed]).resolve(request, upload)
     assert resolved.input["image_input"] == ["https://uploads.example/cat.png", "https://x/b.png"]
     assert uploads == [(len(png_bytes()), "cat.png", "image/png")]
+
+
+async def test_an_earlier_output_in_a_bucket_is_read_back_and_uploaded(
+    tmp_path: Path, bucket_url: str
+) -> None:
+    media = open_media_store(bucket_url, tmp_path / "media", tmp_path / "staging")
+    image = await media.publish(png_bytes(), "2026/01/02/job_a/0-aaaa.png", "image/png")
+    text = await media.publish(b"not an image at all", "2026/01/02/job_a/1-aaaa.png", "image/png")
+    uploads: list[tuple[bytes, str, str]] = []
+
+    async def upload(data: bytes, name: str, mime: str) -> str:
+        uploads.append((data, name, mime))
+        return f"https://uploads.example/{name}"
+
+    resolver = ReferenceResolver([tmp_path], media=media)
+    resolved = await resolver.resolve(request_with(image), upload)
+    assert resolved.input["image_urls"] == ["https://uploads.example/0-aaaa.png"]
+    assert uploads == [(png_bytes(), "0-aaaa.png", "image/png")]
+
+    for location, hint in [
+        (text, "is not a PNG"),
+        (image.replace("0-aaaa", "9-gone"), "not in the media library"),
+        ("s3://another-bucket/media/x.png", "not s3:"),
+    ]:
+        with pytest.raises(UserInputError, match=hint):
+            await resolver.resolve(request_with(location), upload)
+    assert len(uploads) == 1

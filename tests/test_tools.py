@@ -23,6 +23,7 @@ async def test_tools_publish_input_and_output_schemas(tmp_path: Path) -> None:
         "list_media",
         "delete_media",
         "list_models",
+        "describe_model",
         "get_credits",
         "get_settings",
         "update_settings",

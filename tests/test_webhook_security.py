@@ -30,6 +30,7 @@ from mcp_server_kie.domain import ApiFamily, JobStatus, MediaKind
 from mcp_server_kie.jobs import CallbackRejected, Engine, OutputStore, token_hash
 from mcp_server_kie.kie.signing import verify_signature
 from mcp_server_kie.media import Fetcher
+from mcp_server_kie.media.local import LocalMediaStore
 from mcp_server_kie.sandbox import Sandbox, SimTask, sign
 from mcp_server_kie.server.runtime import Runtime, open_runtime
 from mcp_server_kie.storage import NewJob, Store
@@ -182,7 +183,13 @@ async def open_job(store: Store, job_id: str, task_id: str | None) -> None:
 def bare_engine(store: Store, fetcher: Fetcher, media: Path, now: float) -> Engine:
     """An engine in HMAC mode whose clock stands still at ``now`` (no kie client: accepting
     a delivery never talks to kie)."""
-    return Engine(store, None, OutputStore(fetcher, media), webhook_hmac_key=KEY, clock=lambda: now)
+    return Engine(
+        store,
+        None,
+        OutputStore(fetcher, LocalMediaStore(media)),
+        webhook_hmac_key=KEY,
+        clock=lambda: now,
+    )
 
 
 @pytest.mark.parametrize(

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
+from typing import Any
 
 import platformdirs
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mcp_server_kie.media.ssrf import parse_allow_hosts
 
 APP_NAME = "mcp-server-kie"
 SANDBOX_API_KEY = "sandbox-key"
+# What a host passes for an optional setting the user left blank: nothing, or the template
+# itself (an MCPB bundle's "${user_config.public_url}" when the host does not substitute it).
+_UNSET = re.compile(r"\s*(\$\{[^}]*\}\s*)?")
 
 
 class Settings(BaseSettings):
@@ -65,6 +70,12 @@ class Settings(BaseSettings):
         description="How long a job's lease (who refreshes and downloads it) outlives a "
         "process that died holding it; then another process or replica takes the job over.",
     )
+    media_url: str | None = Field(
+        default=None,
+        description="Where finished media are stored: unset (the data folder's media/), a "
+        "folder path, or s3://bucket/prefix for any S3-compatible store (configured by "
+        "AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION).",
+    )
     sandbox: bool = Field(default=False, description="Use the embedded kie.ai simulator.")
     sandbox_callbacks: bool = Field(
         default=True,
@@ -89,6 +100,15 @@ class Settings(BaseSettings):
         ge=1,
         description="New kie.ai tasks this account may start per 10 s (kie's default is 20; its "
         "support can raise it). Excess jobs wait for a slot instead of failing.",
+    )
+    live_catalogue: bool | None = Field(
+        default=None,
+        description="Refresh the model catalogue from kie.ai's discovery endpoints (cached for "
+        "live_catalogue_ttl seconds; the committed file when kie.ai is unreachable). Default: on "
+        "with kie.ai's own API, off with another base URL (a sandbox or mirror).",
+    )
+    live_catalogue_ttl: float = Field(
+        default=6 * 3600.0, gt=0, description="Seconds a fetched model catalogue stays fresh."
     )
     status_limit: int = Field(
         default=10, ge=1, description="kie.ai status queries this account may make per second."
@@ -125,6 +145,18 @@ class Settings(BaseSettings):
     download_read_timeout: float = Field(
         default=30.0, gt=0, description="Longest silence from a file host before a retry."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_unset(cls, values: Any) -> Any:
+        """A blank value, or an unsubstituted ``${...}`` placeholder, means "not set"."""
+        if isinstance(values, dict):
+            return {
+                name: value
+                for name, value in values.items()
+                if not (isinstance(value, str) and _UNSET.fullmatch(value))
+            }
+        return values
 
     @field_validator("public_url", "base_url", "upload_base_url")
     @classmethod

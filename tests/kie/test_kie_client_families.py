@@ -82,7 +82,7 @@ CREATES: list[tuple[ApiFamily, str, dict[str, Any], str, dict[str, Any], str, st
         {
             "model": "veo3_fast",
             "prompt": "fox",
-            "aspectRatio": "9:16",
+            "aspect_ratio": "9:16",
             "duration": 8,
             "resolution": "1080p",
             "callBackUrl": CALLBACK,

@@ -29,7 +29,6 @@ SNAKE_INPUTS: dict[str, tuple[str, dict[str, Any]]] = {
             "image_urls": ["http://example.com/image1.jpg", "http://example.com/image2.jpg"],
             "watermark": "MyBrand",
             "aspect_ratio": "16:9",
-            "seeds": 12345,
             "enable_translation": True,
             "generation_type": "REFERENCE_2_VIDEO",
         },
@@ -53,8 +52,18 @@ SNAKE_INPUTS: dict[str, tuple[str, dict[str, Any]]] = {
 def test_documented_request_bodies(load_fixture: Load, name: str) -> None:
     documented = dict(load_fixture("veo_requests_doc.json")[name])
     documented.pop("enableFallback", None)  # deprecated by kie; deliberately not mapped
+    if "aspectRatio" in documented:  # the older quickstart pages' spelling; the 2026-08
+        documented["aspect_ratio"] = documented.pop("aspectRatio")  # OpenAPI names aspect_ratio
     model, snake = SNAKE_INPUTS[name]
     assert create_body(model, snake, documented.get("callBackUrl")) == documented
+
+
+def test_the_body_carries_kies_current_field_names() -> None:
+    # kie's OpenAPI of 2026-08 names the ratio `aspect_ratio` and has no `seeds` (issue 12).
+    body = create_body("veo3_fast", {"prompt": "p", "aspect_ratio": "9:16"}, None)
+    assert body == {"model": "veo3_fast", "prompt": "p", "aspect_ratio": "9:16"}
+    with pytest.raises(ValueError, match="seeds"):
+        create_body("veo3_fast", {"prompt": "p", "seeds": 12345}, None)
 
 
 def test_every_mapped_key_reaches_the_wire_under_its_wire_name() -> None:

@@ -23,10 +23,11 @@ from scripted_http import (
 
 from mcp_server_kie.domain import Job, JobStatus, MediaKind
 from mcp_server_kie.jobs import OutputStore
-from mcp_server_kie.media import DownloadError, Fetcher
+from mcp_server_kie.media import DownloadError, Fetcher, open_media_store
 from mcp_server_kie.media.integrity import is_complete
 from mcp_server_kie.media.thumbnail import MAX_BYTES, MAX_SIDE, write_preview
 from mcp_server_kie.sandbox.media import render_image, render_video
+from media_backends import contents, stored
 
 VIDEO = render_video("seed", "a river at dusk", "16:9", 2).data
 PHOTO = render_image("seed", "a red fox in snow", "21:9", "jpeg").data
@@ -34,8 +35,12 @@ PHOTO = render_image("seed", "a red fox in snow", "21:9", "jpeg").data
 
 def check_preview(path: Path | None) -> tuple[int, int]:
     assert path is not None and path.name.endswith(".thumb.jpg")
-    assert path.stat().st_size <= MAX_BYTES
-    with Image.open(path) as preview:
+    return check_jpeg(path.read_bytes())
+
+
+def check_jpeg(data: bytes) -> tuple[int, int]:
+    assert len(data) <= MAX_BYTES
+    with Image.open(io.BytesIO(data)) as preview:
         assert preview.format == "JPEG"
         assert max(preview.size) <= MAX_SIDE
         return preview.size
@@ -129,7 +134,10 @@ def job(kind: MediaKind) -> Job:
     )
 
 
-async def test_store_all_describes_and_previews_every_file(tmp_path: Path) -> None:
+async def test_store_all_describes_and_previews_every_file(
+    tmp_path: Path, media_url: str | None
+) -> None:
+    media = open_media_store(media_url, tmp_path / "media", tmp_path / "staging")
     files = {"/0.jpg": PHOTO, "/clip.mp4": VIDEO, "/undecodable.mp4": iso_media(4096)}
 
     async def serve(request: Request, reply: Reply) -> None:
@@ -137,7 +145,7 @@ async def test_store_all_describes_and_previews_every_file(tmp_path: Path) -> No
 
     async with ScriptedServer(serve).running() as cdn:
         fetcher = Fetcher(loopback_policy(cdn), fast_limits())
-        outputs = OutputStore(fetcher, tmp_path)
+        outputs = OutputStore(fetcher, media)
         try:
             image = await outputs.store_all(job(MediaKind.IMAGE), [cdn.url("/0.jpg")])
             videos = await outputs.store_all(
@@ -150,20 +158,28 @@ async def test_store_all_describes_and_previews_every_file(tmp_path: Path) -> No
     with Image.open(io.BytesIO(PHOTO)) as served:
         assert (photo.width, photo.height) == served.size
     assert photo.mime_type == "image/jpeg"
-    assert photo.thumbnail_path == str(Path(photo.path).with_name("0.thumb.jpg"))
-    check_preview(Path(photo.thumbnail_path))
+    stem, extension = photo.path.rsplit(".", 1)  # ".../0-<writer>": the preview sits beside it
+    assert stem.rsplit("/", 1)[1].startswith("0-") and extension == "jpg"
+    assert photo.path.startswith(media.root + "/2023/11/14/job_image/")
+    assert photo.thumbnail_path == f"{stem}.thumb.jpg"
+    check_jpeg(await stored(media, photo.thumbnail_path) or b"")
     clip, undecodable = videos
     assert clip.duration is not None and clip.duration > 1
     assert clip.thumbnail_path is not None
-    check_preview(Path(clip.thumbnail_path))
+    check_jpeg(await stored(media, clip.thumbnail_path) or b"")
     assert undecodable.thumbnail_path is None  # a preview failure does not fail the download
-    assert Path(undecodable.path).read_bytes() == files["/undecodable.mp4"]
+    assert await stored(media, undecodable.path) == files["/undecodable.mp4"]
 
-    outputs.discard([*image, *videos])
-    assert leftovers(tmp_path) == []
+    await outputs.discard([*image, *videos])
+    assert await contents(media) == []
+    assert leftovers(tmp_path / "staging") == []
 
 
-async def test_store_all_keeps_nothing_when_one_output_fails(tmp_path: Path) -> None:
+async def test_store_all_keeps_nothing_when_one_output_fails(
+    tmp_path: Path, media_url: str | None
+) -> None:
+    media = open_media_store(media_url, tmp_path / "media", tmp_path / "staging")
+
     async def serve(request: Request, reply: Reply) -> None:
         body = PHOTO if request.target == "/0.jpg" else b"<html>nope</html>" * 4
         await reply.send(200, body, content_type="image/jpeg")
@@ -172,9 +188,10 @@ async def test_store_all_keeps_nothing_when_one_output_fails(tmp_path: Path) -> 
         fetcher = Fetcher(loopback_policy(cdn), fast_limits())
         try:
             with pytest.raises(DownloadError):
-                await OutputStore(fetcher, tmp_path).store_all(
+                await OutputStore(fetcher, media).store_all(
                     job(MediaKind.IMAGE), [cdn.url("/0.jpg"), cdn.url("/1.jpg")]
                 )
         finally:
             await fetcher.aclose()
+    assert await contents(media) == []
     assert leftovers(tmp_path) == []

@@ -175,7 +175,7 @@ async def test_unknown_and_foreign_task_ids_are_not_found(clock, client):
     assert (unknown["code"], unknown["msg"]) == (422, "record is null")
     assert foreign["code"] == 422
     assert missing["code"] == 400
-    assert at_market["code"] == 404
+    assert (at_market["code"], at_market["msg"]) == (422, "recordInfo is null")
 
 
 async def test_callbacks_carry_result_urls_or_null_info_and_are_signed(clock, receiver, wait):

@@ -1,173 +1,175 @@
-"""The model catalogue: look models up and validate a request before anything is spent."""
+"""The model catalogue: look models up and validate a request before anything is spent.
+
+The models are kie.ai's own description of them, generated from kie's OpenAPI documents into
+`data/models.json` (`scripts/update-catalog`). A model is offered when this server speaks its
+API family and its media kind, and kie has not retired it (`RETIRED`, with the reason).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from types import UnionType
-from typing import Any, Literal, Union, get_args, get_origin
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
 
-from pydantic import ValidationError
-
-from mcp_server_kie.catalog.images import IMAGE_MODELS
-from mcp_server_kie.catalog.spec import IMAGE_KNOBS, KieInput, ModelSpec
-from mcp_server_kie.catalog.videos import VIDEO_MODELS
-from mcp_server_kie.domain import MediaKind, UserInputError
+from mcp_server_kie.catalog.knobs import knob_fields
+from mcp_server_kie.catalog.rules import PROSE_DEFAULTS
+from mcp_server_kie.catalog.spec import IMAGE_KNOBS, ModelSpec
+from mcp_server_kie.catalog.validation import ValidatedRequest, allowed_values, validate_request
+from mcp_server_kie.domain import ApiFamily, MediaKind, UserInputError
 
 __all__ = [
     "CATALOG",
+    "COMMITTED",
+    "COMMITTED_ENTRIES",
     "DEFAULT_MODEL",
     "IMAGE_KNOBS",
+    "RETIRED",
+    "Catalogue",
     "ModelSpec",
     "ValidatedRequest",
     "allowed_values",
     "get_model",
+    "input_schema_summary",
+    "load_models",
     "models_of",
+    "spec_from_entry",
     "typical_seconds",
     "validate_request",
 ]
 
-CATALOG: tuple[ModelSpec, ...] = IMAGE_MODELS + VIDEO_MODELS
+DATA_FILE = Path(__file__).parent / "data" / "models.json"
+
+# Models kie listed once and no longer offers: never offered, old jobs stay readable.
+RETIRED: Mapping[str, str] = {
+    model_id: "OpenAI closed the Sora API on 2026-09-24 and kie.ai no longer lists Sora 2"
+    for model_id in (
+        "sora-2-text-to-video",
+        "sora-2-image-to-video",
+        "sora-2-pro-text-to-video",
+        "sora-2-pro-image-to-video",
+        "sora-2-pro-storyboard",
+        "sora-watermark-remover",
+    )
+}
+_FAMILIES = {family.value: family for family in ApiFamily}
+_KINDS = {kind.value: kind for kind in MediaKind}
+
+
+def spec_from_entry(entry: Mapping[str, Any]) -> ModelSpec | None:
+    """A catalogue entry as a ModelSpec, or None when this server cannot run it."""
+    family = _FAMILIES.get(str(entry.get("family")))
+    kind = _KINDS.get(str(entry.get("kind")))
+    model_id = str(entry.get("id", ""))
+    if family is None or kind is None or not model_id or model_id in RETIRED:
+        return None
+    schema: Mapping[str, Any] = entry.get("input_schema") or {"type": "object"}
+    fields = ModelSpec(model_id, "", kind, family, schema).fields
+    return ModelSpec(
+        id=model_id,
+        title=str(entry.get("title", model_id)),
+        kind=kind,
+        family=family,
+        schema=schema,
+        defaults={**(entry.get("defaults") or {}), **PROSE_DEFAULTS.get(model_id, {})},
+        knobs=knob_fields(kind.value, family.value, fields),
+        pricing=entry.get("price"),
+        typical_seconds=float(entry.get("typical_seconds", 60.0)),
+        doc_url=str(entry.get("doc_url", "")),
+        capabilities=tuple(entry.get("capabilities") or ()),
+        description=", ".join(entry.get("capabilities") or ()),
+        note="" if entry.get("price") else "Price not in kie.ai's price list: price unknown.",
+    )
+
+
+def load_models(entries: Iterable[Mapping[str, Any]]) -> tuple[ModelSpec, ...]:
+    specs = (spec_from_entry(entry) for entry in entries)
+    return tuple(spec for spec in specs if spec is not None)
+
+
+class Catalogue:
+    """The models offered now: the committed file's, or kie's live list merged into it."""
+
+    def __init__(self, specs: Iterable[ModelSpec], *, source: str = "committed") -> None:
+        self.specs: tuple[ModelSpec, ...] = tuple(specs)
+        self.source = source  # "committed" or "live"
+        self._by_id = {spec.id: spec for spec in self.specs}
+
+    def find(self, model_id: str) -> ModelSpec | None:
+        return self._by_id.get(model_id)
+
+    def typical_seconds(self, model_id: str) -> float:
+        """How long a job of this model usually takes (60 s for a model no longer listed)."""
+        spec = self._by_id.get(model_id)
+        return spec.typical_seconds if spec else 60.0
+
+    def models_of(self, kind: MediaKind) -> list[ModelSpec]:
+        return [spec for spec in self.specs if spec.kind is kind]
+
+    def get_model(self, model_id: str, kind: MediaKind) -> ModelSpec:
+        spec = self._by_id.get(model_id)
+        if model_id in RETIRED:
+            raise UserInputError(
+                f"{model_id!r} is no longer offered: {RETIRED[model_id]}. "
+                f"Call list_models(kind={kind.value!r}) for the models kie.ai offers now."
+            )
+        if spec is None:
+            raise UserInputError(
+                f"Unknown {kind.value} model {model_id!r} (kie.ai does not offer it now). Call "
+                f"list_models(kind={kind.value!r}) for the {len(self.models_of(kind))} available "
+                f"ones, e.g. {DEFAULT_MODEL[kind]}."
+            )
+        if spec.kind is not kind:
+            other = f"generate_{spec.kind.value}"
+            raise UserInputError(
+                f"{model_id!r} is a {spec.kind.value} model; call {other} for it, or pick a "
+                f"{kind.value} model from list_models(kind={kind.value!r})."
+            )
+        return spec
+
+
+COMMITTED_ENTRIES: tuple[dict[str, Any], ...] = tuple(
+    json.loads(DATA_FILE.read_text(encoding="utf-8"))["models"]
+)
+COMMITTED = Catalogue(load_models(COMMITTED_ENTRIES))
+CATALOG: tuple[ModelSpec, ...] = COMMITTED.specs
 DEFAULT_MODEL: Mapping[MediaKind, str] = {
     MediaKind.IMAGE: "google/nano-banana",
     MediaKind.VIDEO: "kling-2.6/text-to-video",
+    **{kind: "elevenlabs/text-to-speech-turbo-2-5" for kind in MediaKind if kind.value == "audio"},
 }
-_BY_ID: dict[str, ModelSpec] = {spec.id: spec for spec in CATALOG}
-
-
-@dataclass(frozen=True, slots=True)
-class ValidatedRequest:
-    spec: ModelSpec
-    input: dict[str, Any]  # exactly what goes to kie as `input`
-    expected_credits: float | None
 
 
 def typical_seconds(model_id: str) -> float:
     """How long a job of this model usually takes (60 s for a model no longer listed)."""
-    spec = _BY_ID.get(model_id)
-    return spec.typical_seconds if spec else 60.0
+    return COMMITTED.typical_seconds(model_id)
 
 
 def models_of(kind: MediaKind) -> list[ModelSpec]:
-    return [spec for spec in CATALOG if spec.kind is kind]
+    return COMMITTED.models_of(kind)
 
 
 def get_model(model_id: str, kind: MediaKind) -> ModelSpec:
-    spec = _BY_ID.get(model_id)
-    names = ", ".join(s.id for s in models_of(kind))
-    if spec is None:
-        raise UserInputError(f"Unknown {kind.value} model {model_id!r}. Available: {names}.")
-    if spec.kind is not kind:
-        other = "generate_video" if spec.kind is MediaKind.VIDEO else "generate_image"
-        raise UserInputError(
-            f"{model_id!r} is a {spec.kind.value} model; call {other} for it, "
-            f"or pick one of these {kind.value} models: {names}."
-        )
-    return spec
-
-
-def allowed_values(spec: ModelSpec, field_name: str) -> tuple[Any, ...]:
-    """The values a Literal field accepts (empty when the field is not an enumeration)."""
-    info = spec.input_model.model_fields.get(field_name)
-    if info is None:
-        return ()
-    annotation = info.annotation
-    options = get_args(annotation) if get_origin(annotation) in (Union, UnionType) else ()
-    values: list[Any] = []
-    for candidate in (annotation, *options):
-        if get_origin(candidate) is Literal:
-            values.extend(get_args(candidate))
-    return tuple(values)
-
-
-def validate_request(
-    spec: ModelSpec,
-    prompt: str,
-    knobs: Mapping[str, Any],
-    options: Mapping[str, Any] | None = None,
-) -> ValidatedRequest:
-    """Map common knobs onto the model's fields and validate everything against it.
-
-    ``knobs`` holds the tool's common arguments that were given (None means "not given");
-    ``options`` holds model-specific fields by kie's own names.
-    """
-    values: dict[str, Any] = dict(options or {})
-    for knob, value in knobs.items():
-        if value is None:
-            continue
-        target = spec.knobs.get(knob)
-        if target is None:
-            accepted = ", ".join(sorted(spec.knobs)) or "no extra settings"
-            raise UserInputError(f"Model {spec.id} does not take {knob!r}. It accepts: {accepted}.")
-        values[target] = _coerce(spec, target, value)
-    values["prompt"] = prompt
-    try:
-        validated = spec.input_model.model_validate(values)
-    except ValidationError as exc:
-        raise UserInputError(_describe(spec, exc)) from None
-    payload = {k: v for k, v in validated.model_dump(exclude_none=True).items() if v != []}
-    return ValidatedRequest(spec=spec, input=payload, expected_credits=spec.price(payload))
-
-
-def _coerce(spec: ModelSpec, field_name: str, value: Any) -> Any:
-    """Meet kie's spellings: duration 5 for "5", one image for a one-item list, and back."""
-    allowed = allowed_values(spec, field_name)
-    if allowed and all(isinstance(a, str) for a in allowed) and isinstance(value, int | float):
-        as_text = str(int(value)) if float(value).is_integer() else str(value)
-        return as_text if as_text in allowed else value
-    if allowed and all(isinstance(a, int) for a in allowed) and isinstance(value, float):
-        return int(value) if value.is_integer() else value
-    takes_list = _is_list_field(spec, field_name)
-    if takes_list and isinstance(value, str):
-        return [value]
-    if not takes_list and isinstance(value, list) and len(value) == 1:
-        return value[0]
-    return value
-
-
-def _is_list_field(spec: ModelSpec, field_name: str) -> bool:
-    info = spec.input_model.model_fields.get(field_name)
-    if info is None:
-        return False
-    annotation = info.annotation
-    candidates = (annotation, *get_args(annotation))
-    return any(get_origin(c) is list or c is list for c in candidates)
-
-
-def _describe(spec: ModelSpec, exc: ValidationError) -> str:
-    parts: list[str] = []
-    for error in exc.errors():
-        field_name = ".".join(str(p) for p in error["loc"]) or "input"
-        if error["type"] == "extra_forbidden":
-            known = ", ".join(n for n in spec.input_model.model_fields if n != "prompt")
-            parts.append(f"{field_name!r} is not a setting of {spec.id} (it has: {known})")
-            continue
-        if error["type"] == "missing":
-            knob = next((k for k, f in spec.knobs.items() if f == field_name), field_name)
-            parts.append(f"{knob} is required by {spec.id}")
-            continue
-        if field_name in spec.image_fields and error["type"].startswith("too_"):
-            knob = next(k for k, f in spec.knobs.items() if f == field_name)
-            parts.append(f"{knob}: {error['msg']}")
-            continue
-        allowed = allowed_values(spec, field_name)
-        if allowed:
-            listed = ", ".join(repr(a) for a in allowed)
-            parts.append(f"{field_name} must be one of {listed} (got {error.get('input')!r})")
-        else:
-            parts.append(f"{field_name}: {error['msg']}")
-    return f"Invalid request for {spec.id}: " + "; ".join(parts) + "."
+    return COMMITTED.get_model(model_id, kind)
 
 
 def input_schema_summary(spec: ModelSpec) -> dict[str, Any]:
-    """Field -> allowed values or default, for list_models and error messages."""
+    """Field -> allowed values, default, limits, for describe_model and error messages."""
     summary: dict[str, Any] = {}
-    model: type[KieInput] = spec.input_model
-    for name, info in model.model_fields.items():
-        allowed = allowed_values(spec, name)
+    required = set(spec.required)
+    for name, field in spec.fields.items():
+        if not isinstance(field, Mapping):
+            continue
+        limits = {
+            key: field[key]
+            for key in ("minimum", "maximum", "maxLength", "minLength", "maxItems")
+            if key in field
+        }
         summary[name] = {
-            "allowed": list(allowed) or None,
-            "default": None if info.is_required() else info.default,
-            "required": info.is_required(),
+            "type": field.get("type"),
+            "allowed": list(allowed_values(spec, name)) or None,
+            "default": spec.defaults.get(name),
+            "required": name in required,
+            "limits": limits or None,
         }
     return summary

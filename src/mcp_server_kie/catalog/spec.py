@@ -1,30 +1,23 @@
 """The shape of a catalogue entry. Pure data: no I/O, no kie wire names.
 
-An entry pairs a pydantic input model (the model's own fields, allowed values, defaults and
-limits, in snake_case) with how the tools' common knobs map onto those fields, what the model
-accepts as inputs, and what it costs.
+An entry is one model as kie.ai documents it (the generated `data/models.json`, or kie's live
+discovery answer): the JSON Schema of its input (kie's field names; the per-family APIs' in
+snake_case), its defaults, its price per variant, and how the tools' common knobs map onto its
+fields.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
+from mcp_server_kie.catalog.capabilities import properties
 from mcp_server_kie.domain import ApiFamily, MediaKind
-
-Price = Callable[[Mapping[str, Any]], float | None]
 
 # Knobs whose values are images (URLs, or local files that get uploaded first).
 IMAGE_KNOBS: frozenset[str] = frozenset({"reference_images", "first_frame", "last_frame"})
-
-
-class KieInput(BaseModel):
-    """Base of every model's input: unknown fields are refused, never silently sent."""
-
-    model_config = ConfigDict(extra="forbid")
 
 
 @dataclass(frozen=True)
@@ -33,12 +26,24 @@ class ModelSpec:
     title: str
     kind: MediaKind
     family: ApiFamily
-    input_model: type[KieInput]
+    schema: Mapping[str, Any]  # JSON Schema of the model's `input`
+    defaults: Mapping[str, Any] = field(default_factory=dict)
     knobs: Mapping[str, str] = field(default_factory=dict)  # knob -> field name
-    price: Price = lambda _values: None  # credits (1 credit = US$0.005); None: unknown
+    pricing: Mapping[str, Any] | None = None  # {"by": [...], "per": ..., "credits": {...}}
     typical_seconds: float = 30.0
+    doc_url: str = ""
+    capabilities: tuple[str, ...] = ()
     description: str = ""
     note: str = ""  # availability caveats, shown in list_models
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        """Every input field the schema names (through oneOf/anyOf/allOf too)."""
+        return properties(self.schema)
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        return tuple(self.schema.get("required", ()))
 
     @property
     def accepts(self) -> list[str]:
@@ -53,22 +58,36 @@ class ModelSpec:
         """Input fields that carry image URLs."""
         return frozenset(f for knob, f in self.knobs.items() if knob in IMAGE_KNOBS)
 
-
-def flat(credits: float) -> Price:
-    return lambda _values: credits
-
-
-def by_field(name: str, table: Mapping[Any, float], default_key: Any = None) -> Price:
-    """Price looked up from one field's value."""
-    return lambda values: table.get(values.get(name, default_key))
-
-
-def per_second(rate: Price, duration_field: str = "duration") -> Price:
-    def price(values: Mapping[str, Any]) -> float | None:
-        per = rate(values)
-        seconds = values.get(duration_field)
-        if per is None or seconds is None:
+    def price(self, values: Mapping[str, Any]) -> float | None:
+        """Credits (1 credit = US$0.005) for a request with these input values (defaults
+        filled in from the schema); None when kie's price list has no figure for it."""
+        if not self.pricing:
             return None
-        return round(per * float(seconds), 2)
+        merged = {**self.defaults, **values}
+        key = "|".join(_as_key(merged.get(name)) for name in self.pricing.get("by", ()))
+        credits = self.pricing.get("credits", {}).get(key)
+        if credits is None:
+            return None
+        per = self.pricing.get("per", "task")
+        if per == "second":
+            seconds = _number(merged.get("duration"))
+            return None if seconds is None else round(float(credits) * seconds, 2)
+        if per == "1000 characters":
+            text = merged.get("text") or merged.get("prompt") or ""
+            return round(float(credits) * max(1, math.ceil(len(str(text)) / 1000)), 2)
+        return float(credits)
 
-    return price
+
+def _as_key(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "false" if value is None else str(value)
+
+
+def _number(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None

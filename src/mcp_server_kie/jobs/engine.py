@@ -422,7 +422,7 @@ class Engine:
         else:  # another process finished it first; keep the files its row points at
             winner = await self.store.get_job(job.id)
             kept = {a.path for a in winner.assets} if winner else set()
-            self._outputs.discard([a for a in assets if a.path not in kept])
+            await self._outputs.discard([a for a in assets if a.path not in kept])
 
     async def give_up(self, job_id: str, error: JobError) -> Job | None:
         """Fail a job that is not terminal yet for a reason of our own (an interrupted submit,

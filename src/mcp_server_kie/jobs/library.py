@@ -1,20 +1,17 @@
 """Deleting from the media library: rows first (one transaction), then the files they named.
 
 If the process dies between the two, what remains is an unreferenced file, never a row that
-points at a missing one.
+points at a missing one. The media store deletes only locations inside its own root.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 from mcp_server_kie.domain import Asset, UserInputError
+from mcp_server_kie.media import MediaStore
 from mcp_server_kie.storage import Store
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,15 +22,20 @@ class Deleted:
 
 
 class Library:
-    def __init__(self, store: Store, media_dir: Path) -> None:
+    def __init__(self, store: Store, media: MediaStore) -> None:
         self._store = store
-        self._media_dir = media_dir
+        self._media = media
+
+    @property
+    def media(self) -> MediaStore:
+        """Where the library's files live (to read or serve them)."""
+        return self._media
 
     async def delete_asset(self, asset_id: str) -> Deleted:
         asset = await self._store.delete_asset(asset_id)
         if asset is None:
             raise UserInputError(f"No file {asset_id!r} in the library; list_media shows them.")
-        return Deleted(0, *self._remove_files([asset]))
+        return Deleted(0, *await self._remove_files([asset]))
 
     async def delete_job(self, job_id: str) -> Deleted:
         ids, assets = await self._store.delete_jobs([job_id])
@@ -45,38 +47,13 @@ class Library:
                 f"Job {job_id} is still {job.status.value}: kie.ai is working on it. "
                 "Wait until it finishes, then delete it."
             )
-        return Deleted(len(ids), *self._remove_files(assets))
+        return Deleted(len(ids), *await self._remove_files(assets))
 
     async def clear(self) -> Deleted:
         """Every finished job and its files; running jobs stay."""
         ids, assets = await self._store.delete_jobs(None)
-        return Deleted(len(ids), *self._remove_files(assets))
+        return Deleted(len(ids), *await self._remove_files(assets))
 
-    def _remove_files(self, assets: Sequence[Asset]) -> tuple[int, int]:
-        files = freed = 0
-        for asset in assets:
-            for name in (asset.path, asset.thumbnail_path):
-                if name is None:
-                    continue
-                path = Path(name)
-                if not path.is_relative_to(self._media_dir):
-                    log.warning("not deleting %s: outside the media directory", path)
-                    continue
-                try:
-                    size = path.stat().st_size
-                    path.unlink()
-                except FileNotFoundError:
-                    continue
-                files += 1
-                freed += size
-            self._prune(Path(asset.path).parent)
-        return files, freed
-
-    def _prune(self, directory: Path) -> None:
-        """Remove now-empty job and date directories up to the media directory."""
-        while directory != self._media_dir and directory.is_relative_to(self._media_dir):
-            try:
-                directory.rmdir()
-            except OSError:  # not empty (or already gone): stop climbing
-                return
-            directory = directory.parent
+    async def _remove_files(self, assets: Sequence[Asset]) -> tuple[int, int]:
+        locations = [name for a in assets for name in (a.path, a.thumbnail_path) if name]
+        return await self._media.remove(locations)

@@ -1,9 +1,11 @@
 """Reference images from the user's disk: checked, then uploaded so a model can use them.
 
-A value is either an http(s) URL (passed through: kie fetches it, not us) or a local path /
-``file://`` URL. A local file must resolve (symlinks followed) to a place under one of the
-allowed directories, be a regular file under the size cap, and be an image by its bytes.
-Everything is checked before any request leaves the process.
+A value is either an http(s) URL (passed through: kie fetches it, not us), a local path /
+``file://`` URL, or the location of an earlier output in an object store (``s3://...``, as a
+result's ``path`` names it when KIE_MEDIA_URL is a bucket), read back through the media store.
+A local file must resolve (symlinks followed) to a place under one of the allowed directories,
+be a regular file under the size cap, and be an image by its bytes (a stored one: under the cap
+and an image). Everything is checked before any request leaves the process.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from urllib.parse import unquote, urlsplit
 from mcp_server_kie.catalog import ValidatedRequest
 from mcp_server_kie.domain import UserInputError
 from mcp_server_kie.media.sniff import SNIFF_BYTES, sniff
+from mcp_server_kie.media.store import MediaStore, MediaStoreError
 
 Upload = Callable[[bytes, str, str], Awaitable[str]]  # (data, file name, mime) -> URL
 
@@ -30,14 +33,27 @@ class LocalImage:
     mime_type: str
 
 
+@dataclass(frozen=True, slots=True)
+class StoredImage:
+    """An earlier output in the (object) media store, checked when it is read."""
+
+    location: str
+
+
 class ReferenceResolver:
-    def __init__(self, allowed_dirs: Sequence[Path], max_bytes: int = MAX_REFERENCE_BYTES) -> None:
+    def __init__(
+        self,
+        allowed_dirs: Sequence[Path],
+        max_bytes: int = MAX_REFERENCE_BYTES,
+        media: MediaStore | None = None,
+    ) -> None:
         self._allowed = [d.expanduser().resolve() for d in allowed_dirs]
         self._max_bytes = max_bytes
+        self._media = media
 
-    def check(self, request: ValidatedRequest) -> dict[str, list[LocalImage | str]]:
+    def check(self, request: ValidatedRequest) -> dict[str, list[LocalImage | StoredImage | str]]:
         """Every image input of the request, local files checked. Raises UserInputError."""
-        found: dict[str, list[LocalImage | str]] = {}
+        found: dict[str, list[LocalImage | StoredImage | str]] = {}
         for name in request.spec.image_fields:
             value = request.input.get(name)
             if value is None:
@@ -49,21 +65,56 @@ class ReferenceResolver:
     async def resolve(self, request: ValidatedRequest, upload: Upload) -> ValidatedRequest:
         """The request with every local file replaced by its uploaded URL."""
         checked = self.check(request)
-        if not any(isinstance(i, LocalImage) for items in checked.values() for i in items):
+        if all(isinstance(i, str) for items in checked.values() for i in items):
             return request
+        stored = {  # read and checked before anything is uploaded
+            item.location: await self._read_stored(item.location)
+            for items in checked.values()
+            for item in items
+            if isinstance(item, StoredImage)
+        }
         new_input: dict[str, Any] = dict(request.input)
         for name, items in checked.items():
-            urls = [await self._upload(item, upload) for item in items]
+            urls = [await self._upload(item, upload, stored) for item in items]
             new_input[name] = urls if isinstance(request.input[name], list) else urls[0]
         return replace(request, input=new_input)
 
-    async def _upload(self, item: LocalImage | str, upload: Upload) -> str:
+    async def _upload(
+        self,
+        item: LocalImage | StoredImage | str,
+        upload: Upload,
+        stored: dict[str, tuple[bytes, str]],
+    ) -> str:
         if isinstance(item, str):
             return item
+        if isinstance(item, StoredImage):
+            data, mime = stored[item.location]
+            return await upload(data, item.location.rsplit("/", 1)[-1], mime)
         data = await asyncio.to_thread(item.path.read_bytes)
         return await upload(data, item.path.name, item.mime_type)
 
-    def _check_one(self, value: str) -> LocalImage | str:
+    async def _read_stored(self, location: str) -> tuple[bytes, str]:
+        assert self._media is not None  # only StoredImage values need it, and imply it
+        try:
+            data = await self._media.read(location, self._max_bytes)
+        except MediaStoreError:
+            raise UserInputError(
+                f"{location!r} is not in the media library (deleted?); list_media shows it."
+            ) from None
+        if data is None:
+            raise UserInputError(
+                f"{location!r} is larger than {self._max_bytes / 1e6:.0f} MB, the limit for "
+                "reference images."
+            )
+        mime = sniff(data[:SNIFF_BYTES])
+        if mime is None or not mime.startswith("image/"):
+            raise UserInputError(f"{location!r} is not a PNG, JPEG, WebP or GIF image.")
+        return data, mime
+
+    def _check_one(self, value: str) -> LocalImage | StoredImage | str:
+        media = self._media
+        if media is not None and "://" in media.root and value.startswith(media.root + "/"):
+            return StoredImage(value)
         parts = urlsplit(value)
         if parts.scheme in ("http", "https"):
             if not parts.netloc:

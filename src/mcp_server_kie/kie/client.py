@@ -48,7 +48,8 @@ CREDITS_PATH = "/api/v1/chat/credit"
 DOWNLOAD_URL_PATH = "/api/v1/common/download-url"
 MAX_HD_INDEX = 99
 # How the legacy families' status endpoints say a task is unknown (HTTP 200, code 422).
-_UNKNOWN_RECORD = ("record is null", "only records within 14 days")
+# A Market recordInfo for an unknown task answers {"code":422,"msg":"recordInfo is null"}.
+_UNKNOWN_RECORD = ("record is null", "recordinfo is null", "only records within 14 days")
 
 
 class KieClient:
@@ -83,6 +84,7 @@ class KieClient:
         )
         self._creates: Pace = paces.creates
         self._queries: Pace = paces.status_queries
+        self._discovery = SlidingWindow(1, 1.0)  # kie: 1 request/s across the four endpoints
 
     def __repr__(self) -> str:
         return f"KieClient(base_url={self._base!r}, upload_base_url={self._upload_base!r})"
@@ -134,6 +136,16 @@ class KieClient:
                 f"kie.ai answered about task {snapshot.task_id} while {what}. {BASE_URL_HINT}"
             )
         return snapshot
+
+    async def discovery(
+        self, path: str, *, what: str, params: Mapping[str, str] | None = None
+    ) -> Any:
+        """GET one of kie's model discovery endpoints (`/api/v1/models...`, reference §2.8),
+        at most one request per second. Returns the reply's `data`."""
+        if not path.startswith("/api/v1/models"):
+            raise ValueError("not a model discovery path")
+        async with _paced(self._discovery):
+            return await self._call("GET", path, what=what, params=params)
 
     async def create_market_task(
         self, model: str, input: Mapping[str, Any], callback_url: str | None
@@ -227,8 +239,9 @@ class KieClient:
 
 
 def task_unknown(error: KieError) -> bool:
-    """Whether a status query's error says kie.ai has no such task: a Market 404, or a legacy
-    family's 422 "record is null" / "only records within 14 days are supported"."""
+    """Whether a status query's error says kie.ai has no such task: a 404, a Market 422
+    "recordInfo is null", or a legacy family's 422 "record is null" / "only records within 14
+    days are supported"."""
     if isinstance(error, KieNotFoundError):
         return True
     said = error.provider_message.lower()

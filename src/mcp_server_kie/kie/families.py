@@ -4,10 +4,11 @@ paths, its create-body builder and its record parser. Pure data; the client look
 Snake_case input keys each family accepts (see `FIELDS` in its module):
 
 - Market: passed through unchanged as kie's own `input` object; the model id goes in `model`.
-- 4o Image: prompt, size, n_variants, is_enhance, files_url, mask_url, enable_fallback,
-  fallback_model. No model on the wire.
-- Veo: prompt, image_urls, generation_type, aspect_ratio, resolution, duration, seeds,
-  watermark, enable_translation; the model id (veo3, veo3_fast, veo3_lite) goes in `model`.
+- 4o Image: prompt, size, files_url, file_url (current schema), and the older n_variants,
+  is_enhance, mask_url, enable_fallback, fallback_model. No model on the wire.
+- Veo: prompt, image_urls, generation_type, aspect_ratio (sent as `aspect_ratio`), resolution,
+  duration, watermark, enable_translation; the model id (veo3, veo3_fast, veo3_lite) goes in
+  `model`.
 - Runway: prompt, image_url, duration, quality, aspect_ratio, water_mark. No model on the wire.
 """
 

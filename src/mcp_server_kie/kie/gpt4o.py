@@ -41,6 +41,7 @@ FIELDS: Mapping[str, str] = MappingProxyType(
         "n_variants": "nVariants",
         "is_enhance": "isEnhance",
         "files_url": "filesUrl",
+        "file_url": "fileUrl",
         "mask_url": "maskUrl",
         "enable_fallback": "enableFallback",
         "fallback_model": "fallbackModel",

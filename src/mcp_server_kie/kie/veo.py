@@ -37,16 +37,16 @@ RECORD_PATH = "/api/v1/veo/record-info"
 HD_PATH = "/api/v1/veo/get-1080p-video"
 MODELS = frozenset({"veo3", "veo3_fast", "veo3_lite"})
 
-# Our snake_case input key -> kie's wire name.
+# Our snake_case input key -> kie's wire name. kie's current OpenAPI document (2026-08) names
+# the ratio `aspect_ratio` (older pages `aspectRatio`) and no longer lists `seeds`.
 FIELDS: Mapping[str, str] = MappingProxyType(
     {
         "prompt": "prompt",
         "image_urls": "imageUrls",
         "generation_type": "generationType",
-        "aspect_ratio": "aspectRatio",
+        "aspect_ratio": "aspect_ratio",
         "resolution": "resolution",
         "duration": "duration",
-        "seeds": "seeds",
         "watermark": "watermark",
         "enable_translation": "enableTranslation",
     }

@@ -4,18 +4,24 @@ from mcp_server_kie.media.describe import MediaInfo, describe
 from mcp_server_kie.media.errors import DownloadError
 from mcp_server_kie.media.fetch import Fetcher, FetchLimits, Refresh, StoredFile
 from mcp_server_kie.media.ssrf import SsrfPolicy, origin_of, parse_allow_hosts
-from mcp_server_kie.media.thumbnail import write_preview
+from mcp_server_kie.media.store import MediaStore, MediaStoreError, MissingMedia, open_media_store
+from mcp_server_kie.media.thumbnail import preview_jpeg, write_preview
 
 __all__ = [
     "DownloadError",
     "FetchLimits",
     "Fetcher",
     "MediaInfo",
+    "MediaStore",
+    "MediaStoreError",
+    "MissingMedia",
     "Refresh",
     "SsrfPolicy",
     "StoredFile",
     "describe",
+    "open_media_store",
     "origin_of",
     "parse_allow_hosts",
+    "preview_jpeg",
     "write_preview",
 ]

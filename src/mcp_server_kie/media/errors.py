@@ -13,6 +13,7 @@ Category = Literal[
     "network",  # connection failures, resets, dropped bodies
     "timeout",  # the overall deadline, or connect/read timeouts
     "http_status",  # any other unexpected HTTP status
+    "storage",  # the media store (folder or bucket) could not keep the file
 ]
 
 

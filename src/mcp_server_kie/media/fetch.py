@@ -3,19 +3,20 @@
 Every hop goes through the SSRF policy and a pinned transport (``media.pinning``). Bytes are
 read raw (never decompressed, so a gzip bomb cannot inflate), counted against the cap for their
 kind, typed by their first bytes, hashed, fsynced, checked for truncation, and only then
-renamed into place. Transient failures are retried with backoff and jitter (stamina), resuming
-with ``Range`` when the server allows; an expired link gets one refresh; the whole download has
-one deadline. A failure at any point leaves no partial file behind.
+published (``download`` hands the checked temporary file to a media store). Transient failures
+are retried with backoff and jitter (stamina), resuming with ``Range`` when the server allows;
+an expired link gets one refresh; the whole download has one deadline. A failure at any point
+leaves no partial file behind.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import logging
-import os
 import ssl
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +29,7 @@ import stamina
 from mcp_server_kie.domain import MediaKind
 from mcp_server_kie.media.errors import DownloadError
 from mcp_server_kie.media.integrity import is_complete
+from mcp_server_kie.media.local import publish_file
 from mcp_server_kie.media.partial import PartialFile
 from mcp_server_kie.media.pinning import PinnedTransport
 from mcp_server_kie.media.sniff import EXTENSIONS
@@ -111,12 +113,24 @@ class Fetcher:
     async def fetch(
         self, url: str, dest_stem: Path, kind: MediaKind, refresh: Refresh | None = None
     ) -> StoredFile:
-        """Download ``url`` to ``dest_stem`` plus the extension its bytes call for."""
-        dest_stem.parent.mkdir(parents=True, exist_ok=True)
-        temp = temp_path(dest_stem)
+        """Download ``url`` to ``dest_stem`` plus the extension its bytes call for (never
+        replacing a file already there)."""
+        async with self.download(url, dest_stem, kind, refresh) as staged:
+            final = dest_stem.with_name(dest_stem.name + EXTENSIONS[staged.mime_type])
+            await asyncio.to_thread(publish_file, staged.path, final)
+        return StoredFile(final, staged.bytes, staged.sha256, staged.mime_type)
+
+    @contextlib.asynccontextmanager
+    async def download(
+        self, url: str, stem: Path, kind: MediaKind, refresh: Refresh | None = None
+    ) -> AsyncIterator[StoredFile]:
+        """Download ``url`` into a held temporary file beside ``stem``, checked complete, for
+        the block to publish; the file is removed when the block ends, however it ends."""
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        temp = temp_path(stem)
         deadline = self.limits.deadline(kind)
         try:
-            with held(temp):  # until renamed; a crash leaves it unheld for the start-up sweep
+            with held(temp):  # until removed; a crash leaves it unheld for the start-up sweep
                 with PartialFile(temp, kind, self.limits.max_bytes(kind)) as part:
                     try:
                         async with asyncio.timeout(deadline):
@@ -133,10 +147,7 @@ class Fetcher:
                         "the file is truncated: it ends before its own format says it does",
                         retryable=True,
                     )
-                final = dest_stem.with_name(dest_stem.name + EXTENSIONS[mime_type])
-                os.replace(temp, final)
-                _fsync_dir(final.parent)
-            return StoredFile(final, part.size, part.sha256, mime_type)
+                yield StoredFile(temp, part.size, part.sha256, mime_type)
         finally:
             temp.unlink(missing_ok=True)
 
@@ -253,11 +264,3 @@ def _retry_after(value: str | None, cap: float) -> float | None:
             when = when.replace(tzinfo=UTC)
         seconds = (when - datetime.now(UTC)).total_seconds()
     return min(max(seconds, 0.0), cap)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

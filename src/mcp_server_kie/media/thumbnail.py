@@ -32,22 +32,29 @@ def write_preview(source: Path, mime_type: str, dest: Path) -> Path | None:
 
     A missing preview never fails a download, so decoding problems are logged, not raised.
     """
+    data = preview_jpeg(source, mime_type)
+    if data is None:
+        return None
+    temp = dest.with_name(f".{dest.name}.part-{secrets.token_hex(4)}")
+    try:
+        temp.write_bytes(data)
+        os.replace(temp, dest)
+    finally:
+        temp.unlink(missing_ok=True)
+    return dest
+
+
+def preview_jpeg(source: Path, mime_type: str) -> bytes | None:
+    """The preview of ``source`` as JPEG bytes; None (logged) if it cannot be made."""
     try:
         picture = _first_frame(source) if mime_type.startswith("video/") else _still(source)
         if picture is None:
             log.warning("no video frame in %s; no poster frame", source.name)
             return None
-        data = _encode(picture)
-        temp = dest.with_name(f".{dest.name}.part-{secrets.token_hex(4)}")
-        try:
-            temp.write_bytes(data)
-            os.replace(temp, dest)
-        finally:
-            temp.unlink(missing_ok=True)
+        return _encode(picture)
     except _DECODE_ERRORS as exc:
         log.warning("no preview for %s: %s", source.name, exc)
         return None
-    return dest
 
 
 def _still(source: Path) -> Image.Image:

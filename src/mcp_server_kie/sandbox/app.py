@@ -168,6 +168,31 @@ class _Routes:
             raise ApiError(400, "taskId is required")
         return self._sandbox.veo_1080p(task_id, request.query_params.get("index", "0").strip())
 
+    def discovery(self, handler: Handler) -> Endpoint:
+        """A discovery endpoint, or the status `faults.discovery_status` names."""
+        answer = self.api(handler)
+
+        async def endpoint(request: Request) -> Response:
+            status = self._sandbox.faults.discovery_status
+            if status is not None:
+                return envelope(status, message_for(status), status_code=status)
+            return await answer(request)
+
+        return endpoint
+
+    async def models(self, request: Request) -> dict[str, Any]:
+        return self._sandbox.shelf.listing(request.query_params)
+
+    async def model_info(self, request: Request) -> dict[str, Any]:
+        """`/api/v1/models/{model}/schema|price|success-rate`; the model id keeps its slashes."""
+        rest: str = request.path_params["rest"]
+        model, _, what = rest.rpartition("/")
+        shelf = self._sandbox.shelf
+        answers = {"schema": shelf.schema, "price": shelf.price, "success-rate": shelf.success_rate}
+        if not model or what not in answers:
+            raise ApiError(404, "Unknown model endpoint")
+        return answers[what](model)
+
     async def credit(self, request: Request) -> float:
         return self._sandbox.credits
 
@@ -225,6 +250,8 @@ def build_app(sandbox: Sandbox) -> Starlette:
     table += [
         Route(VEO.hd_path, routes.api(routes.veo_1080p), methods=["GET"]),
         Route("/api/v1/chat/credit", routes.api(routes.credit), methods=["GET"]),
+        Route("/api/v1/models", routes.discovery(routes.models), methods=["GET"]),
+        Route("/api/v1/models/{rest:path}", routes.discovery(routes.model_info), methods=["GET"]),
         Route("/api/v1/common/download-url", routes.api(routes.download_url), methods=["POST"]),
         Route("/cdn/{path:path}", routes.cdn, methods=["GET"]),
     ]

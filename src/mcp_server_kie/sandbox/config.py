@@ -6,6 +6,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 @dataclass
@@ -22,6 +23,7 @@ class SandboxConfig:
     callback_timeout: float = 15.0
     callback_attempts: int = 4
     clock: Callable[[], float] = time.time
+    state_path: Path | None = None  # keep tasks and balance here across restarts (journal.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +68,8 @@ class Faults:
     - `record_info_http_status`: answer every record query with this HTTP status until set back
       to None (after any scripted `record_faults`).
     - `drop_callbacks`: tasks that finish while this is set never get a callback.
+    - `discovery_status`: answer the model discovery endpoints (`/api/v1/models...`) with this
+      HTTP status and body code until set back to None.
     """
 
     create_delay: float = 0.0
@@ -73,3 +77,4 @@ class Faults:
     record_faults: deque[RecordFault] = field(default_factory=deque)
     record_info_http_status: int | None = None
     drop_callbacks: bool = False
+    discovery_status: int | None = None

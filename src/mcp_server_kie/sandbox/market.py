@@ -12,13 +12,18 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
+from mcp_server_kie.sandbox.documents import documented_models
 from mcp_server_kie.sandbox.errors import ApiError
 from mcp_server_kie.sandbox.image_models import IMAGE_MODELS
 from mcp_server_kie.sandbox.models import ModelSpec, seconds_of
 from mcp_server_kie.sandbox.tasks import FAIL_MESSAGE, Order, Output, SimTask, compact, ms
 from mcp_server_kie.sandbox.video_models import VIDEO_MODELS
 
-MODELS: dict[str, ModelSpec] = {spec.id: spec for spec in (*IMAGE_MODELS, *VIDEO_MODELS)}
+# Every Market image/video model kie documents; the hand-kept tables (prices, prose rules) win.
+MODELS: dict[str, ModelSpec] = {
+    **documented_models(),
+    **{spec.id: spec for spec in (*IMAGE_MODELS, *VIDEO_MODELS)},
+}
 
 _SUCCESS_FLAGS = {"waiting": 0, "queuing": 0, "generating": 0, "success": 1, "fail": 3}
 _NAMED_SHAPES = {
@@ -64,7 +69,8 @@ class MarketFamily:
     def new_task_id(self) -> str:
         return secrets.token_hex(16)
 
-    def parse(self, body: dict[str, Any]) -> Order:
+    def parse(self, body: dict[str, Any], models: Mapping[str, ModelSpec] = MODELS) -> Order:
+        """Validate a createTask body against the models offered now (`models`)."""
         model = body.get("model")
         if not isinstance(model, str) or not model:
             raise ApiError(422, "model is required")
@@ -74,7 +80,7 @@ class MarketFamily:
         callback_url = body.get("callBackUrl")
         if callback_url is not None and not isinstance(callback_url, str):
             raise ApiError(422, "callBackUrl must be a string")
-        spec = MODELS.get(model)
+        spec = models.get(model)
         if spec is None:
             raise ApiError(422, f"The model {model!r} is not supported")
         problem = spec.validate(inputs)

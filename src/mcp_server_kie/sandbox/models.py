@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
+
+from jsonschema import Draft202012Validator
 
 Kind = Literal["image", "video"]
 FieldType = Literal["str", "bool", "int", "number", "url", "urls", "list"]
@@ -55,6 +57,7 @@ class ModelSpec:
     prices: Mapping[tuple[str, ...], float] = field(default_factory=dict)
     per_second: str | None = None
     rules: tuple[Rule, ...] = ()
+    schema: Mapping[str, Any] | None = None  # kie's published input JSON Schema, when known
 
     def value(self, inputs: Mapping[str, object], name: str) -> object:
         """The value of an input field as the task will use it (the request's or the default)."""
@@ -74,7 +77,10 @@ class ModelSpec:
 
     def validate(self, inputs: Mapping[str, object]) -> str | None:
         """Return a message naming the first problem with `inputs`, or None if they are valid."""
-        problem = validate_fields(self.fields, inputs, prefix="input.")
+        if self.schema is not None:
+            problem = schema_problem(self.schema, inputs)
+        else:
+            problem = validate_fields(self.fields, inputs, prefix="input.")
         for rule in self.rules:
             if problem is None:
                 problem = rule(lambda name: self.value(inputs, name))
@@ -83,6 +89,21 @@ class ModelSpec:
     def url_inputs(self, inputs: Mapping[str, object]) -> tuple[str, ...]:
         """Every URL the request hands the model (image, video and audio inputs)."""
         return collect_urls(self.fields, inputs)
+
+
+def schema_problem(schema: Mapping[str, Any], inputs: Mapping[str, object]) -> str | None:
+    """The first way `inputs` break kie's published JSON Schema, worded like the checks above."""
+    errors = sorted(
+        Draft202012Validator(dict(schema)).iter_errors(dict(inputs)), key=lambda e: list(e.path)
+    )
+    if not errors:
+        return None
+    error = errors[0]
+    where = ".".join(str(p) for p in error.absolute_path)
+    if error.validator == "enum":
+        allowed = ", ".join(as_text(v) for v in error.validator_value)
+        return f"input.{where} must be one of: {allowed}"
+    return f"input.{where}: {error.message}" if where else f"input: {error.message}"
 
 
 def as_text(value: object) -> str:

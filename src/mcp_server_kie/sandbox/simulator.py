@@ -19,11 +19,13 @@ from urllib.parse import parse_qs, urlsplit
 
 from starlette.applications import Starlette
 
-from mcp_server_kie.sandbox.app import LoggedRequest, build_app
+from mcp_server_kie.sandbox.app import FAMILIES, LoggedRequest, build_app
 from mcp_server_kie.sandbox.callbacks import CallbackAttempt, CallbackDelivery
 from mcp_server_kie.sandbox.cdn import MediaCache, Renderer, output_url, path_of, renderer, task_of
 from mcp_server_kie.sandbox.config import Faults, SandboxConfig
+from mcp_server_kie.sandbox.discovery import ModelShelf
 from mcp_server_kie.sandbox.errors import ApiError
+from mcp_server_kie.sandbox.journal import TaskJournal
 from mcp_server_kie.sandbox.market import MARKET
 from mcp_server_kie.sandbox.media import MediaFile
 from mcp_server_kie.sandbox.tasks import FAIL_DIRECTIVE, SLOW_DIRECTIVE, Family, SimTask
@@ -43,6 +45,7 @@ class Sandbox:
         self.config = config or SandboxConfig()
         self.base_url = "http://sandbox.invalid"
         self.faults = Faults()
+        self.shelf = ModelShelf()  # the Market models offered now; tests add/retire/reprice
         self.tasks: dict[str, SimTask] = {}
         self.requests: list[LoggedRequest] = []
         self.callbacks: list[CallbackAttempt] = []
@@ -59,6 +62,8 @@ class Sandbox:
             dropping=lambda: self.faults.drop_callbacks,
             record=lambda attempt: self.callbacks.append(attempt),
         )
+        path = self.config.state_path
+        self._journal = TaskJournal(path, FAMILIES) if path is not None else None
         self.app: Starlette = build_app(self)
 
     def clock(self) -> float:
@@ -77,10 +82,26 @@ class Sandbox:
         return self._resetter is not None and self._resetter(client)
 
     async def start(self) -> None:
+        """Restore the tasks a previous run saved (with a `state_path`), start callbacks."""
+        saved = self._journal.load(self.base_url) if self._journal is not None else None
+        if saved is not None:
+            self.tasks.update(saved.tasks)
+            self._balance = saved.balance
+            for task in saved.tasks.values():
+                if not task.settled:
+                    self._unsettled.add(task.task_id)
+                elif task.callback_url is not None and not task.callback_done:
+                    self._callback_queue.append(task)
+            logger.info("sandbox restored %d task(s)", len(saved.tasks))
         await self._delivery.start()
 
     async def close(self) -> None:
         await self._delivery.close()
+        self._save()
+
+    def _save(self) -> None:
+        if self._journal is not None:
+            self._journal.save(self.tasks.values(), self._balance)
 
     @property
     def credits(self) -> float:
@@ -125,7 +146,7 @@ class Sandbox:
         self._admit(now)
         if not isinstance(body, dict):
             raise ApiError(400, "The request body must be a JSON object")
-        order = family.parse(body)
+        order = MARKET.parse(body, self.shelf.models) if family is MARKET else family.parse(body)
         if not all(self._fetchable(url) for url in order.input_urls):
             raise ApiError(422, INPUT_FETCH_FAILED)
         self.settle()
@@ -148,6 +169,7 @@ class Sandbox:
         )
         self.tasks[task_id] = task
         self._unsettled.add(task_id)
+        self._save()
         logger.debug("sandbox created %s task %s for %s", family.name, task_id, order.model)
         return task
 
@@ -167,7 +189,9 @@ class Sandbox:
     def veo_1080p(self, task_id: str, index: str) -> dict[str, str]:
         task = self._task(VEO, task_id)
         self.settle()
-        return VEO.hd_video(task, index, self.clock())
+        answer = VEO.hd_video(task, index, self.clock())
+        self._save()
+        return answer
 
     def upload(
         self,
@@ -221,6 +245,8 @@ class Sandbox:
             task.settled = True
             if task.callback_url is not None:
                 self._callback_queue.append(task)
+        if done:
+            self._save()
 
     def _take_callbacks(self) -> list[SimTask]:
         self.settle()
@@ -239,8 +265,8 @@ class Sandbox:
     def _task(self, family: Family, task_id: str) -> SimTask:
         task = self.tasks.get(task_id)
         if task is None or task.family is not family:
-            if family is MARKET:
-                raise ApiError(404, f"The task {task_id} does not exist")
+            if family is MARKET:  # kie's live answer for an unknown Market task (issue 12)
+                raise ApiError(422, "recordInfo is null")
             raise ApiError(422, "record is null")  # the legacy query endpoints' wording
         return task
 

@@ -33,11 +33,11 @@ FIELDS: dict[str, FieldSpec] = {
     "model": choice("veo3", "veo3_fast", "veo3_lite", default="veo3_fast"),
     "imageUrls": urls(3),
     "generationType": choice(TEXT, FRAMES, REFERENCE),
-    "aspectRatio": choice("16:9", "9:16", "Auto", default="16:9"),
+    "aspect_ratio": choice("16:9", "9:16", "Auto", default="16:9"),  # current docs (2026-08)
+    "aspectRatio": choice("16:9", "9:16", "Auto"),  # older docs' spelling, still honoured
     "resolution": choice("720p", "1080p", "4k", default="720p"),
     "duration": choice(4, 6, 8, default=8),
     "watermark": FieldSpec(),
-    "seeds": FieldSpec(type="int", minimum=10000, maximum=99999),
     "enableTranslation": flag(),
     "enableFallback": flag(False),  # deprecated
     "callBackUrl": FieldSpec(),
@@ -92,7 +92,8 @@ class VeoFamily:
         if problem is not None:
             raise ApiError(422, problem)
         model, resolution = _value(body, "model"), _value(body, "resolution")
-        aspect = "9:16" if _value(body, "aspectRatio") == "9:16" else "16:9"
+        ratio = body.get("aspect_ratio") or body.get("aspectRatio")
+        aspect = "9:16" if ratio == "9:16" else "16:9"
         seconds = int(_value(body, "duration"))
         outputs = [
             Output("result", 0, "mp4", aspect, seconds),

@@ -1,4 +1,4 @@
-"""Entry points: the stdio MCP server (default) and `demo`."""
+"""Entry points: the stdio MCP server (default), `demo`, `doctor` and `install`."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 
 from mcp_server_kie import __version__
 from mcp_server_kie.config import Settings
+from mcp_server_kie.server.hosts import HOSTS
 
 log = logging.getLogger("mcp_server_kie")
 
@@ -24,7 +25,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--sandbox", action="store_true", help="use the embedded kie.ai simulator (no account)"
     )
     common.add_argument("--data-dir", type=Path, help="database and media folder (KIE_DATA_DIR)")
-    common.add_argument("--log-level", default=os.environ.get("KIE_LOG_LEVEL", "INFO"))
+    common.add_argument("--log-level", help="DEBUG, INFO, WARNING... (KIE_LOG_LEVEL)")
     parser = argparse.ArgumentParser(
         prog="mcp-server-kie",
         description="MCP server for image and video generation through kie.ai.",
@@ -55,9 +56,35 @@ def main(argv: Sequence[str] | None = None) -> None:
         "configuration snippets",
     )
     doctor.add_argument("--port", type=int, help="webhook port to check (KIE_WEBHOOK_PORT)")
+    install = commands.add_parser(
+        "install",
+        parents=[common],
+        help="add this installation to an MCP host's configuration file (with a backup)",
+    )
+    install.add_argument("host", choices=list(HOSTS), help="the MCP host to configure")
+    install.add_argument(
+        "--dry-run", action="store_true", help="print the change as a diff and write nothing"
+    )
+    install.add_argument("--name", default="kie", help="the server's name in the host (kie)")
     args = parser.parse_args(argv)
 
-    _configure_logging(args.log_level)
+    quiet = args.command == "doctor"  # a report on stdout, not the server's start-up log
+    _configure_logging(
+        args.log_level or os.environ.get("KIE_LOG_LEVEL") or ("WARNING" if quiet else "INFO")
+    )
+    if args.command == "install":
+        from mcp_server_kie.server.install import run_install
+
+        extra = ["--data-dir", str(args.data_dir.expanduser().absolute())] if args.data_dir else []
+        sys.exit(
+            run_install(
+                args.host,
+                sandbox=args.sandbox,
+                dry_run=args.dry_run,
+                name=args.name,
+                extra_args=extra,
+            )
+        )
     if args.command == "demo":
         from mcp_server_kie.server.demo import run_demo
 
@@ -77,8 +104,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         from mcp_server_kie.server.doctor import run_doctor
 
         sys.exit(asyncio.run(run_doctor(settings)))
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_serve(settings, http=bool(getattr(args, "http", False))))
+    from mcp_server_kie.server.ports import PortTakenError
+
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_serve(settings, http=bool(getattr(args, "http", False))))
+    except PortTakenError as exc:
+        print(exc, file=sys.stderr)
+        sys.exit(2)
 
 
 async def _serve(settings: Settings, *, http: bool) -> None:

@@ -18,6 +18,7 @@ from mcp import Client, StdioServerParameters
 from PIL import Image
 
 from mcp_server_kie.config import Settings
+from mcp_server_kie.server.hosts import this_installation
 
 IMAGE_PROMPT = "A lighthouse on a cliff at dawn, soft pastel sky, watercolor"
 VIDEO_PROMPT = "Waves rolling onto a quiet beach at sunset, slow dolly shot"
@@ -66,7 +67,29 @@ async def run_demo(data_dir: Path | None = None) -> int:
 
     ok = _report(image) & _report(video)
     print(f"\n{'Done' if ok else 'FAILED'} in {time.monotonic() - started:.1f} s.")
+    if ok:
+        print(next_steps(data_dir))
     return 0 if ok else 1
+
+
+def next_steps(data_dir: Path | None) -> str:
+    """What a new user does after the demo, with this installation's command."""
+    launch = this_installation(sandbox=True)
+    command = " ".join([launch.command, *launch.args])
+    where = f" --data-dir {data_dir}" if data_dir is not None else ""
+    return "\n".join(
+        [
+            "",
+            "What next:",
+            f"  1. See these files in the gallery: {command}{where} --http",
+            "     then open http://127.0.0.1:8787/ in a browser (Ctrl+C stops it).",
+            f"  2. Check your set-up (API key, data folder, port): {launch.command} doctor",
+            f"  3. Add it to your assistant: {launch.command} install claude-desktop --sandbox "
+            "--dry-run",
+            "     (or claude-code, cursor, vscode, windsurf; drop --dry-run to write it, and",
+            "     drop --sandbox after `export KIE_API_KEY=...` to use your kie.ai account).",
+        ]
+    )
 
 
 async def _call(client: Client, tool: str, arguments: dict[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """Local HTTP access to the library: files by id, with Range, and live job events (SSE).
 
 Only ids reach these handlers: a path from the request never touches the filesystem. A file is
-served only if the store knows it and it lies inside the media directory. A request the access
+served only if the store knows it and the media store holds it (a local file must lie inside
+the media folder; see media.local). Local files go out as files (sendfile, Range); objects in
+a bucket stream through ``object_response`` (with Range too). A request the access
 policy refuses gets 401 (token mode) or the same 404 as a route that does not exist.
 """
 
@@ -11,7 +13,7 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
+from pathlib import PurePosixPath
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
@@ -20,7 +22,9 @@ from starlette.routing import BaseRoute, Route
 
 from mcp_server_kie.domain import Job
 from mcp_server_kie.jobs.waiters import JobSignals
+from mcp_server_kie.media import MediaStore, MissingMedia
 from mcp_server_kie.server.access import LocalAccess
+from mcp_server_kie.server.object_response import object_response
 from mcp_server_kie.storage import Store
 from mcp_server_kie.tools.results import MediaLinks, job_result
 
@@ -32,11 +36,10 @@ _PING_SECONDS = 15
 
 
 def media_routes(
-    store: Store, signals: JobSignals, media_dir: Path, access: LocalAccess, links: MediaLinks
+    store: Store, signals: JobSignals, media: MediaStore, access: LocalAccess, links: MediaLinks
 ) -> list[BaseRoute]:
-    root = media_dir.resolve()
 
-    async def media(request: Request) -> Response:
+    async def media_file(request: Request) -> Response:
         return await _serve(request, thumbnail=False)
 
     async def thumbnail(request: Request) -> Response:
@@ -53,18 +56,25 @@ def media_routes(
         name = asset and (asset.thumbnail_path if thumbnail else asset.path)
         if asset is None or not name:
             return _not_found()
-        path = await asyncio.to_thread(_library_file, name, root)
-        if path is None:
-            return _not_found()
         mime = "image/jpeg" if thumbnail else asset.mime_type
+        filename = f"{asset.job_id}-{asset.index}{PurePosixPath(name).suffix}"
         download = request.query_params.get("download") == "1"
-        return FileResponse(
-            path,
-            media_type=mime,
-            filename=f"{asset.job_id}-{asset.index}{path.suffix}",
-            content_disposition_type="attachment" if download else "inline",
-            headers={"Cache-Control": _CACHE, "X-Content-Type-Options": "nosniff"},
-        )
+        headers = {"Cache-Control": _CACHE, "X-Content-Type-Options": "nosniff"}
+        path = await asyncio.to_thread(media.local_path, name)
+        if path is not None:
+            return FileResponse(
+                path,
+                media_type=mime,
+                filename=filename,
+                content_disposition_type="attachment" if download else "inline",
+                headers=headers,
+            )
+        disposition = "attachment" if download else "inline"
+        headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+        try:
+            return await object_response(media, name, request, mime, headers)
+        except MissingMedia:
+            return _not_found()
 
     async def events(request: Request) -> Response:
         refused = access.refusal(request)
@@ -80,7 +90,7 @@ def media_routes(
         )
 
     return [
-        Route("/media/{asset_id}", media, methods=["GET", "HEAD"]),
+        Route("/media/{asset_id}", media_file, methods=["GET", "HEAD"]),
         Route("/media/{asset_id}/thumbnail", thumbnail, methods=["GET", "HEAD"]),
         Route("/events", events, methods=["GET"]),
     ]
@@ -103,12 +113,6 @@ async def _job_events(
             sequence += 1
             data = job_result(job, links).model_dump(mode="json")
             yield ServerSentEvent(event="job", id=str(sequence), data=json.dumps(data))
-
-
-def _library_file(name: str, root: Path) -> Path | None:
-    """The stored file, if it really is a file inside the media directory."""
-    path = Path(name).resolve()
-    return path if path.is_relative_to(root) and path.is_file() else None
 
 
 def _not_found() -> Response:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -19,22 +18,33 @@ import httpx2
 import uvicorn
 from starlette.routing import BaseRoute
 
+from mcp_server_kie.catalog import Catalogue
 from mcp_server_kie.config import MISSING_KEY_MESSAGE, Settings
 from mcp_server_kie.domain import MediaKind
 from mcp_server_kie.jobs import Engine, Library, OutputStore, Poller
 from mcp_server_kie.jobs.budget import Budget
+from mcp_server_kie.jobs.catalogue import CatalogueRefresher
 from mcp_server_kie.jobs.pace import shared_paces
 from mcp_server_kie.jobs.references import ReferenceResolver
-from mcp_server_kie.kie.client import KieClient
+from mcp_server_kie.kie.client import DEFAULT_BASE_URL, KieClient
 from mcp_server_kie.kie.limits import KieLimits
-from mcp_server_kie.media import Fetcher, FetchLimits, SsrfPolicy, origin_of, parse_allow_hosts
-from mcp_server_kie.media.tempfiles import remove_abandoned
+from mcp_server_kie.media import (
+    Fetcher,
+    FetchLimits,
+    MediaStore,
+    MediaStoreError,
+    SsrfPolicy,
+    open_media_store,
+    origin_of,
+    parse_allow_hosts,
+)
 from mcp_server_kie.sandbox import SandboxConfig, serve_sandbox
 from mcp_server_kie.server.access import LocalAccess
 from mcp_server_kie.server.app import build_server
 from mcp_server_kie.server.gallery import gallery_routes
 from mcp_server_kie.server.http import mcp_http_route
 from mcp_server_kie.server.media_routes import media_routes
+from mcp_server_kie.server.ports import SidecarPort, claim_sidecar_port, url_for
 from mcp_server_kie.server.sidecar import create_sidecar, instance_id
 from mcp_server_kie.storage import Store
 from mcp_server_kie.tools import ToolContext
@@ -51,13 +61,17 @@ class Runtime:
     engine: Engine
     tools: ToolContext
     sidecar_url: str | None  # where the sidecar listens locally (None: port taken elsewhere)
+    catalogue: CatalogueRefresher | None = None  # kie's live model list, when refreshed
 
 
 @asynccontextmanager
 async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIterator[Runtime]:
     """Everything running. With ``mcp_http`` the sidecar also serves MCP at /mcp (and must
     get its port: there is no point carrying on without it)."""
+    claimed = await claim_sidecar_port(settings, required=mcp_http)  # first: its log line too
     async with AsyncExitStack() as stack:
+        if claimed.sock is not None:
+            stack.callback(claimed.sock.close)
         store = await Store.connect(settings.database_url, settings.database_path)
         stack.push_async_callback(store.close)
         http = httpx2.AsyncClient(
@@ -75,6 +89,7 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
                         image_seconds=settings.sandbox_image_seconds,
                         video_seconds=settings.sandbox_video_seconds,
                         hmac_key=settings.webhook_hmac_key_value(),
+                        state_path=settings.resolved_data_dir / "sandbox-tasks.json",
                     )
                 )
             )
@@ -98,11 +113,13 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
         )
         fetcher = _fetcher(settings, base_url)
         stack.push_async_callback(fetcher.aclose)
+        media = _media_store(settings)
+        stack.push_async_callback(media.aclose)
         engine = Engine(
             store,
             kie,
-            OutputStore(fetcher, settings.media_dir),
-            references=ReferenceResolver(settings.allowed_input_dirs),
+            OutputStore(fetcher, media),
+            references=ReferenceResolver(settings.allowed_input_dirs, media=media),
             not_configured_message=MISSING_KEY_MESSAGE,
             webhook_hmac_key=settings.webhook_hmac_key_value(),
             lease_seconds=settings.lease_seconds,
@@ -113,7 +130,7 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
         links = MediaLinks()
         tools = ToolContext(
             engine=engine,
-            library=Library(store, settings.media_dir),
+            library=Library(store, media),
             budget=Budget(settings.max_credits_per_job, settings.max_credits_per_day),
             links=links,
             max_wait_seconds=settings.max_wait_seconds,
@@ -121,7 +138,7 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
         )
         token = settings.http_token.get_secret_value() if settings.http_token else None
         access = LocalAccess(token)
-        routes = media_routes(store, engine.signals, settings.media_dir, access, links=links)
+        routes = media_routes(store, engine.signals, media, access, links=links)
         routes += gallery_routes(store, tools.library, links, access)
         if mcp_http:
             mcp_route, manager = mcp_http_route(
@@ -130,9 +147,9 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
             routes.append(mcp_route)  # a catch-all mount: last
             await stack.enter_async_context(manager.run())
         sidecar_url = await stack.enter_async_context(
-            _serve_sidecar(engine, settings, routes, required=mcp_http)
+            _serve_sidecar(engine, settings, routes, claimed, media)
         )
-        links.http_base = sidecar_url
+        links.http_base = claimed.url
         if sidecar_url:
             log.info("gallery: open %s/ in a browser", sidecar_url)
         public_url = settings.public_url
@@ -148,7 +165,7 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
             "callbacks: %s", f"via {public_url}" if public_url else "off; jobs finish by polling"
         )
 
-        removed = await asyncio.to_thread(remove_abandoned, settings.media_dir)
+        removed = await asyncio.to_thread(media.sweep)
         if removed:
             log.info("removed %d temporary file(s) left by an interrupted download", removed)
         await engine.process_inbox()  # deliveries a previous run accepted but did not finish
@@ -159,12 +176,23 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
         poller = Poller(engine, deadlines=deadlines)
         poller_task = asyncio.create_task(poller.run(), name="kie-poller")
         stack.push_async_callback(_cancel, poller_task)
+        refresher = None
+        live = settings.live_catalogue
+        if kie is not None and (live or (live is None and base_url == DEFAULT_BASE_URL)):
+
+            def publish(catalogue: Catalogue) -> None:
+                tools.catalogue = catalogue
+
+            refresher = CatalogueRefresher(kie, store, publish, ttl=settings.live_catalogue_ttl)
+            refresh_task = asyncio.create_task(refresher.run(), name="kie-catalogue")
+            stack.push_async_callback(_cancel, refresh_task)
 
         yield Runtime(
             settings=settings,
             engine=engine,
             tools=tools,
             sidecar_url=sidecar_url,
+            catalogue=refresher,
         )
 
 
@@ -197,38 +225,37 @@ def _fetcher(settings: Settings, kie_base_url: str) -> Fetcher:
     return Fetcher(policy, limits)
 
 
+def _media_store(settings: Settings) -> MediaStore:
+    """The media backend KIE_MEDIA_URL names (see media.store); a bad URL stops the start."""
+    staging = settings.resolved_data_dir / "staging"
+    try:
+        media = open_media_store(settings.media_url, settings.media_dir, staging)
+    except MediaStoreError as exc:
+        raise SystemExit(str(exc)) from None
+    log.info("media: %s (%s)", media.root, media.backend)
+    return media
+
+
 @asynccontextmanager
 async def _serve_sidecar(
-    engine: Engine, settings: Settings, local_routes: Sequence[BaseRoute], *, required: bool
+    engine: Engine,
+    settings: Settings,
+    local_routes: Sequence[BaseRoute],
+    claimed: SidecarPort,
+    media: MediaStore,
 ) -> AsyncIterator[str | None]:
-    """Run the sidecar under uvicorn in this event loop. If the port is taken (say, by a second
-    instance on the same data directory), carry on without it: jobs still finish by polling
-    and through the shared store."""
-    family = socket.AF_INET6 if ":" in settings.webhook_host else socket.AF_INET
-    # IPPROTO_TCP explicitly: asyncio disables Nagle only on sockets that say TCP, and uvicorn
-    # writes a response's head and body apart, so each answer would wait ~40 ms for an ACK.
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((settings.webhook_host, settings.webhook_port))
-    except OSError as exc:
-        sock.close()
-        if required:
-            raise SystemExit(
-                f"cannot listen on {settings.webhook_host}:{settings.webhook_port}: "
-                f"{exc.strerror}. Choose another port with --port or KIE_WEBHOOK_PORT."
-            ) from None
-        log.warning(
-            "webhook sidecar not started: cannot listen on %s:%s (%s)",
-            settings.webhook_host,
-            settings.webhook_port,
-            exc.strerror,
-        )
+    """Run the sidecar under uvicorn in this event loop, on the socket claimed at start-up
+    (none: another instance on this data directory serves it, and jobs still finish by
+    polling and through the shared store)."""
+    sock = claimed.sock
+    if sock is None:
         yield None
         return
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        create_sidecar(engine, local_routes, instance=instance_id(settings.database_path)),
+        create_sidecar(
+            engine, local_routes, instance=instance_id(settings.database_path), media=media
+        ),
         log_config=None,
         access_log=False,
         lifespan="off",
@@ -244,8 +271,7 @@ async def _serve_sidecar(
             await asyncio.sleep(0.01)
     if task.done():
         task.result()
-    host = settings.webhook_host
-    url = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
+    url = url_for(settings.webhook_host, port)
     log.info("webhook sidecar listening on %s", url)
     try:
         yield url

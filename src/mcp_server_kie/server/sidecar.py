@@ -8,6 +8,7 @@ and changes nothing; a body over the limit is refused from its Content-Length, u
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import re
@@ -22,10 +23,12 @@ from starlette.routing import BaseRoute, Route
 from mcp_server_kie.jobs import CallbackRejected, Engine
 from mcp_server_kie.jobs.callbacks import MAX_CALLBACK_BYTES
 from mcp_server_kie.kie.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from mcp_server_kie.media import MediaStore, MediaStoreError
 
 log = logging.getLogger(__name__)
 
 _JOB_ID = re.compile(r"job_[0-9a-f]{24}")
+_MEDIA_PROBE_SECONDS = 3.0
 
 
 def instance_id(database_path: Path) -> str:
@@ -35,10 +38,15 @@ def instance_id(database_path: Path) -> str:
 
 
 def create_sidecar(
-    engine: Engine, local_routes: Sequence[BaseRoute] = (), *, instance: str = ""
+    engine: Engine,
+    local_routes: Sequence[BaseRoute] = (),
+    *,
+    instance: str = "",
+    media: MediaStore | None = None,
 ) -> Starlette:
     """The webhook and health routes, plus ``local_routes`` (media, events), which guard
-    themselves with the local access policy."""
+    themselves with the local access policy. ``/healthz`` names the media backend and whether
+    it answers (a read-only probe, bounded in time), never its folder or bucket."""
 
     async def webhook(request: Request) -> JSONResponse:
         job_id = request.path_params["job_id"]
@@ -71,19 +79,22 @@ def create_sidecar(
         return JSONResponse({"ok": True})
 
     async def healthz(request: Request) -> JSONResponse:
-        """Up, and whether the database answers (a load balancer takes a replica whose
-        database does not answer out of rotation: 503)."""
+        """Up, and whether the database (and the media store) answer. A database that does
+        not answer makes it 503, so a load balancer takes the replica out of rotation."""
         store = engine.store
         answers = await store.answers()
-        return JSONResponse(
-            {
-                "status": "ok" if answers else "degraded",
-                "service": "mcp-server-kie",
-                "instance": instance,
-                "database": {"backend": store.backend_kind, "answers": answers},
-            },
-            status_code=200 if answers else 503,
-        )
+        answer: dict[str, object] = {
+            "status": "ok" if answers else "degraded",
+            "service": "mcp-server-kie",
+            "instance": instance,
+            "database": {"backend": store.backend_kind, "answers": answers},
+        }
+        if media is not None:
+            ok = await _answers(media)
+            answer["media"] = {"backend": media.backend, "ok": ok}
+            if not ok:
+                answer["status"] = "degraded"
+        return JSONResponse(answer, status_code=200 if answers else 503)
 
     return Starlette(
         routes=[
@@ -92,6 +103,16 @@ def create_sidecar(
             *local_routes,
         ]
     )
+
+
+async def _answers(media: MediaStore) -> bool:
+    try:
+        async with asyncio.timeout(_MEDIA_PROBE_SECONDS):
+            await media.probe(write=False)
+    except (MediaStoreError, TimeoutError) as exc:
+        log.warning("media store check failed: %s", exc)
+        return False
+    return True
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:

@@ -11,7 +11,7 @@ from mcp.types import ToolAnnotations
 from mcp_server_kie.tools.context import ToolContext
 from mcp_server_kie.tools.generate import generate_image, generate_video
 from mcp_server_kie.tools.library import delete_media, get_status, list_media
-from mcp_server_kie.tools.models import get_credits, list_models
+from mcp_server_kie.tools.models import describe_model, get_credits, list_models
 from mcp_server_kie.tools.preferences import get_settings, update_settings
 
 __all__ = ["ToolContext", "register_tools"]
@@ -37,6 +37,7 @@ def register_tools(server: MCPServer) -> None:
         (list_media, "List generated media", _READS_LIBRARY),
         (delete_media, "Delete generated media", _DELETES_FILES),
         (list_models, "List models", _READS_LIBRARY),
+        (describe_model, "Describe a model", _READS_LIBRARY),
         (get_credits, "Get kie.ai credit balance", _READS_ACCOUNT),
         (get_settings, "Show default settings", _READS_LIBRARY),
         (update_settings, "Change default settings", _CHANGES_SETTINGS),

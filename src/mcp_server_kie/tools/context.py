@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
+from mcp_server_kie.catalog import COMMITTED, Catalogue
 from mcp_server_kie.domain import Job
 from mcp_server_kie.jobs import Engine, Library
 from mcp_server_kie.jobs.budget import Budget
@@ -27,6 +28,7 @@ class ToolContext:
     budget: Budget
     max_wait_seconds: float
     links: MediaLinks = field(default_factory=MediaLinks)
+    catalogue: Catalogue = COMMITTED  # the models offered now (kie's live list when refreshed)
     setup_error: str | None = None  # set when kie.ai is not configured: every tool says so
 
 

@@ -9,7 +9,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from mcp_server_kie.catalog import DEFAULT_MODEL, get_model, models_of, validate_request
+from mcp_server_kie.catalog import DEFAULT_MODEL, models_of, validate_request
 from mcp_server_kie.domain import MediaKind, NotConfiguredError, UserInputError
 from mcp_server_kie.jobs import SubmitError
 from mcp_server_kie.jobs.budget import request_fingerprint
@@ -21,8 +21,11 @@ DEFAULT_WAIT = {MediaKind.IMAGE: 40.0, MediaKind.VIDEO: 10.0}
 
 
 def _model_help(kind: MediaKind) -> str:
-    names = ", ".join(spec.id for spec in models_of(kind))
-    return f"kie.ai model id. Default {DEFAULT_MODEL[kind]}. Available: {names}."
+    count = len(models_of(kind))
+    return (
+        f"kie.ai model id. Default {DEFAULT_MODEL[kind]}. list_models(kind={kind.value!r}) "
+        f"pages through the {count} available; describe_model shows one model's settings."
+    )
 
 
 Prompt = Annotated[str, Field(min_length=1, description="What to generate, in plain words.")]
@@ -205,7 +208,8 @@ async def _generate(
         )
         if job is None:
             preferences = await store.preferences()
-            spec = get_model(model or default_model(preferences, kind) or DEFAULT_MODEL[kind], kind)
+            chosen = model or default_model(preferences, kind) or DEFAULT_MODEL[kind]
+            spec = state.catalogue.get_model(chosen, kind)
             knobs = apply_defaults(preferences, spec, knobs)
             request = validate_request(spec, prompt, knobs, options)
             job = await state.engine.submit(

@@ -16,7 +16,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel, Field
 
-from mcp_server_kie.catalog import allowed_values, get_model
+from mcp_server_kie.catalog import allowed_values
 from mcp_server_kie.catalog.spec import ModelSpec
 from mcp_server_kie.domain import MediaKind, UserInputError
 from mcp_server_kie.tools.context import tool_context
@@ -105,7 +105,7 @@ async def update_settings(
         for kind in MediaKind:
             model = changes.get(f"{kind.value}_model")
             if model is not None:
-                get_model(model, kind)  # raises with the list of models of that kind
+                state.catalogue.get_model(model, kind)  # raises naming where to find models
         for name in ("image_aspect_ratio", "video_aspect_ratio"):
             if name in changes and not _RATIO.fullmatch(changes[name]):
                 raise UserInputError(f"{name} must look like 16:9 (or auto).")
@@ -133,7 +133,7 @@ def apply_defaults(
 ) -> dict[str, Any]:
     """``knobs`` with the saved defaults filled in where not given and the model takes them."""
     filled = dict(knobs)
-    for knob, setting in _KNOB_DEFAULTS[spec.kind].items():
+    for knob, setting in _KNOB_DEFAULTS.get(spec.kind, {}).items():
         value = preferences.get(setting)
         field_name = spec.knobs.get(knob)
         if value is None or filled.get(knob) is not None or field_name is None:

@@ -7,15 +7,14 @@ server.app for the notifications).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-from pathlib import Path
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceError
 
+from mcp_server_kie.media import MediaStoreError
 from mcp_server_kie.tools.context import ToolContext
 from mcp_server_kie.tools.results import job_result
 
@@ -75,8 +74,8 @@ async def _asset_bytes(state: ToolContext, asset_id: str, *, thumbnail: bool) ->
     if asset is None or not name:
         raise ResourceError(f"No {'thumbnail' if thumbnail else 'file'} for {asset_id!r}.")
     try:
-        data = await asyncio.to_thread(_read_capped, Path(name))
-    except OSError:
+        data = await state.library.media.read(name, MAX_RESOURCE_BYTES)
+    except (OSError, MediaStoreError):
         raise ResourceError(f"The file of {asset_id} is missing from the library.") from None
     if data is None:
         raise ResourceError(
@@ -84,9 +83,3 @@ async def _asset_bytes(state: ToolContext, asset_id: str, *, thumbnail: bool) ->
             "through its url."
         )
     return data
-
-
-def _read_capped(path: Path) -> bytes | None:
-    if path.stat().st_size > MAX_RESOURCE_BYTES:
-        return None
-    return path.read_bytes()

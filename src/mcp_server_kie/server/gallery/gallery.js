@@ -129,6 +129,7 @@ function fill(item, job) {
   $(".prompt", item).textContent = job.prompt;
   $(".badge", item).textContent = job.status;
   $(".model", item).textContent = job.model;
+  $(".model", item).title = job.model;
 
   const first = job.outputs[0];
   const source = first ? thumbnailUrl(job, first) : null;
