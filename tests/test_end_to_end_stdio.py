@@ -94,6 +94,7 @@ async def test_no_key_every_tool_explains_how_to_set_it(tmp_path: Path) -> None:
     calls = {
         "generate_image": {"prompt": "x"},
         "generate_video": {"prompt": "x"},
+        "generate_audio": {"prompt": "x"},
         "get_status": {"job_id": "job_0"},
         "list_media": {},
         "delete_media": {"job_id": "job_0"},

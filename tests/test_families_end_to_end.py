@@ -25,6 +25,7 @@ FAMILY_MODELS = {
     "4o-image": ("generate_image", "gpt-4o-image"),
     "veo": ("generate_video", "veo3_fast"),
     "runway": ("generate_video", "runway"),
+    "suno": ("generate_audio", "suno"),
 }
 
 

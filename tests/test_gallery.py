@@ -179,7 +179,11 @@ async def test_tabs_filter_search_sort_and_paging_change_what_is_shown(
             await page.get_by_role("tab", name="Videos").click()
             await shown(page, [river["job_id"]])
             await expect(card(page, river["job_id"]).locator(".play")).to_be_visible()
-            await page.get_by_role("tab", name="Videos").press("ArrowRight")  # wraps to All
+            await page.get_by_role("tab", name="Videos").press("ArrowRight")
+            await expect(page.get_by_role("tab", name="Audio")).to_be_focused()
+            await shown(page, [])
+            await expect(page.locator("#empty")).to_be_visible()
+            await page.get_by_role("tab", name="Audio").press("ArrowRight")  # wraps to All
             await expect(page.get_by_role("tab", name="All")).to_be_focused()
             await shown(page, ids)
 
@@ -378,7 +382,7 @@ async def test_requests_that_are_not_ids_or_not_from_the_page_are_refused(tmp_pa
             listed = await http.get(f"{base}/api/media", params={"kind": "image", "limit": 1})
             assert [item["job_id"] for item in listed.json()["items"]] == [job["job_id"]]
             for params, hint in [
-                ({"kind": "audio"}, "kind"),
+                ({"kind": "sound"}, "kind"),
                 ({"limit": "0"}, "limit"),
                 ({"cursor": "garbage"}, "cursor"),
                 ({"since": "yesterday"}, "since"),
@@ -520,3 +524,51 @@ SHOWCASE = [
 PREVIEWS_LOADED = """() => [...document.querySelectorAll('#grid img, #grid video.still')]
     .filter(el => !el.hidden && el.getBoundingClientRect().top < innerHeight)
     .every(el => el.tagName === 'IMG' ? el.complete && el.naturalWidth > 0 : el.readyState >= 2)"""
+
+
+async def test_audio_has_its_tab_and_plays_in_the_card_and_the_full_view(
+    tmp_path: Path, browser: Browser
+) -> None:
+    async with sandbox_and_runtime(tmp_path) as (_sandbox, runtime):
+        async with Client(build_server(runtime.tools)) as client:
+            speech = await generate(client, "generate_audio", "Good morning, harbour.")
+            song = await generate(client, "generate_audio", "a sea shanty", model="suno")
+            picture = await generate(client, "generate_image", "a gull")
+        assert speech["status"] == song["status"] == "completed"
+        async with gallery(browser, runtime) as page:
+            await shown(page, [picture["job_id"], song["job_id"], speech["job_id"]])
+            await page.locator("#tab-audio").click()
+            await shown(page, [song["job_id"], speech["job_id"]])
+            assert await card(page, picture["job_id"]).count() == 0
+
+            player = card(page, speech["job_id"]).locator("audio.listen")
+            await expect(player).to_be_visible()
+            await expect(player).to_have_attribute("controls", "")
+            output = speech["outputs"][0]
+            assert await player.get_attribute("src") == f"/media/{output['asset_id']}"
+            await player.evaluate("a => a.play()")
+            await page.wait_for_function(
+                "a => a.readyState >= 2 && a.duration > 0 && a.currentTime > 0.2 && !a.paused",
+                arg=await player.element_handle(),
+                timeout=10 * SECONDS,
+            )
+            duration = await player.evaluate("a => { a.pause(); return a.duration; }")
+            assert duration == pytest.approx(output["duration_seconds"], rel=0.1)
+            folder = Path(os.environ.get("KIE_GALLERY_SCREENSHOTS") or tmp_path)
+            await page.screenshot(path=str(folder / "gallery-audio.png"))
+
+            await card(page, song["job_id"]).locator(".open").click()
+            dialog = page.locator("#detail")
+            await expect(dialog).to_be_visible()
+            players = dialog.locator("#viewer audio")
+            await expect(players).to_have_count(2)  # Suno's two songs
+            second = players.nth(1)
+            await second.evaluate("a => a.play()")
+            await page.wait_for_function(
+                "a => a.duration > 0 && a.currentTime > 0.2 && !a.paused",
+                arg=await second.element_handle(),
+                timeout=10 * SECONDS,
+            )
+            await page.keyboard.press("Escape")
+            await expect(dialog).to_be_hidden()
+            assert await second.evaluate("a => a.paused") is True

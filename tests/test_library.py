@@ -122,7 +122,7 @@ async def test_list_media_tool_pages_and_explains_bad_arguments(
                 ({"cursor": "garbage"}, "cursor"),
                 ({"cursor": first["next_cursor"], "sort": "oldest"}, "sort order"),
                 ({"since": "yesterday"}, "ISO 8601"),
-                ({"kind": "audio"}, "image"),
+                ({"kind": "sound"}, "image"),
             ]:
                 result = await client.call_tool("list_media", args)
                 assert result.is_error, args

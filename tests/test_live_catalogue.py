@@ -103,6 +103,8 @@ def test_kies_pricing_sentences_become_credits_per_unit():
     }  # fmt: skip
     assert parse_price("Seedance 2 mini: 2.4 credits/s ($0.012/s)")["per"] == "second"  # type: ignore[index]
     assert parse_price("contact sales") is None
+    speech = parse_price("Turbo 2.5 API costs 6 credits per 1000 characters (~$0.03)")
+    assert speech == {"by": [], "per": "1000 characters", "credits": {"": 6.0}}
     assert kind_of(["Text to Video", "Image to Video"]) == "video"
     assert kind_of(["Text to Speech"]) == "audio"
     assert kind_of(["Image Edit"]) == "image"

@@ -19,6 +19,7 @@ async def test_tools_publish_input_and_output_schemas(tmp_path: Path) -> None:
     assert set(tools) == {
         "generate_image",
         "generate_video",
+        "generate_audio",
         "get_status",
         "list_media",
         "delete_media",

@@ -56,6 +56,11 @@ class Settings(BaseSettings):
         "besides localhost, e.g. a LAN name. Requests from other machines also need "
         "KIE_HTTP_TOKEN.",
     )
+    http_cors_origins: str = Field(
+        default="",
+        description="Web origins (comma-separated, exact, e.g. https://canvas.example) whose pages "
+        "may call /mcp, /events and /media from a browser (CORS). The token rules still apply.",
+    )
     data_dir: Path | None = Field(default=None, description="Where the database and media live.")
     database_url: str | None = Field(
         default=None,
@@ -196,6 +201,13 @@ class Settings(BaseSettings):
 
     def extra_http_hosts(self) -> list[str]:
         return [host.strip() for host in self.http_allowed_hosts.split(",") if host.strip()]
+
+    def cors_origins(self) -> list[str]:
+        return [
+            origin.strip().rstrip("/")
+            for origin in self.http_cors_origins.split(",")
+            if origin.strip()
+        ]
 
     def api_key_value(self) -> str | None:
         """The key in clear, for the one place that sends it (the kie client's header)."""

@@ -15,15 +15,17 @@ from typing import Any
 class MediaKind(StrEnum):
     IMAGE = "image"
     VIDEO = "video"
+    AUDIO = "audio"
 
 
 class ApiFamily(StrEnum):
-    """kie.ai serves models through four API families with different endpoints and shapes."""
+    """kie.ai serves models through five API families with different endpoints and shapes."""
 
     MARKET = "market"  # /api/v1/jobs/*: most models
     GPT4O_IMAGE = "4o-image"  # /api/v1/gpt4o-image/*
     VEO = "veo"  # /api/v1/veo/*
     RUNWAY = "runway"  # /api/v1/runway/*
+    SUNO = "suno"  # /api/v1/generate/*: Suno music
 
 
 class JobStatus(StrEnum):

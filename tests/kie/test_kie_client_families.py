@@ -112,6 +112,21 @@ CREATES: list[tuple[ApiFamily, str, dict[str, Any], str, dict[str, Any], str, st
         "runway_create_quickstart.json",
         "ee603959-debb-48d1-98c4-a6d1c717eba6",
     ),
+    (
+        ApiFamily.SUNO,
+        "suno",
+        {"prompt": "fox", "model": "V5", "custom_mode": False, "instrumental": True},
+        "/api/v1/generate",
+        {
+            "prompt": "fox",
+            "model": "V5",
+            "customMode": False,
+            "instrumental": True,
+            "callBackUrl": CALLBACK,
+        },
+        "suno_create_doc.json",
+        "5c79be8e5c79be8e5c79be8e5c79be8e",
+    ),
 ]
 
 
@@ -140,7 +155,9 @@ async def test_create_task_sends_the_mapped_body(
     assert json.loads(request.content) == body
 
 
-@pytest.mark.parametrize("family", [ApiFamily.GPT4O_IMAGE, ApiFamily.VEO, ApiFamily.RUNWAY])
+@pytest.mark.parametrize(
+    "family", [ApiFamily.GPT4O_IMAGE, ApiFamily.VEO, ApiFamily.RUNWAY, ApiFamily.SUNO]
+)
 async def test_unknown_snake_key_sends_nothing(family: ApiFamily) -> None:
     def handler(request: httpx2.Request) -> httpx2.Response:
         raise AssertionError("nothing may be sent")
@@ -203,6 +220,20 @@ RECORDS: list[tuple[ApiFamily, str, str, TaskState, int]] = [
         TaskState.SUCCESS,
         1,
     ),
+    (
+        ApiFamily.SUNO,
+        "suno_record_doc_text.json",
+        "/api/v1/generate/record-info",
+        TaskState.GENERATING,
+        0,
+    ),
+    (
+        ApiFamily.SUNO,
+        "suno_record_doc_success.json",
+        "/api/v1/generate/record-info",
+        TaskState.SUCCESS,
+        2,
+    ),
 ]
 
 
@@ -247,8 +278,9 @@ async def test_errors_never_carry_the_key(
 ) -> None:
     body = {"code": code, "msg": f"echo Bearer {KEY}", "data": None}
     model = "veo3" if family is ApiFamily.VEO else "m"
+    snake = {"prompt": "p", "model": "V5"} if family is ApiFamily.SUNO else {"prompt": "p"}
     for call in (
-        lambda c: c.create_task(family, model, {"prompt": "p"}, None),
+        lambda c: c.create_task(family, model, snake, None),
         lambda c: c.get_task(family, "task12345"),
     ):
         with pytest.raises(error_type) as caught:
@@ -258,14 +290,17 @@ async def test_errors_never_carry_the_key(
         assert KEY not in caught.value.provider_message
 
 
-@pytest.mark.parametrize("family", [ApiFamily.GPT4O_IMAGE, ApiFamily.VEO, ApiFamily.RUNWAY])
+@pytest.mark.parametrize(
+    "family", [ApiFamily.GPT4O_IMAGE, ApiFamily.VEO, ApiFamily.RUNWAY, ApiFamily.SUNO]
+)
 async def test_create_timeouts_are_uncertain(family: ApiFamily) -> None:
     def handler(request: httpx2.Request) -> httpx2.Response:
         raise httpx2.ReadTimeout("simulated", request=request)
 
     model = "veo3" if family is ApiFamily.VEO else "m"
+    snake = {"prompt": "p", "model": "V5"} if family is ApiFamily.SUNO else {"prompt": "p"}
     with pytest.raises(KieUncertainError) as caught:
-        await client_for(handler).create_task(family, model, {"prompt": "p"}, None)
+        await client_for(handler).create_task(family, model, snake, None)
     assert caught.value.retryable is False
     assert_no_key(caught.value)
 

@@ -92,3 +92,20 @@ async def test_add_retire_and_reprice_at_run_time(clock, client):
     assert created.json()["code"] == 200
     assert retired.json()["code"] == 422
     assert "7.5 credits" in price["pricingDesc"]
+
+
+async def test_audio_models_are_listed_with_their_price_per_thousand_characters(clock, client):
+    sandbox = make(clock)
+    async with client(sandbox) as http:
+        audio = await data(http, "/api/v1/models", taskType="Text to Audio")
+        price = await data(http, "/api/v1/models/elevenlabs/text-to-speech-turbo-2-5/price")
+    ids = {m["model"] for m in audio["models"]}
+    assert ids == {
+        "elevenlabs/text-to-speech-turbo-2-5",
+        "elevenlabs/text-to-speech-multilingual-v2",
+        "elevenlabs/text-to-dialogue-v3",
+        "elevenlabs/audio-isolation",
+        "google/gemini-2-5-pro-tts",
+        "google/gemini-3-1-flash-tts",
+    }
+    assert "6 credits per 1000 characters" in price["pricingDesc"]

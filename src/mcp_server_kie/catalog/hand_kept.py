@@ -203,4 +203,11 @@ TYPICAL_SECONDS: dict[str, float] = {
     "bytedance/seedance-2": 180,
     "recraft/remove-background": 8,
     "recraft/crisp-upscale": 10,
+    "elevenlabs/text-to-speech-turbo-2-5": 15,
+    "elevenlabs/text-to-speech-multilingual-v2": 20,
+    "elevenlabs/text-to-dialogue-v3": 30,
+    "elevenlabs/audio-isolation": 20,
+    "google/gemini-2-5-pro-tts": 30,
+    "google/gemini-3-1-flash-tts": 20,
+    "suno": 120,
 }

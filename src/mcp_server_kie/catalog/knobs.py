@@ -1,9 +1,10 @@
 """Which of a model's fields each common tool argument (a "knob") sets.
 
 The tools offer the same arguments for every model (aspect_ratio, resolution, duration,
-num_images, seed, sound, reference_images, first_frame, last_frame, ...); kie's models name
-the matching field differently (`aspect_ratio`, `ratio`, `size`, `image_size`; `image_urls`,
-`image_input`, `input_urls`, ...). The first candidate the model's schema has wins. Pure.
+num_images, seed, sound, reference_images, first_frame, last_frame; voice, instrumental, style,
+title for audio); kie's models name the matching field differently (`aspect_ratio`, `ratio`,
+`size`, `image_size`; `image_urls`, `image_input`, `input_urls`, ...). The first candidate
+the model's schema has wins. Pure.
 """
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ _VIDEO_FRAMES: dict[str, tuple[str, ...]] = {
 }
 
 
+# generate_audio's arguments: same-named fields (Suno's style is text; ElevenLabs' is a number).
+_AUDIO = ("voice", "instrumental", "style", "title")
+
+
 def knob_fields(kind: str, family: str, fields: Mapping[str, Any]) -> dict[str, str]:
     """knob -> field for a model with these schema properties."""
     found: dict[str, str] = {}
@@ -59,6 +64,10 @@ def knob_fields(kind: str, family: str, fields: Mapping[str, Any]) -> dict[str, 
     if family == "veo":  # one image list; the mode is chosen by generation_type
         found.update(first_frame="image_urls", last_frame="image_urls")
         found["reference_images"] = "image_urls"
+    elif kind == "audio":
+        for knob in _AUDIO:
+            if knob in fields and _fits(knob, fields[knob]):
+                found[knob] = knob
     elif kind == "video":
         for knob, candidates in _VIDEO_FRAMES.items():
             usable = [c for c in candidates if c in fields and _holds_urls(fields[c])]
@@ -87,6 +96,8 @@ def _fits(knob: str, spec: Any) -> bool:
         return not allowed or any(":" in v or v in ("auto", "adaptive") for v in allowed)
     if knob == "resolution":
         return not allowed or any(v in _RESOLUTION_WORDS for v in allowed)
+    if knob == "style":
+        return isinstance(spec, dict) and spec.get("type") == "string"
     if knob == "quality":
         return not any(v in _RESOLUTION_WORDS for v in allowed)
     return True

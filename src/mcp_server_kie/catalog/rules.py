@@ -3,61 +3,19 @@ the page they come from. JSON Schema cannot say them; `validation` checks them a
 
 A rule refuses a request for one of its `models` when every condition in `when` and in `refuse`
 holds. A condition is a tuple of values (None: the field is not given and has no default),
-`PRESENT` (given and not empty) or `Outside(values)` (given and not one of them). The values
-seen are the request's, else the model's schema default. `tests/test_catalog_rules.py` checks
-that every model and field a rule names still exists in the generated catalogue, so a
-regeneration can never silently drop a rule.
+`PRESENT` (given and not empty), `SENT` (given in the request itself, a default does not
+count), `Outside(values)` (given and not one of them) or `LongerThan(n)` (text, or a list of
+lines' texts added up, of more than n characters), defined in `conditions`. The values seen
+are the request's, else the model's schema default. `tests/test_catalog_rules.py` checks that
+every model and field a rule names still exists in the generated catalogue, so a regeneration
+can never silently drop a rule.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
-
-class _Present:
-    def __repr__(self) -> str:
-        return "PRESENT"
-
-
-PRESENT = _Present()
-
-
-@dataclass(frozen=True, slots=True)
-class Outside:
-    values: tuple[Any, ...]
-
-
-Condition = tuple[Any, ...] | _Present | Outside
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    models: tuple[str, ...]
-    when: Mapping[str, Condition]
-    refuse: Mapping[str, Condition]
-    message: str  # what is wrong and what is allowed instead
-    sentence: str  # kie's own words
-    url: str  # where kie says it
-
-    @property
-    def fields(self) -> set[str]:
-        return set(self.when) | set(self.refuse)
-
-    def breaks(self, values: Mapping[str, Any]) -> bool:
-        conditions = {**self.when, **self.refuse}
-        return all(_holds(cond, values.get(name)) for name, cond in conditions.items())
-
-
-def _holds(condition: Condition, value: Any) -> bool:
-    given = value is not None and value != "" and value != []
-    if isinstance(condition, _Present):
-        return given
-    if isinstance(condition, Outside):
-        return given and value not in condition.values
-    return value in condition if given else None in condition
-
+from mcp_server_kie.catalog.conditions import PRESENT, SENT, LongerThan, Outside, Rule
 
 _GPT2 = ("gpt-image-2-text-to-image", "gpt-image-2-image-to-image")
 _GPT2_T2I = "https://docs.kie.ai/market/gpt/gpt-image-2-text-to-image"
@@ -77,6 +35,10 @@ _SEEDANCE_URL = "https://docs.kie.ai/market/bytedance/seedance-2-5"
 _VEO_URL = "https://docs.kie.ai/veo3-api/generate-veo-3-video"
 _RUNWAY_URL = "https://docs.kie.ai/runway-api/generate-ai-video"
 _REFS = ("reference_image_urls", "reference_video_urls", "reference_audio_urls")
+_SUNO_URL = "https://docs.kie.ai/suno-api/generate-music"
+_CUSTOM = {"custom_mode": (True,)}
+_SIMPLE = {"custom_mode": (False, None)}
+_SUNO_5000 = ("V4_5", "V4_5PLUS", "V4_5ALL", "V5", "V5_5")
 
 RULES: tuple[Rule, ...] = (
     Rule(
@@ -218,6 +180,107 @@ RULES: tuple[Rule, ...] = (
         "Only available when `enable_sequential=false` and `input_urls` is empty",
         "https://docs.kie.ai/market/wan/2-7-image",
     ),
+    *(
+        Rule(
+            ("suno",),
+            _CUSTOM,
+            {name: (None,)},
+            f"custom_mode needs a {name} ({what}); or leave custom_mode false and kie writes "
+            "the song from the prompt",
+            "Required in Custom Mode (`customMode: true`).",
+            _SUNO_URL,
+        )
+        for name, what in (("style", "genre and mood"), ("title", "at most 80 characters"))
+    ),
+    Rule(
+        ("elevenlabs/text-to-dialogue-v3",),
+        {},
+        {"dialogue": LongerThan(5000)},
+        "the dialogue's lines add up to more than 5000 characters",
+        "The total character count of all text fields combined must not exceed 5000 characters.",
+        "https://docs.kie.ai/market/elevenlabs/text-to-dialogue-v3",
+    ),
+    Rule(
+        ("suno",),
+        _SIMPLE,
+        {"prompt": LongerThan(3000)},
+        "outside custom mode the prompt (the song idea) is at most 3000 characters",
+        "In Non-custom Mode (`customMode: false`): Always required. The prompt serves as the "
+        "core idea",
+        _SUNO_URL,
+    ),
+    Rule(
+        ("suno",),
+        {**_CUSTOM, "model": ("V4",)},
+        {"prompt": LongerThan(3000)},
+        "V4 lyrics (the prompt in custom mode) are at most 3000 characters",
+        "**V4**: Maximum 3000 characters",
+        _SUNO_URL,
+    ),
+    Rule(
+        ("suno",),
+        {**_CUSTOM, "model": _SUNO_5000},
+        {"prompt": LongerThan(5000)},
+        "lyrics (the prompt in custom mode) are at most 5000 characters",
+        "**V5_5 & V5**: Maximum 5000 characters",
+        _SUNO_URL,
+    ),
+    Rule(
+        ("suno",),
+        {**_CUSTOM, "model": ("V4",)},
+        {"style": LongerThan(200)},
+        "a V4 style is at most 200 characters",
+        "**V4**: Maximum 200 characters",
+        _SUNO_URL,
+    ),
+    Rule(
+        ("suno",),
+        {**_CUSTOM, "model": _SUNO_5000},
+        {"style": LongerThan(1000)},
+        "style is at most 1000 characters",
+        "**V5_5 & V5**: Maximum 1000 characters",
+        _SUNO_URL,
+    ),
+    Rule(
+        ("suno",),
+        {},
+        {"title": LongerThan(80)},
+        "title is at most 80 characters",
+        "Max length: 80 characters.",
+        _SUNO_URL,
+    ),
+    *(
+        Rule(
+            ("suno",),
+            when,
+            {"duration": SENT},
+            "duration works only with model V5_5 in custom mode (custom_mode true)",
+            "Audio duration. Optional; only effective when custom_mode is true and model is V5_5.",
+            _SUNO_URL,
+        )
+        for when in (_SIMPLE, {"model": Outside(("V5_5",))})
+    ),
+    Rule(
+        ("suno",),
+        {"model": Outside(("V5", "V5_5"))},
+        {"persona_model": SENT},
+        "persona_model works only with model V5 or V5_5",
+        "The persona model is only available for models version 5 and 5.5.",
+        _SUNO_URL,
+    ),
+    *(
+        Rule(
+            ("suno",),
+            _SIMPLE,
+            {name: SENT},
+            f"{name} applies only in custom mode: pass custom_mode true (then style and title "
+            "are both required, and the prompt is sung as lyrics)",
+            "If `false`: Simplified mode where only `prompt` is required and other parameters "
+            "are ignored.",
+            _SUNO_URL,
+        )
+        for name in ("style", "title", "vocal_gender", "persona_id")
+    ),
 )
 
 # Values kie's prose gives for required fields whose schema has no default (sent when the
@@ -225,6 +288,9 @@ RULES: tuple[Rule, ...] = (
 PROSE_DEFAULTS: dict[str, dict[str, Any]] = {
     # "Video duration, optional values are 5 or 10." / "optional values are 720p or 1080p."
     "runway": {"duration": 5, "quality": "720p", "aspect_ratio": "16:9"},
+    # kie's schema requires Suno's `model` and names no default; we send V5 ("`V5`: Superior
+    # musical expression, faster generation."), not the oldest version its enum lists first.
+    "suno": {"model": "V5"},
 }
 
 

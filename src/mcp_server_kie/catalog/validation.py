@@ -78,7 +78,7 @@ def validate_request(
         values.setdefault(name, value)
     problems = [p for p in (_describe(spec, e) for e in _errors(spec, _as_sent(spec, values))) if p]
     effective = {**spec.defaults, **values}
-    problems += [rule.message for rule in rules_for(spec.id) if rule.breaks(effective)]
+    problems += [rule.message for rule in rules_for(spec.id) if rule.breaks(effective, values)]
     if problems:
         raise UserInputError(
             f"Invalid request for {spec.id}: " + "; ".join(problems) + f". See {spec.doc_url}"
@@ -178,4 +178,8 @@ def _describe(spec: ModelSpec, error: ValidationError) -> str:
         return f"{name} must be one of {listed} (got {error.instance!r})"
     knob = next((k for k, f in spec.knobs.items() if f == field), "")
     label = f"{knob} ({name})" if knob and knob != name else name
+    if error.validator in ("maxLength", "minLength") and isinstance(error.instance, str):
+        bound = "at most" if error.validator == "maxLength" else "at least"
+        got = len(error.instance)
+        return f"{label} must be {bound} {error.validator_value} characters (got {got})"
     return f"{label}: {error.message}"

@@ -30,9 +30,9 @@ log = logging.getLogger(__name__)
 # A job still pending this long after creation was interrupted mid-submit (crash, kill).
 _STALE_PENDING_SECONDS = 120.0
 # kie suggests giving up on a task after 10-15 minutes; videos get longer (Veo 4K: 5-10 min
-# on its own, and queues add to that).
+# on its own, and queues add to that); Suno songs take 2-5 minutes, up to 8 minutes long.
 DEFAULT_DEADLINES: Mapping[MediaKind, float] = MappingProxyType(
-    {MediaKind.IMAGE: 900.0, MediaKind.VIDEO: 3600.0}
+    {MediaKind.IMAGE: 900.0, MediaKind.VIDEO: 3600.0, MediaKind.AUDIO: 1800.0}
 )
 # Consecutive "no such task" answers before a job is failed (a fresh task could briefly be
 # unknown to a replica; three answers span several seconds of the schedule).

@@ -7,10 +7,10 @@ the `KieError` family. Modules:
 - `exchange`  one HTTP exchange: headers, no redirects, capped read, network errors, envelope.
 - `wire`      the {code, msg, data} envelope, text cleaning, URL lists, snake -> wire mapping.
 - `errors`    the exception family.
-- `families`  ApiFamily -> paths, create-body builder, record parser.
-- `market`, `gpt4o`, `veo`, `runway`  one pure module per API family.
+- `families`  ApiFamily -> paths, create-body builder, record parser, error reading.
+- `market`, `gpt4o`, `veo`, `runway`, `suno`  one pure module per API family.
 - `upload`    the File Upload API's multipart form and reply, pure.
-- `callbacks` callback bodies of all four families -> CallbackNotice, pure.
+- `callbacks` callback bodies of all five families -> CallbackNotice, pure.
 - `signing`   webhook HMAC signatures, pure.
 
 Adding a family: a pure module with its paths, a `FIELDS` table (snake_case -> wire name),

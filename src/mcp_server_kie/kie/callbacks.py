@@ -10,8 +10,9 @@ The claimed state, per family shape:
   body `code` 200 means success.
 - Any other body whose `code` is not 200 (4o 400/451/500; Veo 400/422/500/501;
   Runway 400/500; market 501): failure.
-- Anything else (e.g. a Suno-style `callbackType` body with code 200, which is sent for
-  intermediate stages too): no claim, `state` None.
+- Suno (`data.callbackType`, code 200): `complete` success, `error` failure; the intermediate
+  `text` and `first` stages make no claim.
+- Anything else: no claim, `state` None.
 
 Where the task id sits differs per family: market callbacks use `data.taskId`, Runway uses
 `data.task_id`, Aleph a top-level `taskId`; kie's signing sample carries both `taskId` and
@@ -28,6 +29,7 @@ from typing import Any
 from mcp_server_kie.domain import CallbackNotice, TaskState
 from mcp_server_kie.kie.errors import KieCallbackError
 from mcp_server_kie.kie.market import parse_state
+from mcp_server_kie.kie.suno import callback_state
 from mcp_server_kie.kie.wire import body_code, clean_task_id
 
 
@@ -84,4 +86,4 @@ def _claimed_state(body: Mapping[str, Any], data: Mapping[str, Any] | None) -> T
         return TaskState.FAIL
     if data is not None and (isinstance(data.get("info"), Mapping) or "video_url" in data):
         return TaskState.SUCCESS
-    return None
+    return callback_state(data) if data is not None else None

@@ -108,7 +108,10 @@ class KieClient:
         shown_model = clean_provider_text(model, limit=100)
         what = f"creating a {api.label} task for model {shown_model}"
         async with _paced(self._creates):
-            data = await self._call("POST", api.create_path, what=what, body=body, creates=True)
+            try:
+                data = await self._call("POST", api.create_path, what=what, body=body, creates=True)
+            except KieError as exc:
+                raise api.map_error(exc) from exc.__cause__
         task_id = created_task_id(data)
         if task_id is None:
             raise KieUncertainError(
@@ -127,7 +130,12 @@ class KieClient:
         checked = _checked_task_id(task_id)
         what = f"reading {api.label} task {checked}"
         async with _paced(self._queries):
-            data = await self._call("GET", api.record_path, what=what, params={"taskId": checked})
+            try:
+                data = await self._call(
+                    "GET", api.record_path, what=what, params={"taskId": checked}
+                )
+            except KieError as exc:
+                raise api.map_error(exc) from exc.__cause__
         if isinstance(data, Mapping) and data.get("taskId") is None:
             data = {**data, "taskId": checked}
         snapshot = api.parse_record(data)

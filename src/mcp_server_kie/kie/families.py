@@ -1,5 +1,6 @@
-"""The four kie.ai API families side by side: for each `ApiFamily`, its create and status
-paths, its create-body builder and its record parser. Pure data; the client looks them up here.
+"""The five kie.ai API families side by side: for each `ApiFamily`, its create and status
+paths, its create-body builder, its record parser and how it reads kie's error codes. Pure
+data; the client looks them up here.
 
 Snake_case input keys each family accepts (see `FIELDS` in its module):
 
@@ -10,6 +11,9 @@ Snake_case input keys each family accepts (see `FIELDS` in its module):
   duration, watermark, enable_translation; the model id (veo3, veo3_fast, veo3_lite) goes in
   `model`.
 - Runway: prompt, image_url, duration, quality, aspect_ratio, water_mark. No model on the wire.
+- Suno: prompt, model (the Suno version), custom_mode, instrumental, style, title,
+  negative_tags, vocal_gender, style_weight, weirdness_constraint, audio_weight, persona_id,
+  persona_model, duration.
 """
 
 from __future__ import annotations
@@ -20,10 +24,17 @@ from types import MappingProxyType
 from typing import Any
 
 from mcp_server_kie.domain import ApiFamily, TaskSnapshot
-from mcp_server_kie.kie import gpt4o, market, runway, veo
+from mcp_server_kie.kie import gpt4o, market, runway, suno, veo
+from mcp_server_kie.kie.errors import KieError
 
 CreateBody = Callable[[str, Mapping[str, Any], str | None], dict[str, Any]]
 ParseRecord = Callable[[Mapping[str, Any]], TaskSnapshot]
+MapError = Callable[[KieError], KieError]
+
+
+def same_error(error: KieError) -> KieError:
+    """The shared reading of kie's codes (every family but Suno)."""
+    return error
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +47,7 @@ class FamilyApi:
     record_path: str
     create_body: CreateBody
     parse_record: ParseRecord
+    map_error: MapError = same_error
 
 
 FAMILIES: Mapping[ApiFamily, FamilyApi] = MappingProxyType(
@@ -71,6 +83,15 @@ FAMILIES: Mapping[ApiFamily, FamilyApi] = MappingProxyType(
             runway.RECORD_PATH,
             runway.create_body,
             runway.parse_record,
+        ),
+        ApiFamily.SUNO: FamilyApi(
+            ApiFamily.SUNO,
+            suno.LABEL,
+            suno.CREATE_PATH,
+            suno.RECORD_PATH,
+            suno.create_body,
+            suno.parse_record,
+            suno.map_error,
         ),
     }
 )

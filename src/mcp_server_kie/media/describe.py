@@ -28,6 +28,8 @@ def describe(path: Path, mime_type: str) -> MediaInfo:
         except (OSError, Image.DecompressionBombError) as exc:
             log.warning("could not read image details of %s: %s", path.name, exc)
             return MediaInfo()
+    if mime_type.startswith("audio/"):
+        return _describe_audio(path)
     try:
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
@@ -41,4 +43,19 @@ def describe(path: Path, mime_type: str) -> MediaInfo:
             )
     except (av.FFmpegError, IndexError) as exc:
         log.warning("could not read video details of %s: %s", path.name, exc)
+        return MediaInfo()
+
+
+def _describe_audio(path: Path) -> MediaInfo:
+    """An audio file's duration: the container's, else its first audio stream's."""
+    try:
+        with av.open(str(path)) as container:
+            stream = container.streams.audio[0]
+            if container.duration is not None:
+                return MediaInfo(duration=round(container.duration / 1_000_000, 3))
+            if stream.duration is not None and stream.time_base is not None:
+                return MediaInfo(duration=round(float(stream.duration * stream.time_base), 3))
+            return MediaInfo()
+    except (av.FFmpegError, IndexError) as exc:
+        log.warning("could not read audio details of %s: %s", path.name, exc)
         return MediaInfo()

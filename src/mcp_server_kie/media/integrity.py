@@ -2,7 +2,7 @@
 
 HTTP framing can lie: a server that declares a ``Content-Length`` shorter than the file it
 sends gets its body cut at the declared length, and a chunked body can end early. Every
-supported format has an unambiguous end (a final chunk, a trailer byte, a declared size, boxes
+supported container has an unambiguous end (a final chunk, a trailer byte, a declared size, boxes
 that tile the file), so a cheap look at a few bytes tells a whole file from a truncated one.
 Reads at most a few bytes per MP4 box; call through a thread for very large files.
 """
@@ -28,9 +28,16 @@ def is_complete(path: Path, mime_type: str) -> bool:
         if mime_type == "image/webp":
             file.seek(4)
             return int.from_bytes(file.read(4), "little") + 8 == size
-        if mime_type in ("video/mp4", "video/quicktime"):
+        if mime_type == "audio/wav":
+            file.seek(4)
+            declared = int.from_bytes(file.read(4), "little")
+            # A streamed WAV may not know its length: 0 or 0xFFFFFFFF, the decoder judges it.
+            return declared in (0, 0xFFFFFFFF) or declared + 8 <= size
+        if mime_type in ("video/mp4", "video/quicktime", "audio/mp4"):
             return _boxes_tile(file, size)
-        return True  # WebM may legally declare an unknown size; the decoder judges it
+        # WebM may legally declare an unknown size; MP3, Ogg and FLAC are streams of frames
+        # with no total length in their headers: the decoder judges them (describe).
+        return True
 
 
 def _tail(file: BinaryIO, size: int, count: int) -> bytes:

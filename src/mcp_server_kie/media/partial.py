@@ -135,7 +135,7 @@ class PartialFile:
         """The type the first bytes show; refused if unknown or not the kind the job makes."""
         mime_type = sniff(self._head)
         if mime_type is None:
-            raise DownloadError("bad_type", "the file is not a recognised image or video")
+            raise DownloadError("bad_type", "the file is not a recognised image, video or audio")
         if not mime_type.startswith(f"{self._kind.value}/"):
             raise DownloadError(
                 "bad_type", f"expected {self._kind.value} but the file is {mime_type}"

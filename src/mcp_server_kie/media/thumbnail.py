@@ -1,5 +1,8 @@
 """Small JPEG previews: a thumbnail for an image, a poster frame (the first frame) for a video.
 
+Audio has no preview: a picture of a sound tells a model little, and the gallery plays the file
+itself with an audio player. ``preview_jpeg`` answers None for it without decoding anything.
+
 Previews travel inside MCP tool results, so they are bounded twice: the longest side is at most
 512 px, and the encoder steps down quality and size until the file is under ``MAX_BYTES``.
 Blocking (decoding); call through a thread.
@@ -45,7 +48,10 @@ def write_preview(source: Path, mime_type: str, dest: Path) -> Path | None:
 
 
 def preview_jpeg(source: Path, mime_type: str) -> bytes | None:
-    """The preview of ``source`` as JPEG bytes; None (logged) if it cannot be made."""
+    """The preview of ``source`` as JPEG bytes; None (logged) if it cannot be made. Audio has
+    no picture to show: None, silently."""
+    if mime_type.startswith("audio/"):
+        return None
     try:
         picture = _first_frame(source) if mime_type.startswith("video/") else _still(source)
         if picture is None:

@@ -1,6 +1,6 @@
-"""A faithful kie.ai simulator: the market jobs API, 4o Image, Veo 3.1 and Runway, file
-uploads, callbacks with HMAC signing, a CDN serving real PNG/JPEG/MP4 files, credits, rate
-limits and programmable faults.
+"""A faithful kie.ai simulator: the market jobs API, 4o Image, Veo 3.1, Runway and Suno, file
+uploads, callbacks with HMAC signing, a CDN serving real PNG/JPEG/MP4/MP3/WAV files, credits,
+rate limits and programmable faults.
 
 It is an independent implementation of kie's wire contract (it never imports `kie/` or
 `catalog/`), so the client and the simulator check each other. Use `Sandbox(...).app` over an

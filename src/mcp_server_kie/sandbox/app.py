@@ -32,6 +32,7 @@ from mcp_server_kie.sandbox.errors import NO_ACCESS, ApiError, message_for
 from mcp_server_kie.sandbox.gpt4o import GPT4O
 from mcp_server_kie.sandbox.market import MARKET
 from mcp_server_kie.sandbox.runway import RUNWAY
+from mcp_server_kie.sandbox.suno import SUNO
 from mcp_server_kie.sandbox.tasks import Family
 from mcp_server_kie.sandbox.uploads import MAX_STREAM_BYTES
 from mcp_server_kie.sandbox.veo import VEO
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
 Handler = Callable[[Request], Awaitable[Any]]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
-FAMILIES: tuple[Family, ...] = (MARKET, GPT4O, VEO, RUNWAY)
+FAMILIES: tuple[Family, ...] = (MARKET, GPT4O, VEO, RUNWAY, SUNO)
 UPLOADED = "File uploaded successfully"
 
 

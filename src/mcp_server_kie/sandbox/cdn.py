@@ -14,12 +14,15 @@ from collections.abc import Callable
 from functools import partial
 from urllib.parse import unquote, urlsplit
 
-from mcp_server_kie.sandbox.media import MediaFile, render_image, render_video
+from mcp_server_kie.sandbox.media import MediaFile, render_audio, render_image, render_video
 from mcp_server_kie.sandbox.tasks import Output
 
 CDN_PREFIX = "/cdn/"
 MAX_VIDEO_SECONDS = 15
-_TASK_FILE = re.compile(r"^/cdn/(?P<task>[A-Za-z0-9_-]{6,80})/\d+(?:-[a-z0-9]+)?\.(?:png|jpg|mp4)$")
+MAX_AUDIO_SECONDS = 30  # a sandbox song is a short stand-in, whatever length was asked for
+_TASK_FILE = re.compile(
+    r"^/cdn/(?P<task>[A-Za-z0-9_-]{6,80})/\d+(?:-[a-z0-9]+)?\.(?:png|jpg|mp4|mp3|wav)$"
+)
 
 Renderer = Callable[[], MediaFile]
 
@@ -39,6 +42,9 @@ def path_of(url: str) -> str:
 
 
 def _render(seed: str, prompt: str, output: Output) -> MediaFile:
+    if output.extension in ("mp3", "wav"):
+        seconds = min(max(output.seconds, 1), MAX_AUDIO_SECONDS)
+        return render_audio(seed, seconds, output.extension)
     if output.extension == "mp4":
         seconds = min(max(output.seconds, 1), MAX_VIDEO_SECONDS)
         return render_video(seed, prompt, output.aspect_ratio, seconds, output.label)

@@ -121,7 +121,13 @@ class ModelShelf:
 
     def _pricing(self, model_id: str, spec: ModelSpec) -> str:
         credits = spec.price or (next(iter(spec.prices.values())) if spec.prices else 0.0)
-        unit = "second" if spec.per_second else spec.kind
+        unit = (
+            "second"
+            if spec.per_second
+            else "1000 characters"
+            if spec.per_thousand_characters
+            else spec.kind
+        )
         usd = credits * USD_PER_CREDIT
         return f"{self._title(model_id)} API costs {credits:g} credits per {unit} (~${usd:.4g})"
 

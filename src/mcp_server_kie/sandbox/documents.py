@@ -1,10 +1,11 @@
 """The sandbox's own reading of kie.ai's published OpenAPI documents (the snapshot shipped in
-`mcp_server_kie/reference/`): every Market image and video model kie documents, with the input
-JSON Schema kie publishes for it, so the simulator accepts exactly what kie's documents allow.
+`mcp_server_kie/reference/`): every Market image, video and audio model kie documents, with the
+input JSON Schema kie publishes for it, so the simulator accepts exactly what kie's documents allow.
 
 Independent of the project's catalogue on purpose: this reads kie's documents, not our reading
 of them. The hand-kept tables (`image_models`, `video_models`) win where they exist: they add
-kie's prices and the rules kie states only in prose. A model known only from the documents is
+kie's prices and the rules kie states only in prose; `audio_models` adds the same to the
+documented audio models. A model known only from the documents is
 charged a flat `DOCUMENTED_PRICE` per task. Unknown input fields are ignored, as kie does.
 """
 
@@ -21,8 +22,12 @@ from mcp_server_kie.sandbox.models import FieldSpec, FieldType, Kind, ModelSpec
 
 SNAPSHOT = "kie-openapi-2026-08-19.json.gz"
 CREATE_PATH = "/api/v1/jobs/createTask"
-DOCUMENTED_PRICE: dict[Kind, float] = {"image": 4.0, "video": 50.0}
-_KINDS: dict[str, Kind] = {"Image Models": "image", "Video Models": "video"}
+DOCUMENTED_PRICE: dict[Kind, float] = {"image": 4.0, "video": 50.0, "audio": 0.0}
+_KINDS: dict[str, Kind] = {
+    "Image Models": "image",
+    "Video Models": "video",
+    "Music Models": "audio",
+}
 _TYPES: dict[str, FieldType] = {"boolean": "bool", "integer": "int", "number": "number"}
 
 
@@ -34,7 +39,7 @@ def load_documents() -> dict[str, Any]:
 
 
 def documented_models(documents: Mapping[str, Any] | None = None) -> dict[str, ModelSpec]:
-    """Model id -> spec for every Market image/video model in kie's documents."""
+    """Model id -> spec for every Market image/video/audio model in kie's documents."""
     docs = documents if documents is not None else load_documents()
     endpoints = [e for e in docs["endpoints"] if e.get("path") == CREATE_PATH]
     endpoints.sort(key=lambda e: 0 if "/en/" in str(e.get("tags", [""])[0]) else 1)

@@ -52,6 +52,7 @@ def progress(task: SimTask, now: float) -> str:
 
 class Gpt4oFamily:
     name = "gpt4o"
+    no_credits = 402
     create_path = "/api/v1/gpt4o-image/generate"
     record_path = "/api/v1/gpt4o-image/record-info"
 

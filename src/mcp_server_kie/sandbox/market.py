@@ -12,6 +12,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any
 
+from mcp_server_kie.sandbox.audio_models import with_audio_facts
 from mcp_server_kie.sandbox.documents import documented_models
 from mcp_server_kie.sandbox.errors import ApiError
 from mcp_server_kie.sandbox.image_models import IMAGE_MODELS
@@ -19,11 +20,12 @@ from mcp_server_kie.sandbox.models import ModelSpec, seconds_of
 from mcp_server_kie.sandbox.tasks import FAIL_MESSAGE, Order, Output, SimTask, compact, ms
 from mcp_server_kie.sandbox.video_models import VIDEO_MODELS
 
-# Every Market image/video model kie documents; the hand-kept tables (prices, prose rules) win.
+# Every Market model kie documents; the hand-kept tables (prices, prose rules) win.
 MODELS: dict[str, ModelSpec] = {
-    **documented_models(),
+    **with_audio_facts(documented_models()),
     **{spec.id: spec for spec in (*IMAGE_MODELS, *VIDEO_MODELS)},
 }
+SPOKEN_CHARACTERS_PER_SECOND = 15
 
 _SUCCESS_FLAGS = {"waiting": 0, "queuing": 0, "generating": 0, "success": 1, "fail": 3}
 _NAMED_SHAPES = {
@@ -52,7 +54,20 @@ def aspect_of(spec: ModelSpec, inputs: Mapping[str, object]) -> str:
     return "16:9" if spec.kind == "video" else "1:1"
 
 
+def _spoken_text(inputs: Mapping[str, object]) -> str:
+    """All the text an audio request speaks (a dialogue's lines added up)."""
+    parts: list[object] = [inputs.get("text")]
+    for name in ("dialogue", "dialogue_turns"):
+        turns = inputs.get(name)
+        if isinstance(turns, list):
+            parts += [turn.get("text") for turn in turns if isinstance(turn, dict)]
+    return " ".join(part for part in parts if isinstance(part, str))
+
+
 def outputs_for(spec: ModelSpec, inputs: Mapping[str, object]) -> tuple[Output, ...]:
+    if spec.kind == "audio":
+        seconds = len(_spoken_text(inputs)) // SPOKEN_CHARACTERS_PER_SECOND + 1
+        return (Output("result", 0, "mp3", "", seconds=seconds),)
     aspect = aspect_of(spec, inputs)
     if spec.kind == "video":
         length = spec.value(inputs, "duration") or spec.value(inputs, "n_frames")
@@ -63,6 +78,7 @@ def outputs_for(spec: ModelSpec, inputs: Mapping[str, object]) -> tuple[Output, 
 
 class MarketFamily:
     name = "market"
+    no_credits = 402
     create_path = "/api/v1/jobs/createTask"
     record_path = "/api/v1/jobs/recordInfo"
 
@@ -86,7 +102,7 @@ class MarketFamily:
         problem = spec.validate(inputs)
         if problem is not None:
             raise ApiError(422, problem)
-        prompt = inputs.get("prompt")
+        prompt = inputs.get("prompt", inputs.get("text"))
         return Order(
             model=model,
             kind=spec.kind,

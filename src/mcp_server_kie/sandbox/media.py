@@ -1,4 +1,5 @@
-"""Real media files for the sandbox CDN: PNG/JPEG images (Pillow) and H.264 MP4 videos (PyAV).
+"""Real media files for the sandbox CDN: PNG/JPEG images (Pillow), H.264 MP4 videos (PyAV),
+and MP3 (PyAV's LAME encoder) or WAV (the standard library) audio.
 
 Everything is deterministic for a given seed, prompt and shape, so a task always serves the
 same bytes. Rendering is CPU work: callers run it in a thread.
@@ -8,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import textwrap
+import wave
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -18,6 +21,7 @@ from PIL import Image, ImageDraw, ImageFont
 IMAGE_LONG_SIDE = 1024
 VIDEO_LONG_SIDE = 320
 VIDEO_FPS = 12
+AUDIO_RATE = 22_050
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,3 +138,48 @@ def render_video(
         for packet in stream.encode():
             container.mux(packet)
     return MediaFile(buffer.getvalue(), "video/mp4")
+
+
+def _tone_samples(seed: str, seconds: float) -> list[int]:
+    """16-bit mono samples: a short melody of notes picked by the seed, faded at each edge."""
+    digest = hashlib.sha256(seed.encode()).digest()
+    notes = [220.0 * 2 ** ((digest[i] % 12) / 12) for i in range(8)]
+    total = max(round(seconds * AUDIO_RATE), AUDIO_RATE // 10)
+    per_note = max(total // len(notes), 1)
+    fade = AUDIO_RATE // 100
+    samples: list[int] = []
+    for index in range(total):
+        step = index * 2 * math.pi / AUDIO_RATE
+        edge = min(index % per_note, per_note - index % per_note, fade) / fade
+        pitch = notes[min(index // per_note, len(notes) - 1)]
+        samples.append(round(12_000 * edge * math.sin(pitch * step)))
+    return samples
+
+
+def render_audio(seed: str, seconds: float, audio_format: str) -> MediaFile:
+    """A mono tone melody of `seconds` (22.05 kHz): a WAV file, or an MP3 (64 kbit/s)."""
+    pcm = b"".join(s.to_bytes(2, "little", signed=True) for s in _tone_samples(seed, seconds))
+    buffer = io.BytesIO()
+    if audio_format == "wav":
+        with wave.open(buffer, "wb") as writer:
+            writer.setnchannels(1)
+            writer.setsampwidth(2)
+            writer.setframerate(AUDIO_RATE)
+            writer.writeframes(pcm)
+        return MediaFile(buffer.getvalue(), "audio/wav")
+    with av.open(buffer, mode="w", format="mp3") as container:
+        stream = container.add_stream("libmp3lame", rate=AUDIO_RATE)
+        stream.layout = "mono"
+        stream.bit_rate = 64_000
+        frame_samples = 1152
+        for start in range(0, len(pcm) // 2, frame_samples):
+            chunk = pcm[start * 2 : (start + frame_samples) * 2]
+            frame = av.AudioFrame(format="s16", layout="mono", samples=len(chunk) // 2)
+            frame.planes[0].update(chunk)
+            frame.sample_rate = AUDIO_RATE
+            frame.pts = start
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return MediaFile(buffer.getvalue(), "audio/mpeg")

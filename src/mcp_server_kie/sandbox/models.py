@@ -1,8 +1,9 @@
 """The shape of the sandbox's model table: fields, their checks, and a model's price.
 
 Deliberately independent of the project's catalogue, so a mistake in one shows up as a
-disagreement with the other. The tables themselves are in `image_models` and `video_models`;
-the same `FieldSpec` checks also validate the bodies of the 4o, Veo and Runway families.
+disagreement with the other. The tables themselves are in `image_models`, `video_models` and
+`documents` (kie's own documents; `audio_models` adds the audio prices); the same `FieldSpec`
+checks also validate the bodies of the 4o, Veo, Runway and Suno families.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from urllib.parse import urlsplit
 
 from jsonschema import Draft202012Validator
 
-Kind = Literal["image", "video"]
+Kind = Literal["image", "video", "audio"]
 FieldType = Literal["str", "bool", "int", "number", "url", "urls", "list"]
 Value = str | bool | int | float
 Rule = Callable[[Callable[[str], object]], str | None]
@@ -42,11 +43,12 @@ class FieldSpec:
 class ModelSpec:
     """A market model as the sandbox understands it.
 
-    The price is `price` unless `price_by` names input fields, in which case it is looked up in
-    `prices` by the tuple of those fields' values as text (`"5"`, `"true"`; a list counts as
-    `"true"` when it is not empty, a missing value as `"false"`). With `per_second` naming the
-    duration field, that is a price per second of video. `rules` check combinations of fields;
-    each gets a lookup of a field's value (sent or default).
+        The price is `price` unless `price_by` names input fields, in which case it is looked up in
+        `prices` by the tuple of those fields' values as text (`"5"`, `"true"`; a list counts as
+        `"true"` when it is not empty, a missing value as `"false"`). With `per_second` naming the
+        duration field, that is a price per second of video; with `per_thousand_characters` naming a
+    text field, a price per 1000 characters of it. `rules` check combinations of fields;
+        each gets a lookup of a field's value (sent or default).
     """
 
     id: str
@@ -56,6 +58,7 @@ class ModelSpec:
     price_by: tuple[str, ...] = ()
     prices: Mapping[tuple[str, ...], float] = field(default_factory=dict)
     per_second: str | None = None
+    per_thousand_characters: str | None = None
     rules: tuple[Rule, ...] = ()
     schema: Mapping[str, Any] | None = None  # kie's published input JSON Schema, when known
 
@@ -73,6 +76,9 @@ class ModelSpec:
             price = self.prices.get(key, self.price)
         if self.per_second is not None:
             price *= seconds_of(self.value(inputs, self.per_second))
+        if self.per_thousand_characters is not None:
+            text = self.value(inputs, self.per_thousand_characters)
+            price *= len(text) / 1000 if isinstance(text, str) else 0
         return round(price, 4)
 
     def validate(self, inputs: Mapping[str, object]) -> str | None:

@@ -60,6 +60,7 @@ def video_id(task: SimTask) -> str:
 
 class RunwayFamily:
     name = "runway"
+    no_credits = 402
     create_path = "/api/v1/runway/generate"
     record_path = "/api/v1/runway/record-detail"
 

@@ -1,10 +1,10 @@
 """The sandbox itself: its tasks, uploads, balance and logs, and the operations the routes call.
 
-Every family (market, 4o Image, Veo, Runway) goes through the same create path: faults, the
+Every family (market, 4o Image, Veo, Runway, Suno) goes through the same create path: faults, the
 shared create rate limit, the family's validation, input URLs on this sandbox checked to
-exist, then credits. A create is refused (402) unless the balance, less what unfinished tasks
-may still cost, covers the price; the price is taken only when a task succeeds. Settling
-happens lazily against the clock whenever anything looks at the state.
+exist, then credits. A create is refused (402; Suno: 429) unless the balance, less what
+unfinished tasks may still cost, covers the price; the price is taken only when a task
+succeeds. Settling happens lazily against the clock whenever anything looks at the state.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from mcp_server_kie.sandbox.callbacks import CallbackAttempt, CallbackDelivery
 from mcp_server_kie.sandbox.cdn import MediaCache, Renderer, output_url, path_of, renderer, task_of
 from mcp_server_kie.sandbox.config import Faults, SandboxConfig
 from mcp_server_kie.sandbox.discovery import ModelShelf
-from mcp_server_kie.sandbox.errors import ApiError
+from mcp_server_kie.sandbox.errors import ApiError, message_for
 from mcp_server_kie.sandbox.journal import TaskJournal
 from mcp_server_kie.sandbox.market import MARKET
 from mcp_server_kie.sandbox.media import MediaFile
@@ -152,7 +152,7 @@ class Sandbox:
         self.settle()
         held = sum(self.tasks[task_id].price for task_id in self._unsettled)
         if self._balance - held < order.price:
-            raise ApiError(402)
+            raise ApiError(family.no_credits, message_for(402))
         task_id = family.new_task_id()
         seconds = self.config.image_seconds if order.kind == "image" else self.config.video_seconds
         task = SimTask(

@@ -79,6 +79,7 @@ class Family(Protocol):
     name: str
     create_path: str
     record_path: str
+    no_credits: int  # the business code for "not enough credits" (Suno's differs)
 
     def new_task_id(self) -> str: ...
 

@@ -80,6 +80,7 @@ def _generation_problem(body: dict[str, Any]) -> str | None:
 
 class VeoFamily:
     name = "veo"
+    no_credits = 402
     create_path = "/api/v1/veo/generate"
     record_path = "/api/v1/veo/record-info"
     hd_path = "/api/v1/veo/get-1080p-video"

@@ -13,29 +13,38 @@ from typing import Any
 from mcp.server import MCPServer, ServerRequestContext
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 from mcp.server.session import ServerSession
 from mcp.server.subscriptions import InMemorySubscriptionBus, ResourceUpdated
+from mcp.shared.exceptions import MCPError
 from mcp.types import (
+    INVALID_PARAMS,
     EmptyResult,
+    GetPromptResult,
     InputRequiredResult,
     SubscribeRequestParams,
     UnsubscribeRequestParams,
 )
-from pydantic import AnyUrl
+from pydantic import AnyUrl, ValidationError
 
 from mcp_server_kie import __version__
 from mcp_server_kie.jobs.waiters import JobSignals
 from mcp_server_kie.media.sniff import sniff
+from mcp_server_kie.server.eras import era_middleware
+from mcp_server_kie.server.tasks import Tasks
+from mcp_server_kie.server.viewer import viewer_extension
 from mcp_server_kie.tools import ToolContext, register_tools
 from mcp_server_kie.tools.prompts import register_prompts
-from mcp_server_kie.tools.resources import register_resources
+from mcp_server_kie.tools.resources import not_found, register_resources
 
 log = logging.getLogger(__name__)
 
 INSTRUCTIONS = """\
-Generates images and videos with kie.ai models and keeps every result in a local media library.
-1. Start: generate_image or generate_video. Images take 10-30 s and usually come back finished
-   in the same call. Videos take 1-10 minutes: the call returns a job_id, status "processing".
+Generates images, videos and audio with kie.ai models and keeps every result in a local media
+library.
+1. Start: generate_image, generate_video or generate_audio. Images and speech take 10-30 s and
+   usually come back finished in the same call. Videos take 1-10 minutes and Suno songs 1-3:
+   the call returns a job_id, status "processing".
 2. Wait: call get_status(job_id, wait_seconds=30) until the status is completed or failed. A
    job that is still running is not an error. Never start the same generation again to
    "retry" a wait: that pays twice (pass idempotency_key if you must repeat a call).
@@ -49,8 +58,13 @@ class _KieServer(MCPServer):
         self, uri: AnyUrl | str, context: Context[Any, Any] | None = None
     ) -> Iterable[ReadResourceContents] | InputRequiredResult:
         """Stored files are served with the type their bytes have (the resource template can
-        only declare one type for every file)."""
-        result = await super().read_resource(uri, context)
+        only declare one type for every file). A URI no resource matches is "not found" in
+        the caller's protocol revision."""
+        try:
+            result = await super().read_resource(uri, context)
+        except ResourceNotFoundError as exc:
+            version = context.protocol_version if context else None
+            raise not_found(version, str(uri), str(exc)) from None
         if isinstance(result, InputRequiredResult) or not str(uri).startswith("media://"):
             return result
         return [
@@ -59,6 +73,32 @@ class _KieServer(MCPServer):
             else item
             for item in result
         ]
+
+    async def get_prompt(
+        self,
+        name: str,
+        arguments: dict[str, Any] | None = None,
+        context: Context[Any, Any] | None = None,
+    ) -> GetPromptResult | InputRequiredResult:
+        """Unknown prompts and bad arguments are the caller's mistake: JSON-RPC -32602 with
+        what to fix, not the SDK's generic error."""
+        try:
+            return await super().get_prompt(name, arguments, context)
+        except ValueError as exc:
+            cause: BaseException = exc
+            while cause.__cause__ is not None:  # the SDK wraps the reason twice
+                cause = cause.__cause__
+            if isinstance(cause, ValidationError):
+                problems = "; ".join(
+                    f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+                    for error in cause.errors(include_url=False)
+                )
+                raise MCPError(
+                    INVALID_PARAMS, f"Invalid arguments for {name}: {problems}"
+                ) from None
+            if type(cause) is ValueError:  # unknown prompt, missing required arguments
+                raise MCPError(INVALID_PARAMS, f"{cause} (prompt {name!r})") from None
+            raise
 
 
 class JobNotifier:
@@ -126,6 +166,8 @@ def build_server(context: ToolContext) -> MCPServer:
         version=__version__,
         lifespan=lifespan,
         subscriptions=notifier.bus,
+        middleware=[era_middleware],
+        extensions=[viewer_extension(), Tasks(context)],
     )
     register_tools(server)
     register_resources(server)

@@ -117,6 +117,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 async def _serve(settings: Settings, *, http: bool) -> None:
     from mcp_server_kie.server.app import build_server
     from mcp_server_kie.server.runtime import open_runtime
+    from mcp_server_kie.server.stdio import serve_stdio
 
     main_task = asyncio.current_task()
     assert main_task is not None
@@ -129,7 +130,7 @@ async def _serve(settings: Settings, *, http: bool) -> None:
                 log.info("MCP over HTTP at %s/mcp", runtime.sidecar_url)
                 await asyncio.Event().wait()  # until SIGINT/SIGTERM
             else:
-                await build_server(runtime.tools).run_stdio_async()
+                await serve_stdio(build_server(runtime.tools))
 
 
 def _configure_logging(level: str) -> None:

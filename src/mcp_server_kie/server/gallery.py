@@ -61,7 +61,7 @@ class MediaFilters(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["image", "video"] | None = None
+    kind: Literal["image", "video", "audio"] | None = None
     model: Annotated[str | None, Field(max_length=200)] = None
     status: Literal["pending", "processing", "completed", "failed"] | None = None
     query: Annotated[str | None, Field(max_length=500)] = None
@@ -108,7 +108,11 @@ def gallery_routes(
     page_html = templates.get_template("index.html").render(
         model_groups=[
             (title, [(spec.id, spec.title) for spec in CATALOG if spec.kind is kind])
-            for title, kind in (("Images", MediaKind.IMAGE), ("Videos", MediaKind.VIDEO))
+            for title, kind in (
+                ("Images", MediaKind.IMAGE),
+                ("Videos", MediaKind.VIDEO),
+                ("Audio", MediaKind.AUDIO),
+            )
         ],
         statuses=[status.value for status in JobStatus],
         confirmation=CLEAR_ALL_CONFIRMATION,

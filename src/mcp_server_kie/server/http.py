@@ -8,6 +8,8 @@ Origin with 403.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from mcp.server import MCPServer
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
@@ -17,13 +19,18 @@ from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_server_kie.server.access import LocalAccess, bearer_token, is_direct
+from mcp_server_kie.server.stream_events import MemoryEventStore
 
 MCP_PATH = "/mcp"
 _LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
 
 
 def mcp_http_route(
-    server: MCPServer, *, token: str | None, extra_hosts: list[str]
+    server: MCPServer,
+    *,
+    token: str | None,
+    extra_hosts: list[str],
+    cors_origins: Sequence[str] = (),
 ) -> tuple[BaseRoute, StreamableHTTPSessionManager]:
     """The catch-all mount serving ``/mcp`` (add it after every other route) and the session
     manager the host app must run."""
@@ -36,9 +43,14 @@ def mcp_http_route(
             for host in hosts
             for scheme in ("http", "https")
             for pattern in (f"{scheme}://{host}", f"{scheme}://{host}:*")
-        ],
+        ]
+        + list(cors_origins),  # pages KIE_HTTP_CORS_ORIGINS lets in
     )
-    app = server.streamable_http_app(streamable_http_path=MCP_PATH, transport_security=security)
+    app = server.streamable_http_app(
+        streamable_http_path=MCP_PATH,
+        transport_security=security,
+        event_store=MemoryEventStore(),  # SSE event ids; resume with Last-Event-ID
+    )
     return Mount("/", app=_Guard(app, LocalAccess(token))), server.session_manager
 
 

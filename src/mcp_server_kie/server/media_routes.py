@@ -33,6 +33,7 @@ JOB_ID = re.compile(r"job_[0-9a-f]{24}")
 # Files never change once stored (a new result gets a new id), so caches may keep them.
 _CACHE = "private, max-age=31536000, immutable"
 _PING_SECONDS = 15
+_EVENT_PAGE = 500
 
 
 def media_routes(
@@ -83,8 +84,11 @@ def media_routes(
         only = request.query_params.get("job_id")
         if only is not None and not JOB_ID.fullmatch(only):
             return JSONResponse({"error": "job_id is not a job id"}, status_code=400)
+        resume = request.headers.get("last-event-id", "").strip()
+        if resume and not resume.isdigit():
+            return JSONResponse({"error": "Last-Event-ID is not an event id"}, status_code=400)
         return EventSourceResponse(
-            _job_events(signals, only, links),
+            _job_events(store, signals, only, links, int(resume) if resume else None),
             ping=_PING_SECONDS,
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
@@ -97,22 +101,49 @@ def media_routes(
 
 
 async def _job_events(
-    signals: JobSignals, only: str | None, links: MediaLinks
+    store: Store, signals: JobSignals, only: str | None, links: MediaLinks, resume: int | None
 ) -> AsyncIterator[ServerSentEvent]:
-    """One ``job`` event per state change, in order, as the job result JSON."""
-    with signals.watch() as queue:
+    """A ``job`` event (the job result JSON) per state change, in order.
+
+    Status changes are rows of the store's job_events table, and their events carry that
+    row's id, so a client reconnecting with ``Last-Event-ID`` gets exactly the rows it missed
+    (written by any process on the store), each once. Changes between two rows (kie's own
+    state moving along) are sent without an id: the next row's event supersedes them.
+    """
+    sent: dict[str, tuple[object, ...]] = {}  # what each job looked like when last sent
+    with signals.watch() as queue:  # watch first: nothing falls between catch-up and live
+        cursor = resume if resume is not None else await store.last_job_event()
         yield ServerSentEvent(comment="watching jobs")
-        sequence = 0
         while True:
-            job: Job | None = await queue.get()
-            if job is None:  # fell behind: tell the client to reload its view
+            rows = await store.job_events_after(cursor, limit=_EVENT_PAGE)
+            for event_id, job_id in rows:
+                cursor = event_id
+                job = await store.get_job(job_id) if only in (None, job_id) else None
+                if job is not None:
+                    sent[job.id] = _looks(job)
+                    yield _job_event(job, links, event_id)
+            if len(rows) == _EVENT_PAGE:
+                continue  # catching up: read the next page before waiting
+            changed: Job | None = await queue.get()
+            if changed is None:  # fell behind: tell the client to reload its view
                 yield ServerSentEvent(event="resync", data="{}")
                 return
-            if only is not None and job.id != only:
+            if only not in (None, changed.id) or sent.get(changed.id) == _looks(changed):
                 continue
-            sequence += 1
-            data = job_result(job, links).model_dump(mode="json")
-            yield ServerSentEvent(event="job", id=str(sequence), data=json.dumps(data))
+            if not await store.job_events_after(cursor, limit=1):  # kie's state moved along
+                if len(sent) > _EVENT_PAGE:
+                    sent.clear()
+                sent[changed.id] = _looks(changed)
+                yield _job_event(changed, links, None)
+
+
+def _looks(job: Job) -> tuple[object, ...]:
+    return (job.status, job.task_state, len(job.assets))
+
+
+def _job_event(job: Job, links: MediaLinks, event_id: int | None) -> ServerSentEvent:
+    data = json.dumps(job_result(job, links).model_dump(mode="json"))
+    return ServerSentEvent(event="job", id=None if event_id is None else str(event_id), data=data)
 
 
 def _not_found() -> Response:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import httpx2
 import uvicorn
 from starlette.routing import BaseRoute
+from starlette.types import ASGIApp
 
 from mcp_server_kie.catalog import Catalogue
 from mcp_server_kie.config import MISSING_KEY_MESSAGE, Settings
@@ -41,6 +42,7 @@ from mcp_server_kie.media import (
 from mcp_server_kie.sandbox import SandboxConfig, serve_sandbox
 from mcp_server_kie.server.access import LocalAccess
 from mcp_server_kie.server.app import build_server
+from mcp_server_kie.server.cors import PathCors
 from mcp_server_kie.server.gallery import gallery_routes
 from mcp_server_kie.server.http import mcp_http_route
 from mcp_server_kie.server.media_routes import media_routes
@@ -142,7 +144,10 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
         routes += gallery_routes(store, tools.library, links, access)
         if mcp_http:
             mcp_route, manager = mcp_http_route(
-                build_server(tools), token=token, extra_hosts=settings.extra_http_hosts()
+                build_server(tools),
+                token=token,
+                extra_hosts=settings.extra_http_hosts(),
+                cors_origins=settings.cors_origins(),
             )
             routes.append(mcp_route)  # a catch-all mount: last
             await stack.enter_async_context(manager.run())
@@ -252,10 +257,13 @@ async def _serve_sidecar(
         yield None
         return
     port = sock.getsockname()[1]
+    app: ASGIApp = create_sidecar(
+        engine, local_routes, instance=instance_id(settings.database_path), media=media
+    )
+    if settings.cors_origins():
+        app = PathCors(app, settings.cors_origins())
     config = uvicorn.Config(
-        create_sidecar(
-            engine, local_routes, instance=instance_id(settings.database_path), media=media
-        ),
+        app,
         log_config=None,
         access_log=False,
         lifespan="off",

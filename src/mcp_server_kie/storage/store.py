@@ -296,6 +296,33 @@ class Store(LibraryQueries, InboxAndPreferences, LeaseQueries, PaceQueries):
         )
         return [(r["at"], r["from_status"], r["to_status"], r["cause"]) for r in rows]
 
+    async def record_job_note(self, job_id: str, cause: str) -> bool:
+        """Add an event to a job's history that does not change its status (for instance, a
+        task requester that stopped waiting). False when the job does not exist."""
+
+        async def note(conn: Transaction) -> bool:
+            row = await conn.fetch_one("SELECT status FROM jobs WHERE id = ?", (job_id,))
+            if row is None:
+                return False
+            status = JobStatus(row["status"])
+            await _event(conn, job_id, status, status, cause, time.time())
+            return True
+
+        return await self.db.write(note)
+
+    async def job_events_after(self, after: int, limit: int = 500) -> list[tuple[int, str]]:
+        """(event id, job id) of the job events written after event ``after``, oldest first:
+        what a resumed event stream has missed."""
+        rows = await self.db.fetch_all(
+            "SELECT id, job_id FROM job_events WHERE id > ? ORDER BY id LIMIT ?", (after, limit)
+        )
+        return [(int(r["id"]), str(r["job_id"])) for r in rows]
+
+    async def last_job_event(self) -> int:
+        """The id of the newest job event (0 when there is none)."""
+        row = await self.db.fetch_one("SELECT COALESCE(MAX(id), 0) AS last FROM job_events")
+        return int(row["last"]) if row else 0
+
     async def credits_committed_since(self, since: float) -> float:
         """Credits spent or at stake for jobs created since ``since`` (see _committed_since)."""
         row = await self.db.fetch_one(_COMMITTED_SQL, (since,))

@@ -9,12 +9,23 @@ from mcp.server import MCPServer
 from mcp.types import ToolAnnotations
 
 from mcp_server_kie.tools.context import ToolContext
-from mcp_server_kie.tools.generate import generate_image, generate_video
+from mcp_server_kie.tools.generate import generate_audio, generate_image, generate_video
 from mcp_server_kie.tools.library import delete_media, get_status, list_media
 from mcp_server_kie.tools.models import describe_model, get_credits, list_models
 from mcp_server_kie.tools.preferences import get_settings, update_settings
 
-__all__ = ["ToolContext", "register_tools"]
+__all__ = ["SHOWN_IN_VIEWER", "VIEWER_URI", "ToolContext", "register_tools"]
+
+# The MCP Apps media viewer (served by server.viewer) and the tools whose results it shows.
+VIEWER_URI = "ui://mcp-server-kie/viewer.html"
+SHOWN_IN_VIEWER = frozenset(
+    {
+        "generate_image",
+        "generate_video",
+        "get_status",
+        "list_media",
+    }
+)
 
 _STARTS_PAID_JOB = ToolAnnotations(
     read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
@@ -33,6 +44,7 @@ def register_tools(server: MCPServer) -> None:
     tools: list[tuple[Callable[..., Awaitable[object]], str, ToolAnnotations]] = [
         (generate_image, "Generate an image", _STARTS_PAID_JOB),
         (generate_video, "Generate a video", _STARTS_PAID_JOB),
+        (generate_audio, "Generate speech or music", _STARTS_PAID_JOB),
         (get_status, "Get a job's status", _READS_LIBRARY),
         (list_media, "List generated media", _READS_LIBRARY),
         (delete_media, "Delete generated media", _DELETES_FILES),
@@ -44,4 +56,5 @@ def register_tools(server: MCPServer) -> None:
     ]
     for fn, title, hints in tools:
         description = inspect.cleandoc(fn.__doc__ or "")
-        server.tool(title=title, description=description, annotations=hints)(fn)
+        meta = {"ui": {"resourceUri": VIEWER_URI}} if fn.__name__ in SHOWN_IN_VIEWER else None
+        server.tool(title=title, description=description, annotations=hints, meta=meta)(fn)

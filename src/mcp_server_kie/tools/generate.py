@@ -1,4 +1,5 @@
-"""generate_image and generate_video: validate, submit, wait a bounded time, answer."""
+"""generate_image, generate_video and generate_audio: validate, submit, wait a bounded time,
+answer."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from mcp_server_kie.tools.context import bounded_wait, tool_context, wait_with_p
 from mcp_server_kie.tools.preferences import apply_defaults, default_model
 from mcp_server_kie.tools.results import JobResult, tool_result
 
-DEFAULT_WAIT = {MediaKind.IMAGE: 40.0, MediaKind.VIDEO: 10.0}
+DEFAULT_WAIT = {MediaKind.IMAGE: 40.0, MediaKind.VIDEO: 10.0, MediaKind.AUDIO: 30.0}
 
 
 def _model_help(kind: MediaKind) -> str:
@@ -174,6 +175,65 @@ async def generate_video(
     return await _generate(
         ctx,
         MediaKind.VIDEO,
+        prompt,
+        model,
+        knobs,
+        options,
+        wait_seconds=wait_seconds,
+        idempotency_key=idempotency_key,
+        client_ref=client_ref,
+    )
+
+
+async def generate_audio(
+    prompt: Annotated[
+        str,
+        Field(
+            min_length=1,
+            description="Speech models: the exact text to speak. Suno music: the song idea "
+            "(or, with options custom_mode true, the exact lyrics).",
+        ),
+    ],
+    ctx: Context,
+    model: Annotated[str | None, Field(description=_model_help(MediaKind.AUDIO))] = None,
+    voice: Annotated[
+        str | None, Field(description="Speech models: a voice id (describe_model shows them).")
+    ] = None,
+    instrumental: Annotated[
+        bool | None, Field(description="Suno music: no vocals, music only.")
+    ] = None,
+    style: Annotated[
+        str | None,
+        Field(description="Suno music in custom mode: genre and mood, e.g. 'lo-fi jazz'."),
+    ] = None,
+    title: Annotated[
+        str | None, Field(max_length=80, description="Suno music in custom mode: song title.")
+    ] = None,
+    options: Options = None,
+    wait_seconds: WaitSeconds = None,
+    idempotency_key: IdempotencyKey = None,
+    client_ref: ClientRef = None,
+) -> Annotated[CallToolResult, JobResult]:
+    """Generate speech or music with a kie.ai model and save it to the local media library.
+
+    Speech (ElevenLabs, the default) speaks the prompt and takes 5-30 seconds: by default this
+    call waits and returns the saved MP3. Suno music (model "suno"; its version in
+    options.model, V5 unless chosen) writes and sings a song from the prompt in 1-3 minutes and
+    makes two songs per request: the call returns a job_id; then call get_status(job_id,
+    wait_seconds=30) until it is completed.
+    Never call generate_audio again for the same request: that pays twice. Results are files
+    (path, URL, media:// link, duration), never inline audio. list_models(kind="audio") shows
+    every audio model; describe_model(model) its settings and price.
+    """
+    knobs: dict[str, Any] = {
+        "voice": voice,
+        "instrumental": instrumental,
+        "style": style,
+        "title": title,
+    }
+    return await _generate(
+        ctx,
+        MediaKind.AUDIO,
         prompt,
         model,
         knobs,

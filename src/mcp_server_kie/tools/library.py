@@ -44,7 +44,8 @@ async def get_status(
 async def list_media(
     ctx: Context,
     kind: Annotated[
-        Literal["image", "video"] | None, Field(description="Only images or only videos.")
+        Literal["image", "video", "audio"] | None,
+        Field(description="Only images, only videos or only audio."),
     ] = None,
     model: Annotated[str | None, Field(description="Only jobs of this model id.")] = None,
     status: Annotated[

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
@@ -26,6 +26,9 @@ _KINDS = ", ".join(kind.value for kind in MediaKind)
 _CAPABILITIES = sorted({c for spec in CATALOG for c in spec.capabilities})
 
 
+Scalar = str | int | float | bool
+
+
 class ModelLine(BaseModel):
     id: str
     kind: str
@@ -46,10 +49,16 @@ class ModelList(BaseModel):
 
 class Setting(BaseModel):
     type: str | None = None
-    allowed: list[Any] | None = Field(default=None, description="Allowed values, if a list.")
-    default: Any = None
+    allowed: list[Scalar] | None = Field(default=None, description="Allowed values, if a list.")
+    default: Scalar | list[Scalar] | None = None
     required: bool = False
-    limits: dict[str, Any] | None = None
+    limits: dict[str, float] | None = None
+
+
+class Price(BaseModel):
+    by: list[str] = Field(description="The fields the price depends on.")
+    per: str = Field(description="What one price buys: task, second or 1000 characters.")
+    credits: dict[str, float] = Field(description="value|value -> credits.")
 
 
 class ModelDetails(BaseModel):
@@ -64,10 +73,7 @@ class ModelDetails(BaseModel):
     settings: dict[str, Setting] = Field(
         description="The model's own fields (pass any through options), with allowed values."
     )
-    price: dict[str, Any] | None = Field(
-        description="Credits per variant: by (fields), per (task/second/1000 characters), "
-        "credits (value|value -> credits). Null: price unknown."
-    )
+    price: Price | None = Field(description="Credits per variant. Null: price unknown.")
     credits_at_defaults: float | None
     typical_seconds: float
     doc_url: str
@@ -157,7 +163,7 @@ async def describe_model(
         capabilities=list(spec.capabilities),
         arguments=dict(spec.knobs),
         settings=settings,
-        price=dict(spec.pricing) if spec.pricing else None,
+        price=Price.model_validate(dict(spec.pricing)) if spec.pricing else None,
         credits_at_defaults=spec.price({}),
         typical_seconds=spec.typical_seconds,
         doc_url=spec.doc_url,

@@ -24,6 +24,7 @@ from mcp_server_kie.tools.context import tool_context
 SettingName = Literal[
     "image_model",
     "video_model",
+    "audio_model",
     "image_aspect_ratio",
     "video_aspect_ratio",
     "image_resolution",
@@ -50,6 +51,7 @@ _KNOB_DEFAULTS: Mapping[MediaKind, Mapping[str, str]] = {
 class UserSettings(BaseModel):
     image_model: str | None = Field(default=None, description="Default generate_image model.")
     video_model: str | None = Field(default=None, description="Default generate_video model.")
+    audio_model: str | None = Field(default=None, description="Default generate_audio model.")
     image_aspect_ratio: str | None = None
     video_aspect_ratio: str | None = None
     image_resolution: str | None = None
@@ -59,8 +61,8 @@ class UserSettings(BaseModel):
 
 
 async def get_settings(ctx: Context) -> Annotated[CallToolResult, UserSettings]:
-    """Show the user's saved defaults for generate_image and generate_video (unset: the
-    model's own defaults apply)."""
+    """Show the user's saved defaults for generate_image, generate_video and generate_audio
+    (unset: the model's own defaults apply)."""
     state = tool_context(ctx)
     return _result(
         UserSettings.model_validate(await state.engine.store.preferences()), "Current defaults"
@@ -71,6 +73,7 @@ async def update_settings(
     ctx: Context,
     image_model: Annotated[str | None, Field(description="Default image model id.")] = None,
     video_model: Annotated[str | None, Field(description="Default video model id.")] = None,
+    audio_model: Annotated[str | None, Field(description="Default audio model id.")] = None,
     image_aspect_ratio: Annotated[str | None, Field(description="e.g. 1:1, 16:9")] = None,
     video_aspect_ratio: Annotated[str | None, Field(description="e.g. 16:9, 9:16")] = None,
     image_resolution: Annotated[str | None, Field(description="e.g. 1K, 2K")] = None,
@@ -81,7 +84,8 @@ async def update_settings(
         list[SettingName] | None, Field(description="Settings to clear back to model defaults.")
     ] = None,
 ) -> Annotated[CallToolResult, UserSettings]:
-    """Save defaults that generate_image and generate_video use when an argument is left out.
+    """Save defaults that generate_image, generate_video and generate_audio use when an
+    argument is left out.
 
     Only what you pass changes; reset clears settings. A default is used only with models
     that accept that value.
@@ -92,6 +96,7 @@ async def update_settings(
         for name, value in {
             "image_model": image_model,
             "video_model": video_model,
+            "audio_model": audio_model,
             "image_aspect_ratio": image_aspect_ratio,
             "video_aspect_ratio": video_aspect_ratio,
             "image_resolution": image_resolution,

@@ -61,7 +61,7 @@ class ErrorInfo(BaseModel):
 class JobResult(BaseModel):
     job_id: str
     status: Literal["pending", "processing", "completed", "failed"]
-    kind: Literal["image", "video"]
+    kind: Literal["image", "video", "audio"]
     model: str
     prompt: str
     client_ref: str | None = None
@@ -185,7 +185,8 @@ def _describe(asset: Asset) -> str:
         else (f"{asset.bytes / 1024 / 1024:.1f} MB")
     )
     dims = f"{asset.width}x{asset.height}, " if asset.width and asset.height else ""
-    length = f"{asset.duration:g} s, " if asset.kind is MediaKind.VIDEO and asset.duration else ""
+    timed = asset.kind in (MediaKind.VIDEO, MediaKind.AUDIO)
+    length = f"{asset.duration:g} s, " if timed and asset.duration else ""
     return f"{asset.path} ({dims}{length}{size})"
 
 

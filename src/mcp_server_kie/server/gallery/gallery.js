@@ -96,7 +96,7 @@ function settle() {
   const filtered = state.kind || state.model || state.status || state.query;
   empty.textContent = filtered
     ? "Nothing matches these filters."
-    : "Nothing here yet. Ask your assistant to generate an image or a video: it shows up here at once.";
+    : "Nothing here yet. Ask your assistant to generate an image, a video or audio: it shows up here at once.";
   document.body.dataset.ready = "1";
 }
 
@@ -148,10 +148,24 @@ function fill(item, job) {
     if (frame) stills.observe(still);
   }
   still.hidden = !frame;
+  // Audio plays in the card itself (a player beside the button: controls cannot nest in it).
+  const listen = $("audio.listen", item);
+  const sound = first && job.kind === "audio" ? `/media/${first.asset_id}` : "";
+  if (listen.dataset.src !== sound) {
+    listen.dataset.src = sound;
+    if (sound) listen.src = sound;
+    else listen.removeAttribute("src");
+  }
+  listen.hidden = !sound;
+  listen.setAttribute("aria-label", `Play: ${job.prompt}`);
   const placeholder = $(".placeholder", item);
   placeholder.hidden = Boolean(source || frame);
   placeholder.textContent =
-    job.status === "processing" && job.provider_state ? `${job.provider_state}…` : "";
+    job.status === "processing" && job.provider_state
+      ? `${job.provider_state}…`
+      : sound
+        ? `♪ ${first.duration_seconds ? `${Math.round(first.duration_seconds)} s` : ""}`
+        : "";
   $(".play", item).hidden = !(first && job.kind === "video");
   const count = $(".count", item);
   count.hidden = job.outputs.length < 2;
@@ -257,7 +271,12 @@ function viewer(job) {
     box.className = "output";
     box.dataset.assetId = output.asset_id;
     let media;
-    if (job.kind === "video") {
+    if (job.kind === "audio") {
+      media = document.createElement("audio");
+      media.controls = true;
+      media.preload = "metadata";
+      media.setAttribute("aria-label", job.prompt);
+    } else if (job.kind === "video") {
       media = document.createElement("video");
       media.controls = true;
       media.preload = "metadata";
@@ -389,7 +408,7 @@ function closeDetail() {
 }
 
 $("#detail").addEventListener("close", () => {
-  for (const video of $("#viewer").querySelectorAll("video")) video.pause();
+  for (const player of $("#viewer").querySelectorAll("video, audio")) player.pause();
   state.detail = null;
   if (state.opener && state.opener.isConnected) state.opener.focus();
 });

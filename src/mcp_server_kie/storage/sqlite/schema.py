@@ -102,11 +102,98 @@ MIGRATIONS: tuple[str, ...] = (
         updated_at REAL NOT NULL
     );
     """,
-    # 5: the fingerprint of the request an idempotency key was first used for.
+    # 5: audio is a media kind. SQLite cannot change a CHECK in place, so jobs is rebuilt; its
+    # children are rebuilt beside it (dropping jobs first would cascade-delete them), then the
+    # new tables take the old names (references follow renames) and the indexes come back.
+    """
+    CREATE TABLE jobs_v5 (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('image', 'video', 'audio')),
+        model TEXT NOT NULL,
+        prompt TEXT NOT NULL,
+        params TEXT NOT NULL,
+        status TEXT NOT NULL
+            CHECK (status IN ('pending', 'processing', 'completed', 'failed')),
+        task_id TEXT UNIQUE,
+        task_state TEXT,
+        callback_token_hash TEXT,
+        callback_expected INTEGER NOT NULL DEFAULT 0,
+        idempotency_key TEXT UNIQUE,
+        expected_credits REAL,
+        credits REAL,
+        error_category TEXT,
+        error_message TEXT,
+        error_retryable INTEGER,
+        error_provider_code TEXT,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        family TEXT NOT NULL DEFAULT 'market',
+        client_ref TEXT
+    );
+    INSERT INTO jobs_v5 (id, kind, model, prompt, params, status, task_id, task_state,
+        callback_token_hash, callback_expected, idempotency_key, expected_credits, credits,
+        error_category, error_message, error_retryable, error_provider_code, created_at,
+        updated_at, family, client_ref)
+    SELECT id, kind, model, prompt, params, status, task_id, task_state,
+        callback_token_hash, callback_expected, idempotency_key, expected_credits, credits,
+        error_category, error_message, error_retryable, error_provider_code, created_at,
+        updated_at, family, client_ref FROM jobs;
+    CREATE TABLE assets_v5 (
+        id TEXT PRIMARY KEY,
+        job_id TEXT NOT NULL REFERENCES jobs_v5 (id) ON DELETE CASCADE,
+        idx INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        path TEXT NOT NULL,
+        mime_type TEXT NOT NULL,
+        bytes INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        source_url TEXT NOT NULL,
+        width INTEGER,
+        height INTEGER,
+        duration REAL,
+        created_at REAL NOT NULL,
+        thumbnail_path TEXT,
+        UNIQUE (job_id, idx)
+    );
+    INSERT INTO assets_v5 (id, job_id, idx, kind, path, mime_type, bytes, sha256, source_url,
+        width, height, duration, created_at, thumbnail_path)
+    SELECT id, job_id, idx, kind, path, mime_type, bytes, sha256, source_url,
+        width, height, duration, created_at, thumbnail_path FROM assets;
+    CREATE TABLE job_events_v5 (
+        id INTEGER PRIMARY KEY,
+        job_id TEXT NOT NULL REFERENCES jobs_v5 (id) ON DELETE CASCADE,
+        at REAL NOT NULL,
+        from_status TEXT,
+        to_status TEXT NOT NULL,
+        cause TEXT NOT NULL
+    );
+    INSERT INTO job_events_v5 (id, job_id, at, from_status, to_status, cause)
+    SELECT id, job_id, at, from_status, to_status, cause FROM job_events;
+    DROP TABLE job_events;
+    DROP TABLE assets;
+    DROP TABLE jobs;
+    ALTER TABLE jobs_v5 RENAME TO jobs;
+    ALTER TABLE assets_v5 RENAME TO assets;
+    ALTER TABLE job_events_v5 RENAME TO job_events;
+    CREATE INDEX jobs_open ON jobs (created_at) WHERE status IN ('pending', 'processing');
+    CREATE INDEX jobs_newest ON jobs (created_at DESC, id DESC);
+    CREATE INDEX jobs_kind_newest ON jobs (kind, created_at DESC, id DESC);
+    CREATE INDEX jobs_model_newest ON jobs (model, created_at DESC, id DESC);
+    CREATE INDEX jobs_client_ref ON jobs (client_ref, created_at DESC, id DESC)
+        WHERE client_ref IS NOT NULL;
+    CREATE INDEX job_events_by_job ON job_events (job_id, id);
+    CREATE TRIGGER jobs_fts_insert AFTER INSERT ON jobs BEGIN
+        INSERT INTO jobs_fts (job_id, prompt) VALUES (new.id, new.prompt);
+    END;
+    CREATE TRIGGER jobs_fts_delete AFTER DELETE ON jobs BEGIN
+        DELETE FROM jobs_fts WHERE job_id = old.id;
+    END;
+    """,
+    # 6: the fingerprint of the request an idempotency key was first used for.
     """
     ALTER TABLE jobs ADD COLUMN request_hash TEXT;
     """,
-    # 6: leases: who is doing a piece of shared work (a job's refresh and download), until when.
+    # 7: leases: who is doing a piece of shared work (a job's refresh and download), until when.
     """
     CREATE TABLE leases (
         name TEXT PRIMARY KEY,
@@ -114,7 +201,7 @@ MIGRATIONS: tuple[str, ...] = (
         expires_at REAL NOT NULL
     );
     """,
-    # 7: account-wide request pacing: recent requests to kie.ai per limit, and 429 pauses.
+    # 8: account-wide request pacing: recent requests to kie.ai per limit, and 429 pauses.
     """
     CREATE TABLE pace_slots (
         id INTEGER PRIMARY KEY,
