@@ -7,6 +7,8 @@ recovery done), then one answer per command read from stdin:
     submit <n> [image|video] [model] [knob=value ...]
                                start n jobs at once -> {"event": "submitted", "jobs": [...]}
     wait <seconds> <job>...    wait for jobs        -> {"event": "waited", "status": {...}}
+    call <n> <tool> <json>     n concurrent MCP tool calls with the JSON arguments
+                               -> {"event": "called", "results": [{"job_id"|"error": ...}]}
 
 End of stdin closes the runtime and exits 0. Logs go to stderr.
 
@@ -28,12 +30,14 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import uvicorn
+from mcp import Client
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcp_server_kie.catalog import DEFAULT_MODEL, get_model, validate_request
 from mcp_server_kie.config import Settings
 from mcp_server_kie.domain import MediaKind
 from mcp_server_kie.jobs.engine import SubmitError
+from mcp_server_kie.server.app import build_server
 from mcp_server_kie.server.runtime import Runtime, open_runtime
 from mcp_server_kie.server.sidecar import create_sidecar
 
@@ -135,19 +139,38 @@ async def wait(runtime: Runtime, seconds: float, job_ids: list[str]) -> dict[str
     return {j: (job.status.value if job else None) for j, job in zip(job_ids, jobs, strict=True)}
 
 
+async def call(client: Client, count: int, tool: str, arguments: dict[str, Any]) -> list[Any]:
+    """Call an MCP tool ``count`` times at once, as that many clients of this server would."""
+
+    async def one() -> dict[str, Any]:
+        result = await client.call_tool(tool, arguments)
+        if result.is_error:
+            return {"error": " ".join(getattr(c, "text", "") for c in result.content)}
+        return {"job_id": (result.structured_content or {}).get("job_id")}
+
+    return list(await asyncio.gather(*(one() for _ in range(count))))
+
+
 async def serve(runtime: Runtime) -> None:
-    emit("ready", sidecar_url=runtime.sidecar_url)
-    while line := await asyncio.to_thread(sys.stdin.readline):
-        command, *args = line.split()
-        if command == "submit":
-            kind = MediaKind(args[1]) if len(args) > 1 else MediaKind.IMAGE
-            model = args[2] if len(args) > 2 else None
-            knobs = {k: json.loads(v) for k, v in (a.split("=", 1) for a in args[3:])}
-            emit("submitted", jobs=await submit(runtime, int(args[0]), kind, model, knobs))
-        elif command == "wait":
-            emit("waited", status=await wait(runtime, float(args[0]), args[1:]))
-        else:
-            raise SystemExit(f"unknown command {command!r}")
+    async with Client(build_server(runtime.tools)) as client:
+        emit("ready", sidecar_url=runtime.sidecar_url)
+        while line := await asyncio.to_thread(sys.stdin.readline):
+            await command(runtime, client, line)
+
+
+async def command(runtime: Runtime, client: Client, line: str) -> None:
+    name, *args = line.split(maxsplit=3 if line.startswith("call ") else -1)
+    if name == "call":
+        emit("called", results=await call(client, int(args[0]), args[1], json.loads(args[2])))
+    elif name == "submit":
+        kind = MediaKind(args[1]) if len(args) > 1 else MediaKind.IMAGE
+        model = args[2] if len(args) > 2 else None
+        knobs = {k: json.loads(v) for k, v in (a.split("=", 1) for a in args[3:])}
+        emit("submitted", jobs=await submit(runtime, int(args[0]), kind, model, knobs))
+    elif name == "wait":
+        emit("waited", status=await wait(runtime, float(args[0]), args[1:]))
+    else:
+        raise SystemExit(f"unknown command {name!r}")
 
 
 async def main() -> None:

@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 from harness import (
     Result,
     Row,
@@ -38,6 +37,7 @@ from harness import (
 
 from mcp_server_kie.domain import MediaKind
 from mcp_server_kie.storage import MediaQuery, Store
+from mcp_server_kie.storage.database import Transaction
 
 YEAR = 365 * 24 * 3600
 STEP = YEAR / 100_000  # seconds between two jobs' creation
@@ -80,13 +80,13 @@ async def fill(store: Store, start: int, count: int, words: list[str], rng: rand
     for offset in range(0, count, 10_000):
         jobs, assets = rows(start + offset, min(10_000, count - offset), words, rng)
 
-        async def insert(conn: aiosqlite.Connection) -> None:
-            await conn.executemany(
+        async def insert(conn: Transaction) -> None:
+            await conn.execute_many(
                 "INSERT INTO jobs (id, kind, family, model, prompt, params, status, task_id,"
                 " task_state, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 jobs,  # noqa: B023 - awaited at once, inside this iteration
             )
-            await conn.executemany(
+            await conn.execute_many(
                 "INSERT INTO assets (id, job_id, idx, kind, path, mime_type, bytes, sha256,"
                 " source_url, width, height, duration, created_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

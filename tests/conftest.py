@@ -5,4 +5,5 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-pytest_plugins = ["media_backends"]  # the local and S3 media backends (media_url fixture)
+# Real PostgreSQL (postgres_server, database_url) and the local and S3 media backends (media_url).
+pytest_plugins = ["postgres_server", "media_backends"]

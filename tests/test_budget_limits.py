@@ -1,11 +1,12 @@
 """Credit limits at their boundaries, on a real store: exactly at a limit passes, a hair over
-is refused, an unknown price is refused whenever a limit is set, jobs being submitted and
-"uncertain" jobs count as spent, and the day is the last 24 hours (not an hour, not since
-midnight)."""
+is refused, an unknown price is refused whenever a limit is set, pending and "uncertain" jobs
+count as spent, concurrent creates cannot slip past the day's limit together, and the day is
+the last 24 hours (not an hour, not since midnight)."""
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 import sqlite3
 import time
 from collections.abc import AsyncIterator
@@ -14,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from mcp_server_kie.domain import ApiFamily, MediaKind, UserInputError
-from mcp_server_kie.jobs.budget import DAY_SECONDS, Budget
-from mcp_server_kie.storage import NewJob, Store
+from mcp_server_kie.jobs.budget import Budget
+from mcp_server_kie.storage import DailyLimitReached, NewJob, Store
+from mcp_server_kie.storage.store import DAY_SECONDS
 
 
 @pytest.fixture
@@ -23,6 +25,25 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
     opened = await Store.open(tmp_path / "kie.sqlite3")
     yield opened
     await opened.close()
+
+
+def new_job_id() -> str:
+    return "job_" + secrets.token_hex(12)
+
+
+def new_job(job_id: str, expected: float | None) -> NewJob:
+    return NewJob(
+        id=job_id,
+        kind=MediaKind.IMAGE,
+        family=ApiFamily.MARKET,
+        model="google/nano-banana",
+        prompt="p",
+        params={},
+        callback_token_hash=None,
+        callback_expected=False,
+        idempotency_key=None,
+        expected_credits=expected,
+    )
 
 
 async def add_job(
@@ -35,21 +56,8 @@ async def add_job(
     error: str | None = None,
     age: float = 0.0,
 ) -> None:
-    job_id = "job_" + f"{int(time.time_ns()) % 16**24:024x}"
-    await store.create_job(
-        NewJob(
-            id=job_id,
-            kind=MediaKind.IMAGE,
-            family=ApiFamily.MARKET,
-            model="google/nano-banana",
-            prompt="p",
-            params={},
-            callback_token_hash=None,
-            callback_expected=False,
-            idempotency_key=None,
-            expected_credits=expected,
-        )
-    )
+    job_id = new_job_id()
+    await store.create_job(new_job(job_id, expected))
     with sqlite3.connect(path) as db:
         db.execute(
             "UPDATE jobs SET status = ?, credits = ?, error_category = ?, created_at = ?"
@@ -58,75 +66,70 @@ async def add_job(
         )
 
 
-async def allowed(budget: Budget, expected: float | None) -> bool:
+async def allowed(store: Store, path: Path, limit: float, expected: float) -> bool:
+    """Whether the store lets a job of ``expected`` credits in under a daily ``limit``; an
+    admitted probe job is then marked failed for certain, so it stops counting."""
+    job_id = new_job_id()
     try:
-        async with budget.reserve("m", expected):
-            return True
+        await store.create_job(new_job(job_id, expected), daily_limit=limit)
+    except DailyLimitReached:
+        return False
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "UPDATE jobs SET status = 'failed', error_category = 'generation_failed' WHERE id = ?",
+            (job_id,),
+        )
+    return True
+
+
+def within_job_limit(budget: Budget, expected: float | None) -> bool:
+    try:
+        budget.check("m", expected)
     except UserInputError:
         return False
+    return True
 
 
-async def test_per_job_limit_is_inclusive(store: Store) -> None:
-    budget = Budget(store, per_job=10.0, per_day=None)
-    assert await allowed(budget, 10.0)
-    assert await allowed(budget, 9.99)
-    assert not await allowed(budget, 10.01)
-    assert not await allowed(budget, 11.0)
+def test_per_job_limit_is_inclusive() -> None:
+    budget = Budget(per_job=10.0, per_day=None)
+    assert within_job_limit(budget, 10.0)
+    assert within_job_limit(budget, 9.99)
+    assert not within_job_limit(budget, 10.01)
+    assert not within_job_limit(budget, 11.0)
 
 
 async def test_per_day_limit_is_inclusive_of_spent_credits(store: Store, tmp_path: Path) -> None:
     db = tmp_path / "kie.sqlite3"
     await add_job(store, db, 30.0)
-    budget = Budget(store, per_job=None, per_day=100.0)
-    assert await allowed(budget, 70.0)  # 30 + 70 == 100: exactly at the limit
-    assert not await allowed(budget, 70.01)
+    assert await allowed(store, db, 100.0, 70.0)  # 30 + 70 == 100: exactly at the limit
+    assert not await allowed(store, db, 100.0, 70.01)
     await add_job(store, db, 70.0)
-    assert await allowed(budget, 0.0)
-    assert not await allowed(budget, 0.5)
+    assert await allowed(store, db, 100.0, 0.0)
+    assert not await allowed(store, db, 100.0, 0.5)
 
 
 @pytest.mark.parametrize(("per_job", "per_day"), [(10.0, None), (None, 100.0), (10.0, 100.0)])
-async def test_an_unknown_price_is_refused_whenever_a_limit_is_set(
-    store: Store, per_job: float | None, per_day: float | None
+def test_an_unknown_price_is_refused_whenever_a_limit_is_set(
+    per_job: float | None, per_day: float | None
 ) -> None:
     with pytest.raises(UserInputError, match="unknown"):
-        async with Budget(store, per_job, per_day).reserve("m", None):
-            pass
+        Budget(per_job, per_day).check("m", None)
 
 
-async def test_no_limits_let_anything_through(store: Store) -> None:
-    budget = Budget(store, None, None)
-    assert await allowed(budget, None)
-    assert await allowed(budget, 10**9)
+def test_no_limits_let_anything_through() -> None:
+    budget = Budget(None, None)
+    assert within_job_limit(budget, None)
+    assert within_job_limit(budget, 10**9)
 
 
-async def test_jobs_being_submitted_count_until_released(store: Store) -> None:
-    budget = Budget(store, per_job=None, per_day=100.0)
-    async with budget.reserve("m", 60.0):
-        assert not await allowed(budget, 40.01)  # 60 held + 40.01 > 100
-        assert await allowed(budget, 40.0)
-        async with budget.reserve("m", 30.0):
-            assert not await allowed(budget, 10.01)
-            assert await allowed(budget, 10.0)
-    assert await allowed(budget, 100.0)  # everything held was released
-
-
-async def test_concurrent_requests_cannot_slip_past_the_day_limit_together(store: Store) -> None:
-    budget = Budget(store, per_job=None, per_day=100.0)
-    inside = asyncio.Event()
-    release = asyncio.Event()
-
-    async def first() -> bool:
-        async with budget.reserve("m", 80.0):
-            inside.set()
-            await release.wait()
-            return True
-
-    holder = asyncio.create_task(first())
-    await inside.wait()
-    assert not await allowed(budget, 30.0)
-    release.set()
-    assert await holder
+async def test_concurrent_creates_cannot_slip_past_the_day_limit_together(store: Store) -> None:
+    outcomes = await asyncio.gather(
+        *(store.create_job(new_job(new_job_id(), 4.0), daily_limit=10.0) for _ in range(8)),
+        return_exceptions=True,
+    )
+    admitted = [o for o in outcomes if not isinstance(o, BaseException)]
+    refused = [o for o in outcomes if isinstance(o, DailyLimitReached)]
+    assert len(admitted) == 2 and len(refused) == 6  # 2 x 4 <= 10 < 3 x 4
 
 
 @pytest.mark.parametrize(
@@ -148,12 +151,10 @@ async def test_what_counts_as_spent(
     error: str | None,
     counted: float,
 ) -> None:
-    await add_job(
-        store, tmp_path / "kie.sqlite3", 50.0, status=status, credits=credits, error=error
-    )
-    budget = Budget(store, per_job=None, per_day=100.0)
-    assert await allowed(budget, 100.0 - counted)
-    assert not await allowed(budget, 100.0 - counted + 0.01)
+    db = tmp_path / "kie.sqlite3"
+    await add_job(store, db, 50.0, status=status, credits=credits, error=error)
+    assert await allowed(store, db, 100.0, 100.0 - counted)
+    assert not await allowed(store, db, 100.0, 100.0 - counted + 0.01)
 
 
 @pytest.mark.parametrize(
@@ -169,6 +170,6 @@ async def test_the_day_is_the_last_24_hours(
     store: Store, tmp_path: Path, age: float, counted: bool
 ) -> None:
     assert DAY_SECONDS == 86_400
-    await add_job(store, tmp_path / "kie.sqlite3", 60.0, age=age)
-    budget = Budget(store, per_job=None, per_day=100.0)
-    assert await allowed(budget, 50.0) is not counted
+    db = tmp_path / "kie.sqlite3"
+    await add_job(store, db, 60.0, age=age)
+    assert await allowed(store, db, 100.0, 50.0) is not counted

@@ -21,6 +21,7 @@ from mcp_server_kie.domain import JobStatus
 from mcp_server_kie.sandbox import Sandbox, SimTask
 from mcp_server_kie.server.runtime import Runtime
 from mcp_server_kie.storage import Store
+from mcp_server_kie.storage.database import Transaction
 from support import eventually, sandbox_and_runtime
 from test_webhook_security import KEY, errors, local_url, signed, task_of
 from test_webhook_sidecar import callback_body, snapshot, start_job
@@ -292,7 +293,7 @@ async def test_write_cancelled_between_statement_and_commit_still_commits(
     try:
         inserted, release = asyncio.Event(), asyncio.Event()
 
-        async def insert_then_wait(conn: aiosqlite.Connection) -> None:
+        async def insert_then_wait(conn: Transaction) -> None:
             await conn.execute(
                 "INSERT INTO webhook_inbox (job_id, received_at, body) VALUES (?, ?, ?)",
                 ("job_cancelled", time.time(), b"{}"),

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from postgres_server import new_database
 from support import SANDBOX_KEY, free_port
 
 
@@ -29,11 +30,27 @@ def test_doctor_passes_every_check_in_sandbox_mode(tmp_path: Path) -> None:
     done = doctor(tmp_path, "--sandbox", "--port", str(free_port()))
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.count("[ok]") == 6 and "[FAIL]" not in done.stdout
+    assert "[ok] database: SQLite" in done.stdout
     assert "reached this server's sidecar" in done.stdout
     for host in ("Claude Desktop", "Claude Code", "Cursor", "VS Code"):
         assert host in done.stdout
     assert '"mcpServers"' in done.stdout and "claude mcp add kie" in done.stdout
     assert "mcp-server-kie install HOST --sandbox" in done.stdout  # points to install
+
+
+def test_doctor_checks_the_database(tmp_path: Path, postgres_server: str) -> None:
+    database = new_database(postgres_server)
+    done = doctor(tmp_path, "--sandbox", "--port", str(free_port()), KIE_DATABASE_URL=database)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "[ok] database: PostgreSQL 127.0.0.1:" in done.stdout
+    nowhere = f"postgresql://kie:secret-pw@127.0.0.1:{free_port()}/kie"
+    done = doctor(tmp_path, "--sandbox", "--port", str(free_port()), KIE_DATABASE_URL=nowhere)
+    assert done.returncode == 1
+    line = next(line for line in done.stdout.splitlines() if "database" in line)
+    assert "[FAIL]" in line and "KIE_DATABASE_URL" in line and "did not accept" in line
+    assert "secret-pw" not in done.stdout + done.stderr
+    done = doctor(tmp_path, "--sandbox", KIE_DATABASE_URL="mysql://db/kie")
+    assert done.returncode == 1 and "'mysql' is not one of them" in done.stdout
 
 
 def test_doctor_explains_an_unreachable_public_url(tmp_path: Path) -> None:

@@ -42,8 +42,8 @@ def new_job(job_id: str, prompt: str, **overrides: Any) -> NewJob:
     return NewJob(**fields)
 
 
-async def test_paging_returns_every_item_once_while_new_jobs_arrive(tmp_path: Path) -> None:
-    store = await Store.open(tmp_path / "db.sqlite3")
+async def test_paging_returns_every_item_once_while_new_jobs_arrive(database_url: str) -> None:
+    store = await Store.connect(database_url)
     try:
         for i in range(40):
             await store.create_job(new_job(f"job_{i:03d}", f"prompt {i}"))
@@ -71,8 +71,8 @@ async def test_paging_returns_every_item_once_while_new_jobs_arrive(tmp_path: Pa
         await store.close()
 
 
-async def test_search_and_filters_combine(tmp_path: Path) -> None:
-    store = await Store.open(tmp_path / "db.sqlite3")
+async def test_search_and_filters_combine(database_url: str) -> None:
+    store = await Store.connect(database_url)
     try:
         await store.create_job(new_job("job_a", "A red fox jumping over snow", client_ref="n1"))
         await store.create_job(new_job("job_b", "A blue whale; deep ocean", client_ref="n2"))
@@ -102,8 +102,10 @@ async def test_search_and_filters_combine(tmp_path: Path) -> None:
         await store.close()
 
 
-async def test_list_media_tool_pages_and_explains_bad_arguments(tmp_path: Path) -> None:
-    async with sandbox_and_runtime(tmp_path) as (_sandbox, runtime):
+async def test_list_media_tool_pages_and_explains_bad_arguments(
+    tmp_path: Path, database_url: str
+) -> None:
+    async with sandbox_and_runtime(tmp_path, database_url=database_url) as (_sandbox, runtime):
         for i in range(5):
             await runtime.engine.store.create_job(new_job(f"job_{i}", f"lighthouse {i}"))
         async with Client(build_server(runtime.tools)) as client:
@@ -127,8 +129,13 @@ async def test_list_media_tool_pages_and_explains_bad_arguments(tmp_path: Path) 
                 assert hint in result.content[0].text  # type: ignore[union-attr]
 
 
-async def test_delete_media_removes_files_and_rows(tmp_path: Path, media_url: str | None) -> None:
-    async with sandbox_and_runtime(tmp_path, media_url=media_url) as (_sandbox, runtime):
+async def test_delete_media_removes_files_and_rows(
+    tmp_path: Path, media_url: str | None, database_url: str
+) -> None:
+    async with sandbox_and_runtime(tmp_path, media_url=media_url, database_url=database_url) as (
+        _sandbox,
+        runtime,
+    ):
         media = runtime.tools.library.media
         assert media.backend == ("local" if media_url is None else "s3")
         async with Client(build_server(runtime.tools)) as client:
@@ -185,9 +192,11 @@ async def test_delete_media_removes_files_and_rows(tmp_path: Path, media_url: st
 
 @pytest.mark.filterwarnings("ignore:resources/subscribe is removed")
 async def test_resources_serve_files_and_announce_finished_jobs(
-    tmp_path: Path, media_url: str | None
+    tmp_path: Path, media_url: str | None, database_url: str
 ) -> None:
-    async with sandbox_and_runtime(tmp_path, video_seconds=1.0, media_url=media_url) as (
+    async with sandbox_and_runtime(
+        tmp_path, video_seconds=1.0, media_url=media_url, database_url=database_url
+    ) as (
         _sandbox,
         runtime,
     ):
@@ -234,8 +243,8 @@ async def test_resources_serve_files_and_announce_finished_jobs(
                 await modern.read_resource("media://asset_" + "0" * 24)
 
 
-async def test_events_stream_a_job_in_order(tmp_path: Path) -> None:
-    async with sandbox_and_runtime(tmp_path) as (_sandbox, runtime):
+async def test_events_stream_a_job_in_order(tmp_path: Path, database_url: str) -> None:
+    async with sandbox_and_runtime(tmp_path, database_url=database_url) as (_sandbox, runtime):
         assert runtime.sidecar_url
         statuses: list[str] = []
         async with httpx2.AsyncClient(timeout=20) as http:
@@ -257,9 +266,12 @@ async def test_events_stream_a_job_in_order(tmp_path: Path) -> None:
 
 
 async def test_media_routes_serve_by_id_with_ranges_and_only_locally(
-    tmp_path: Path, media_url: str | None
+    tmp_path: Path, media_url: str | None, database_url: str
 ) -> None:
-    async with sandbox_and_runtime(tmp_path, media_url=media_url) as (_sandbox, runtime):
+    async with sandbox_and_runtime(tmp_path, media_url=media_url, database_url=database_url) as (
+        _sandbox,
+        runtime,
+    ):
         base = runtime.sidecar_url
         async with Client(build_server(runtime.tools)) as client:
             job = await call(client, "generate_video", {"prompt": "river", "wait_seconds": 20})
@@ -308,7 +320,7 @@ async def test_media_routes_serve_by_id_with_ranges_and_only_locally(
 
 
 async def test_jobs_finishing_after_the_call_or_a_restart_are_saved_and_thumbnailed(
-    tmp_path: Path, media_url: str | None
+    tmp_path: Path, media_url: str | None, database_url: str
 ) -> None:
     async def assert_saved(job: Any, runtime: Any) -> None:
         media = runtime.tools.library.media
@@ -320,7 +332,9 @@ async def test_jobs_finishing_after_the_call_or_a_restart_are_saved_and_thumbnai
         assert asset.thumbnail_path and await media.size(asset.thumbnail_path) < 64 * 1024
 
     # A callback long after the tool call returned.
-    async with sandbox_and_runtime(tmp_path / "late", video_seconds=2, media_url=media_url) as (
+    async with sandbox_and_runtime(
+        tmp_path / "late", video_seconds=2, media_url=media_url, database_url=database_url
+    ) as (
         sandbox,
         runtime,
     ):
@@ -338,7 +352,9 @@ async def test_jobs_finishing_after_the_call_or_a_restart_are_saved_and_thumbnai
     config = SandboxConfig(api_key=SANDBOX_KEY, video_seconds=2)
     async with serve_sandbox(config) as sandbox:
         settings = settings_for(sandbox, data, webhooks=False)
-        settings = settings.model_copy(update={"media_url": media_url})
+        settings = settings.model_copy(
+            update={"media_url": media_url, "database_url": database_url}
+        )
         async with open_runtime(settings) as runtime:
             async with Client(build_server(runtime.tools)) as client:
                 started = await call(

@@ -27,7 +27,7 @@ from mcp_server_kie.media.ssrf import SsrfPolicy, parse_allow_hosts, system_reso
 from mcp_server_kie.redaction import REDACTED, redact_text
 from mcp_server_kie.server.access import LocalAccess, bearer_token, is_direct, is_local
 from mcp_server_kie.storage import BadCursor, MediaQuery, Store, decode_cursor
-from mcp_server_kie.storage.library import match_expression
+from mcp_server_kie.storage.library import prompt_words
 from test_access_mutants import TOKEN, http_runtime
 from test_http_transport import INIT, MCP_HEADERS
 from test_webhook_security import open_job
@@ -138,9 +138,7 @@ def test_a_cursor_for_the_other_order_is_refused_with_advice() -> None:
 
 def test_a_search_uses_at_most_twenty_words() -> None:
     words = [f"w{i}" for i in range(25)]
-    expression = match_expression(" ".join(words))
-    assert expression is not None
-    assert expression.count("*") == 20 and '"w19"*' in expression and "w20" not in expression
+    assert prompt_words(" ".join(words)) == words[:20]
 
 
 async def test_since_and_until_bound_the_listing(tmp_path: Path) -> None:
@@ -256,17 +254,11 @@ def test_callback_limits_are_inclusive_and_rejections_name_the_reason() -> None:
         assert str(refused.value) == reason
 
 
-async def test_budget_refusals_state_the_cost_in_dollars_and_the_limit(tmp_path: Path) -> None:
-    store = await Store.open(tmp_path / "kie.sqlite3")
-    try:
-        with pytest.raises(UserInputError, match=r"cost 40 credits \(\$0\.20\).* 10 credits"):
-            async with Budget(store, per_job=10.0, per_day=None).reserve("m", 40.0):
-                pass
-        with pytest.raises(UserInputError, match=r"limit of 30 credits per day"):
-            async with Budget(store, per_job=None, per_day=30.0).reserve("m", 40.0):
-                pass
-    finally:
-        await store.close()
+def test_budget_refusals_state_the_cost_in_dollars_and_the_limit() -> None:
+    with pytest.raises(UserInputError, match=r"cost 40 credits \(\$0\.20\).* 10 credits"):
+        Budget(per_job=10.0, per_day=None).check("m", 40.0)
+    message = Budget(per_job=None, per_day=30.0).over_daily_limit("m", 40.0, 0.0)
+    assert "limit of 30 credits per day" in message and "40 credits" in message
 
 
 async def test_the_allow_list_ignores_case_and_literal_addresses_are_not_resolved() -> None:

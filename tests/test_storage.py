@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from dataclasses import replace
 from pathlib import Path
 
-import aiosqlite
 import pytest
 
 from mcp_server_kie.domain import ApiFamily, Asset, JobError, JobStatus, MediaKind, TaskState
-from mcp_server_kie.storage import MediaQuery, NewJob, Store
-from mcp_server_kie.storage.schema import MIGRATIONS
+from mcp_server_kie.storage import IdempotencyConflict, MediaQuery, NewJob, Store
+from mcp_server_kie.storage.database import Transaction
+from mcp_server_kie.storage.sqlite.schema import MIGRATIONS
+from support import eventually
 
 
 def new_job(job_id: str = "job_1", key: str | None = None) -> NewJob:
@@ -67,8 +69,8 @@ async def test_newer_schema_is_refused(tmp_path: Path) -> None:
         await Store.open(tmp_path / "db.sqlite3")
 
 
-async def test_terminal_states_are_sticky(tmp_path: Path) -> None:
-    store = await Store.open(tmp_path / "db.sqlite3")
+async def test_terminal_states_are_sticky(database_url: str) -> None:
+    store = await Store.connect(database_url)
     try:
         job = await store.create_job(new_job())
         assert job.status is JobStatus.PENDING
@@ -89,28 +91,35 @@ async def test_terminal_states_are_sticky(tmp_path: Path) -> None:
         await store.close()
 
 
-async def test_idempotency_key_finds_the_same_job(tmp_path: Path) -> None:
-    store = await Store.open(tmp_path / "db.sqlite3")
+async def test_idempotency_key_finds_the_same_job(database_url: str) -> None:
+    store = await Store.connect(database_url)
     try:
         await store.create_job(new_job("job_1", key="k-1"))
         found = await store.find_by_idempotency_key("k-1")
         assert found is not None and found.id == "job_1"
         assert await store.find_by_idempotency_key("k-2") is None
-        with pytest.raises(sqlite3.IntegrityError):
-            await store.create_job(new_job("job_2", key="k-1"))
-        assert await store.count("jobs") == 1  # the failed insert rolled back
+        # A second create with the key returns the first job; another request is refused.
+        again = await store.create_job(new_job("job_2", key="k-1"))
+        assert again.id == "job_1"
+        await store.create_job(replace(new_job("job_3", key="k-3"), request_hash="a" * 64))
+        with pytest.raises(IdempotencyConflict):
+            await store.create_job(replace(new_job("job_4", key="k-3"), request_hash="b" * 64))
+        with pytest.raises(IdempotencyConflict):
+            await store.find_by_idempotency_key("k-3", "b" * 64)
+        assert await store.count("jobs") == 2
     finally:
         await store.close()
 
 
-async def test_cancelled_caller_never_leaves_a_transaction_open(tmp_path: Path) -> None:
-    store = await Store.open(tmp_path / "db.sqlite3")
+async def test_cancelled_caller_never_leaves_a_transaction_open(database_url: str) -> None:
+    store = await Store.connect(database_url)
     try:
         started = asyncio.Event()
 
-        async def slow_write(conn: aiosqlite.Connection) -> None:
+        async def slow_write(conn: Transaction) -> None:
             await conn.execute(
-                "INSERT INTO webhook_inbox (job_id, received_at, body) VALUES ('j', 0, x'00')"
+                "INSERT INTO webhook_inbox (job_id, received_at, body) VALUES ('j', 0, ?)",
+                (b"\x00",),
             )
             started.set()
             await asyncio.sleep(0.2)
@@ -120,16 +129,21 @@ async def test_cancelled_caller_never_leaves_a_transaction_open(tmp_path: Path) 
         caller.cancel()
         with pytest.raises(asyncio.CancelledError):
             await caller
-        # The shielded transaction still commits, and the next write goes straight through.
+        # The shielded transaction still commits, and the next write goes through (on SQLite
+        # after it; on PostgreSQL beside it).
         delivery = await asyncio.wait_for(store.add_delivery("j2", b"{}"), timeout=2)
         assert delivery > 0
-        assert await store.count("webhook_inbox") == 2
+
+        async def both_committed() -> bool:
+            return await store.count("webhook_inbox") == 2
+
+        await eventually(both_committed, timeout=5, what="the cancelled caller's commit")
     finally:
         await store.close()
 
 
-async def test_list_jobs_newest_first_by_kind(tmp_path: Path) -> None:
-    store = await Store.open(tmp_path / "db.sqlite3")
+async def test_list_jobs_newest_first_by_kind(database_url: str) -> None:
+    store = await Store.connect(database_url)
     try:
         for i in range(3):
             await store.create_job(new_job(f"job_{i}"))

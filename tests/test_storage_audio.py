@@ -7,12 +7,12 @@ import sqlite3
 from pathlib import Path
 
 import aiosqlite
+from mcp_server_kie.storage.schema import MIGRATIONS
 
 from mcp_server_kie.domain import ApiFamily, MediaKind
 from mcp_server_kie.storage import NewJob, Store
 from mcp_server_kie.storage.database import _statements
 from mcp_server_kie.storage.library import MediaQuery
-from mcp_server_kie.storage.schema import MIGRATIONS
 
 
 def library_at_schema_4(path: Path) -> None:

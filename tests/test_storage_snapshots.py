@@ -8,7 +8,6 @@ connection kept one read transaction open, so a job just written could not be re
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 from mcp_server_kie.domain import ApiFamily, MediaKind
 from mcp_server_kie.storage import NewJob, Store
@@ -29,8 +28,8 @@ def new_job(index: int) -> NewJob:
     )
 
 
-async def test_writes_are_visible_to_reads_despite_concurrent_readers(tmp_path: Path) -> None:
-    store = await Store.open(tmp_path / "db.sqlite3")
+async def test_writes_are_visible_to_reads_despite_concurrent_readers(database_url: str) -> None:
+    store = await Store.connect(database_url)
     try:
         watched = await store.create_job(new_job(0))
         reading = True

@@ -12,64 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import os
-import sys
 from pathlib import Path
-from typing import Any
 
 from mcp_server_kie.domain import ApiFamily, Job, MediaKind
 from mcp_server_kie.sandbox import SandboxConfig, serve_sandbox
 from mcp_server_kie.storage import NewJob, Store
+from server_process import ROOT, ServerProcess
 from support import SANDBOX_KEY, free_port
 
-ROOT = Path(__file__).resolve().parents[1]
-CHILD = ROOT / "bench" / "killstorm_child.py"
 JOBS_EACH = 25
-
-
-class ServerProcess:
-    """A child runtime: JSON events on its stdout, commands on its stdin, logs to a file."""
-
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
-        self.process = process
-
-    @classmethod
-    async def start(cls, env: dict[str, str], log: Path) -> ServerProcess:
-        with log.open("wb") as stderr:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                str(CHILD),
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=stderr,
-                env=env,
-            )
-        return cls(process)
-
-    async def event(self, name: str) -> dict[str, Any]:
-        assert self.process.stdout is not None
-        async with asyncio.timeout(60):
-            while line := await self.process.stdout.readline():
-                event: dict[str, Any] = json.loads(line)
-                if event["event"] == name:
-                    return event
-        raise AssertionError(f"the server exited before {name!r}")
-
-    async def ask(self, command: str, answer: str) -> dict[str, Any]:
-        assert self.process.stdin is not None
-        self.process.stdin.write(command.encode() + b"\n")
-        await self.process.stdin.drain()
-        return await self.event(answer)
-
-    async def close(self) -> int:
-        assert self.process.stdin is not None
-        self.process.stdin.close()
-        return await asyncio.wait_for(self.process.wait(), 30)
-
-    def kill(self) -> None:
-        if self.process.returncode is None:
-            self.process.kill()
 
 
 async def test_two_servers_share_one_data_directory(tmp_path: Path) -> None:

@@ -131,6 +131,7 @@ async def test_healthz(tmp_path: Path) -> None:
             answer = response.json()
             assert answer["status"] == "ok" and answer["service"] == "mcp-server-kie"
             assert answer["instance"] == instance_id(runtime.settings.database_path)
+            assert answer["database"] == {"backend": "sqlite", "answers": True}
             assert str(tmp_path) not in response.text  # names the data dir without revealing it
             missing = await client.get(f"{runtime.sidecar_url}/mcp")
             assert missing.status_code == 404

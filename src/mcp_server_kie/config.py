@@ -62,6 +62,19 @@ class Settings(BaseSettings):
         "may call /mcp, /events and /media from a browser (CORS). The token rules still apply.",
     )
     data_dir: Path | None = Field(default=None, description="Where the database and media live.")
+    database_url: str | None = Field(
+        default=None,
+        description="The job database: unset for SQLite in the data folder (one machine), a "
+        "file path, or postgresql://user:password@host:port/db to share one database between "
+        "several processes or replicas (needs the postgres extra: pip install "
+        "'mcp-server-kie[postgres]').",
+    )
+    lease_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="How long a job's lease (who refreshes and downloads it) outlives a "
+        "process that died holding it; then another process or replica takes the job over.",
+    )
     media_url: str | None = Field(
         default=None,
         description="Where finished media are stored: unset (the data folder's media/), a "

@@ -25,13 +25,16 @@ from mcp_server_kie.domain import (
     NotConfiguredError,
     TaskSnapshot,
     TaskState,
+    UserInputError,
     clean_provider_text,
 )
+from mcp_server_kie.jobs.budget import Budget, reused_key_message
 from mcp_server_kie.jobs.callbacks import (
     MAX_DELIVERIES_PER_JOB,
     CallbackRejected,
     decode_callback,
 )
+from mcp_server_kie.jobs.leases import DEFAULT_LEASE_SECONDS, Leases
 from mcp_server_kie.jobs.outputs import OutputStore
 from mcp_server_kie.jobs.references import ReferenceResolver
 from mcp_server_kie.jobs.waiters import JobSignals
@@ -46,7 +49,7 @@ from mcp_server_kie.kie.errors import (
 from mcp_server_kie.kie.signing import verify_signature
 from mcp_server_kie.media import DownloadError
 from mcp_server_kie.redaction import redact_body
-from mcp_server_kie.storage import NewJob, Store
+from mcp_server_kie.storage import DailyLimitReached, IdempotencyConflict, NewJob, Store
 
 log = logging.getLogger(__name__)
 
@@ -85,12 +88,16 @@ class Engine:
         webhook_hmac_key: str | None = None,
         clock: Callable[[], float] = time.time,
         wait_recheck_seconds: float = _WAIT_RECHECK_SECONDS,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
     ) -> None:
         """``webhook_hmac_key``: when set, every callback must be signed with it.
         ``clock``: wall-clock seconds, for the signature's freshness window.
         ``wait_recheck_seconds``: how often a waiter re-reads the store on its own (for
-        changes made by another process); changes made here wake it at once."""
+        changes made by another process); changes made here wake it at once.
+        ``lease_seconds``: how long a job's lease outlives a holder that stopped renewing
+        it (a killed process): the delay before another process takes its work over."""
         self.store = store
+        self._leases = Leases(store, lease_seconds)
         self.signals = JobSignals()
         self._kie = kie
         self._outputs = outputs
@@ -134,12 +141,20 @@ class Engine:
         idempotency_key: str | None = None,
         *,
         client_ref: str | None = None,
+        budget: Budget | None = None,
+        request_hash: str | None = None,
     ) -> Job:
+        """Start a job at kie.ai. With ``idempotency_key``, every call with the key gets the
+        job the first one made (``request_hash`` tells a retry from another request reusing the
+        key: UserInputError). ``budget``'s limits are checked before anything is sent; the
+        daily one in the store's transaction that writes the job."""
         kie = self.require_kie()
         if idempotency_key:
-            existing = await self.store.find_by_idempotency_key(idempotency_key)
+            existing = await self.find_idempotent(idempotency_key, request_hash)
             if existing is not None:
                 return existing
+        if budget is not None:
+            budget.check(request.spec.id, request.expected_credits)
         try:  # checks every local file before uploading any; bad paths never leave the process
             request = await self._references.resolve(request, kie.upload_file)
         except KieError as exc:
@@ -149,23 +164,57 @@ class Engine:
         callback_url = None
         if self._public_url:
             callback_url = f"{self._public_url}/webhooks/kie/{job_id}?token={token}"
-        job = await self.store.create_job(
-            NewJob(
-                id=job_id,
-                kind=kind,
-                family=request.spec.family,
-                model=request.spec.id,
-                prompt=prompt,
-                params={k: v for k, v in request.input.items() if k != "prompt"},
-                callback_token_hash=token_hash(token),
-                callback_expected=callback_url is not None,
-                idempotency_key=idempotency_key,
-                expected_credits=request.expected_credits,
-                client_ref=client_ref,
-            )
+        new = NewJob(
+            id=job_id,
+            kind=kind,
+            family=request.spec.family,
+            model=request.spec.id,
+            prompt=prompt,
+            params={k: v for k, v in request.input.items() if k != "prompt"},
+            callback_token_hash=token_hash(token),
+            callback_expected=callback_url is not None,
+            idempotency_key=idempotency_key,
+            expected_credits=request.expected_credits,
+            client_ref=client_ref,
+            request_hash=request_hash,
         )
+        try:
+            job = await self.store.create_job(new, daily_limit=budget.per_day if budget else None)
+        except DailyLimitReached as exc:
+            assert budget is not None
+            message = budget.over_daily_limit(
+                request.spec.id, request.expected_credits, exc.committed
+            )
+            raise UserInputError(message) from None
+        except IdempotencyConflict as exc:
+            raise UserInputError(reused_key_message(idempotency_key or "", exc.job_id)) from None
+        if job.id != job_id:  # a concurrent call with the same key made the job first
+            return job
         self.signals.changed(job)
         self._submitting.add(job_id)
+        try:  # holding the job's lease (a new job's is free): no other process acts on the
+            # job (say, abandons it as interrupted) until kie has answered the create
+            async with self._leases.hold(_lease(job_id), wait=self._leases.seconds):
+                task_id = await self._send_create(kie, request, callback_url, job_id)
+        finally:
+            self._submitting.discard(job_id)
+        log.info("job %s submitted as kie task %s", job_id, task_id)
+        # A callback can beat the create response: act on any delivery already stored.
+        await self.process_inbox(job_id)
+        return await self._changed(job_id)
+
+    async def find_idempotent(self, key: str, request_hash: str | None) -> Job | None:
+        """The job an earlier call with ``key`` made, if any; UserInputError when that call
+        asked for something else."""
+        try:
+            return await self.store.find_by_idempotency_key(key, request_hash)
+        except IdempotencyConflict as exc:
+            raise UserInputError(reused_key_message(key, exc.job_id)) from None
+
+    async def _send_create(
+        self, kie: KieClient, request: ValidatedRequest, callback_url: str | None, job_id: str
+    ) -> str:
+        """Create the task at kie and record its id; a failure fails the job (SubmitError)."""
         try:
             task_id = await self._create_task(kie, request, callback_url)
         except KieUncertainError as exc:
@@ -183,14 +232,8 @@ class Engine:
                 "rejected", exc.message, retryable=exc.retryable, provider_code=str(exc.code)
             )
             raise SubmitError(await self._fail(job_id, error, None), exc.message) from None
-        else:
-            await self.store.mark_submitted(job_id, task_id)
-        finally:
-            self._submitting.discard(job_id)
-        log.info("job %s submitted as kie task %s", job_id, task_id)
-        # A callback can beat the create response: act on any delivery already stored.
-        await self.process_inbox(job_id)
-        return await self._changed(job_id)
+        await self.store.mark_submitted(job_id, task_id)
+        return task_id
 
     def submitting(self, job_id: str) -> bool:
         """Whether this process is still sending the job's create request (which may wait a
@@ -319,13 +362,23 @@ class Engine:
     async def check(self, job_id: str) -> Job | None:
         """`refresh`, except that a failed status query raises its KieError, so that the
         poller can pace itself (Retry-After) and notice a task kie.ai does not know."""
-        async with self._lock(job_id):
+        async with self._lock(job_id), self._hold(job_id) as held:
             job = await self.store.get_job(job_id)
-            if job is None or job.status.terminal or job.task_id is None:
-                return job
+            if not held or job is None or job.status.terminal or job.task_id is None:
+                return job  # (not held: another process is on it, and will finish it)
             snapshot = await self.require_kie().get_task(job.family, job.task_id)
             await self._apply(job, snapshot)
         return await self._changed(job_id)
+
+    def _hold(self, job_id: str) -> contextlib.AbstractAsyncContextManager[bool]:
+        """The job's lease, waiting for another holder for up to a lease's length (long
+        enough for a dead holder's lease to run out), or until the job is finished."""
+
+        async def finished() -> bool:
+            job = await self.store.get_job(job_id)
+            return job is None or job.status.terminal
+
+        return self._leases.hold(_lease(job_id), wait=self._leases.seconds, give_up=finished)
 
     def _lock(self, job_id: str) -> asyncio.Lock:
         lock = self._job_locks.get(job_id)
@@ -394,9 +447,9 @@ class Engine:
     async def give_up(self, job_id: str, error: JobError) -> Job | None:
         """Fail a job that is not terminal yet for a reason of our own (an interrupted submit,
         a deadline, a task kie.ai does not know). A job that finished meanwhile is kept."""
-        async with self._lock(job_id):
+        async with self._lock(job_id), self._hold(job_id) as held:
             job = await self.store.get_job(job_id)
-            if job is None or job.status.terminal:
+            if not held or job is None or job.status.terminal:
                 return job
             return await self._fail(job_id, error, None)
 
@@ -450,6 +503,18 @@ class Engine:
 
     # ------------------------------------------------------------------ lifecycle
 
+    async def follow_changes(self, ready: asyncio.Event) -> None:
+        """Pass job changes made by other processes or replicas (PostgreSQL notifies them) to
+        this process's waiters, resource subscribers and /events streams. Runs until
+        cancelled; ``ready`` is set once following."""
+
+        async def changed(job_id: str) -> None:
+            job = await self.store.get_job(job_id)
+            if job is not None:
+                self.signals.changed(job)
+
+        await self.store.follow_changes(changed, ready)
+
     def _spawn(self, coro: Awaitable[None]) -> None:
         task = asyncio.ensure_future(coro)
         self._background.add(task)
@@ -460,6 +525,10 @@ class Engine:
         for task in list(self._background):
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
+
+
+def _lease(job_id: str) -> str:
+    return f"job:{job_id}"
 
 
 def token_hash(token: str) -> str:

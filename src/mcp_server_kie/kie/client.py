@@ -31,7 +31,7 @@ from mcp_server_kie.kie.errors import (
 )
 from mcp_server_kie.kie.exchange import Files, exchange
 from mcp_server_kie.kie.families import family_api
-from mcp_server_kie.kie.limits import KieLimits, SlidingWindow
+from mcp_server_kie.kie.limits import KieLimits, Pace, Paces, SlidingWindow
 from mcp_server_kie.kie.wire import (
     clean_provider_text,
     clean_task_id,
@@ -64,7 +64,10 @@ class KieClient:
         base_url: str = DEFAULT_BASE_URL,
         upload_base_url: str = DEFAULT_UPLOAD_BASE_URL,
         limits: KieLimits | None = None,
+        paces: Paces | None = None,
     ) -> None:
+        """``paces``: the create and status limits to keep (default: this process's own,
+        sized by ``limits``)."""
         key = api_key.strip() if isinstance(api_key, str) else ""
         if not key or not key.isascii() or not key.isprintable() or " " in key:
             raise ValueError("The kie.ai API key must be a non-empty, printable ASCII string.")
@@ -75,8 +78,12 @@ class KieClient:
             upload_base_url, "upload base URL", DEFAULT_UPLOAD_BASE_URL
         )
         limits = limits or KieLimits()
-        self._creates = SlidingWindow(limits.creates, limits.create_window)
-        self._queries = SlidingWindow(limits.status_queries, limits.status_window)
+        paces = paces or Paces(
+            SlidingWindow(limits.creates, limits.create_window),
+            SlidingWindow(limits.status_queries, limits.status_window),
+        )
+        self._creates: Pace = paces.creates
+        self._queries: Pace = paces.status_queries
         self._discovery = SlidingWindow(1, 1.0)  # kie: 1 request/s across the four endpoints
 
     def __repr__(self) -> str:
@@ -254,13 +261,15 @@ def task_unknown(error: KieError) -> bool:
 
 
 @contextlib.asynccontextmanager
-async def _paced(window: SlidingWindow) -> AsyncIterator[None]:
+async def _paced(window: Pace) -> AsyncIterator[None]:
     """Hold a slot of `window` for one request; on a 429, hold back the requests after it."""
     async with window.slot():
         try:
             yield
         except KieRateLimitError as exc:
-            window.pause(exc.retry_after if exc.retry_after is not None else window.window)
+            await window.hold_back(
+                exc.retry_after if exc.retry_after is not None else window.window
+            )
             raise
 
 

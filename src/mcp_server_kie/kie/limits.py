@@ -4,7 +4,8 @@ kie.ai accepts 20 new tasks per 10 s per account and answers the excess with 429
 queueing it (Getting Started §8). Status queries are limited to 10 per second (per key in
 the Chinese get-task-detail page, per task in kie's own agent skill; we assume the stricter
 reading). One `KieClient` holds one `SlidingWindow` for creates and one for status queries,
-and there is one client per process.
+and there is one client per process; several processes or replicas sharing a database share
+one pace per key instead (any `Pace`, handed to the client).
 
 A request holds its slot while in flight, and its window starts when the answer arrives.
 kie counts a request when it reaches kie, which is never later than when we get the answer,
@@ -18,7 +19,9 @@ import contextlib
 import time
 from collections import deque
 from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
+from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +32,27 @@ class KieLimits:
     create_window: float = 10.0
     status_queries: int = 10
     status_window: float = 1.0
+
+
+class Pace(Protocol):
+    """A limit on requests per window: SlidingWindow in one process, or one shared by every
+    process and replica using the same key (decided in the store; composed by the server)."""
+
+    window: float
+
+    def slot(self) -> AbstractAsyncContextManager[None]:
+        """Wait for a free slot and hold it for the duration of the block."""
+        ...
+
+    async def hold_back(self, seconds: float) -> None:
+        """Start no request for the next ``seconds`` (after kie.ai answered 429)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Paces:
+    creates: Pace
+    status_queries: Pace
 
 
 class SlidingWindow:
@@ -63,6 +87,9 @@ class SlidingWindow:
     def pause(self, seconds: float) -> None:
         """Start no request for the next `seconds` (an earlier, longer pause still holds)."""
         self._paused_until = max(self._paused_until, time.monotonic() + max(0.0, seconds))
+
+    async def hold_back(self, seconds: float) -> None:
+        self.pause(seconds)
 
     async def _acquire(self) -> None:
         async with self._turn:

@@ -32,6 +32,8 @@ from mcp_server_kie.server.hosts import HOSTS, claude_code_command, this_install
 from mcp_server_kie.server.ports import describe_owner, owner_of, url_for
 from mcp_server_kie.server.runtime import Runtime, open_runtime
 from mcp_server_kie.server.sidecar import instance_id
+from mcp_server_kie.storage import BadDatabaseUrl, DatabaseUnavailable, Store
+from mcp_server_kie.storage.backends import is_postgres, sqlite_path
 from mcp_server_kie.storage.failures import explain_storage_failure
 
 Say = Callable[[str], None]
@@ -50,18 +52,22 @@ async def run_doctor(settings: Settings, say: Say = print) -> int:
     """Run every check, print the results and the host snippets; 0 when all pass."""
     checks = [
         _check_data_dir(settings),
-        _check_database(settings),
         await _check_port(settings),
+        await _check_database(settings),
     ]
     with tempfile.TemporaryDirectory(prefix="kie-doctor-") as scratch:
         # The probe runtime gets a throw-away data folder: nothing is created in the user's.
+        # (A PostgreSQL database it uses as it is: opening it creates nothing new.)
         update: dict[str, object] = {"data_dir": Path(scratch)}
+        if not is_postgres(settings.database_url):
+            update["database_url"] = None
         if _bind_error(settings) is not None:
             update["webhook_port"] = 0  # the port's owner answers the public URL probe
-        async with open_runtime(settings.model_copy(update=update)) as runtime:
-            checks.append(await _check_key(runtime))
-            checks.append(await _check_media(runtime))
-            checks.append(await _check_public_url(runtime, instance_id(settings.database_path)))
+        if checks[2].ok:
+            async with open_runtime(settings.model_copy(update=update)) as runtime:
+                checks.append(await _check_key(runtime))
+                checks.append(await _check_media(runtime))
+                checks.append(await _check_public_url(runtime, instance_id(settings.database_path)))
     say(f"mcp-server-kie doctor{' (sandbox mode)' if settings.sandbox else ''}\n")
     for check in checks:
         say(f"  [{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
@@ -92,16 +98,41 @@ def _check_data_dir(settings: Settings) -> Check:
     return Check("data directory", True, f"{directory} is writable and {state}")
 
 
-def _check_database(settings: Settings) -> Check:
-    """The database file reads back whole (a damaged or truncated file is named), and its
-    disk has room for results."""
-    database = settings.database_path
+async def _check_database(settings: Settings) -> Check:
+    """Opens the configured database (a SQLite file only if it exists: nothing is created)."""
+    try:
+        path = sqlite_path(settings.database_url, settings.database_path)
+    except BadDatabaseUrl as exc:
+        return Check("database", False, str(exc))
+    if path is not None and (fault := _check_database_file(path)) is not None:
+        return fault
+    if path is not None and not path.exists():
+        return Check("database", True, f"SQLite {path} will be created on first start")
+    try:
+        store = await Store.connect(settings.database_url, settings.database_path)
+    except (BadDatabaseUrl, DatabaseUnavailable, RuntimeError) as exc:
+        return Check("database", False, str(exc))
+    except (sqlite3.Error, OSError) as exc:
+        return Check("database", False, f"cannot open {settings.database_path}: {exc}")
+    try:
+        state = await store.check()
+        backend = store.backend
+    finally:
+        await store.close()
+    if state != "ok":
+        return Check("database", False, f"{backend}: {state}")
+    return Check("database", True, f"{backend} answers; schema up to date")
+
+
+def _check_database_file(database: Path) -> Check | None:
+    """A SQLite file's failure, if any: it must read back whole (a damaged or truncated file
+    is named) and its disk must have room for results. None: no fault found."""
     free = shutil.disk_usage(database.parent).free if database.parent.exists() else None
     if free is not None and free < _MIN_FREE_BYTES:
         full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(database.parent))
         return Check("database", False, explain_storage_failure(full, database) or "")
     if not database.exists():
-        return Check("database", True, f"{database} will be created at the first start")
+        return None
     try:
         uri = f"{database.as_uri()}?mode=ro"
         with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
@@ -112,7 +143,7 @@ def _check_database(settings: Settings) -> Check:
     if verdict != "ok":
         damaged = sqlite3.DatabaseError(f"database disk image is malformed: {verdict}")
         return Check("database", False, explain_storage_failure(damaged, database) or verdict)
-    return Check("database", True, f"{database} is sound")
+    return None
 
 
 def _bind_error(settings: Settings) -> OSError | None:

@@ -25,6 +25,7 @@ from mcp_server_kie.domain import MediaKind
 from mcp_server_kie.jobs import Engine, Library, OutputStore, Poller
 from mcp_server_kie.jobs.budget import Budget
 from mcp_server_kie.jobs.catalogue import CatalogueRefresher
+from mcp_server_kie.jobs.pace import shared_paces
 from mcp_server_kie.jobs.references import ReferenceResolver
 from mcp_server_kie.kie.client import DEFAULT_BASE_URL, KieClient
 from mcp_server_kie.kie.limits import KieLimits
@@ -74,7 +75,7 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
     async with AsyncExitStack() as stack:
         if claimed.sock is not None:
             stack.callback(claimed.sock.close)
-        store = await Store.open(settings.database_path)
+        store = await Store.connect(settings.database_url, settings.database_path)
         stack.push_async_callback(store.close)
         http = httpx2.AsyncClient(
             timeout=httpx2.Timeout(settings.request_timeout, connect=10.0),
@@ -99,15 +100,16 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
             log.info("sandbox mode: simulated kie.ai at %s", base_url)
 
         key = settings.api_key_value()
+        limits = KieLimits(creates=settings.create_limit, status_queries=settings.status_limit)
+        shared = store.backend_kind == "postgresql"  # replicas keep kie's account limits together
         kie = (
             KieClient(
                 http,
                 api_key=key,
                 base_url=base_url,
                 upload_base_url=upload_url,
-                limits=KieLimits(
-                    creates=settings.create_limit, status_queries=settings.status_limit
-                ),
+                limits=limits,
+                paces=shared_paces(store, key, limits) if shared else None,
             )
             if key
             else None
@@ -123,14 +125,16 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
             references=ReferenceResolver(settings.allowed_input_dirs, media=media),
             not_configured_message=MISSING_KEY_MESSAGE,
             webhook_hmac_key=settings.webhook_hmac_key_value(),
+            lease_seconds=settings.lease_seconds,
         )
         stack.push_async_callback(engine.close)
+        await _follow_changes(engine, stack)
 
         links = MediaLinks()
         tools = ToolContext(
             engine=engine,
             library=Library(store, media),
-            budget=Budget(store, settings.max_credits_per_job, settings.max_credits_per_day),
+            budget=Budget(settings.max_credits_per_job, settings.max_credits_per_day),
             links=links,
             max_wait_seconds=settings.max_wait_seconds,
             setup_error=None if kie else MISSING_KEY_MESSAGE,
@@ -198,6 +202,19 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
             sidecar_url=sidecar_url,
             catalogue=refresher,
         )
+
+
+async def _follow_changes(engine: Engine, stack: AsyncExitStack) -> None:
+    """Hear of jobs other replicas change (PostgreSQL LISTEN/NOTIFY), from before the first
+    request: a waiter here is woken by a completion there."""
+    ready = asyncio.Event()
+    follower = asyncio.create_task(engine.follow_changes(ready), name="kie-job-changes")
+    stack.push_async_callback(_cancel, follower)
+    try:
+        async with asyncio.timeout(30):
+            await ready.wait()
+    except TimeoutError:
+        log.warning("not yet hearing of other replicas' job changes; waiters re-read the store")
 
 
 def _fetcher(settings: Settings, kie_base_url: str) -> Fetcher:

@@ -82,17 +82,22 @@ def create_sidecar(
         return JSONResponse({"ok": True})
 
     async def healthz(request: Request) -> JSONResponse:
+        """Up, and whether the database (and the media store) answer. A database that does
+        not answer makes it 503, so a load balancer takes the replica out of rotation."""
+        store = engine.store
+        answers = await store.answers()
         answer: dict[str, object] = {
-            "status": "ok",
+            "status": "ok" if answers else "degraded",
             "service": "mcp-server-kie",
             "instance": instance,
+            "database": {"backend": store.backend_kind, "answers": answers},
         }
         if media is not None:
             ok = await _answers(media)
             answer["media"] = {"backend": media.backend, "ok": ok}
             if not ok:
                 answer["status"] = "degraded"
-        return JSONResponse(answer)
+        return JSONResponse(answer, status_code=200 if answers else 503)
 
     async def failed(request: Request, exc: Exception) -> JSONResponse:
         explained = explain_storage_failure(exc, database) if database is not None else None

@@ -1,6 +1,25 @@
 """Persistence: the only code that holds SQL."""
 
+from mcp_server_kie.storage.backends import BadDatabaseUrl
+from mcp_server_kie.storage.errors import (
+    DailyLimitReached,
+    DatabaseUnavailable,
+    IdempotencyConflict,
+)
 from mcp_server_kie.storage.library import BadCursor, MediaQuery, decode_cursor
-from mcp_server_kie.storage.store import Delivery, MediaPage, NewJob, Store
+from mcp_server_kie.storage.records import Delivery, MediaPage, NewJob
+from mcp_server_kie.storage.store import Store
 
-__all__ = ["BadCursor", "Delivery", "MediaPage", "MediaQuery", "NewJob", "Store", "decode_cursor"]
+__all__ = [
+    "BadCursor",
+    "BadDatabaseUrl",
+    "DailyLimitReached",
+    "DatabaseUnavailable",
+    "Delivery",
+    "IdempotencyConflict",
+    "MediaPage",
+    "MediaQuery",
+    "NewJob",
+    "Store",
+    "decode_cursor",
+]

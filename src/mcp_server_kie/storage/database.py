@@ -1,130 +1,80 @@
-"""The SQLite file: one writer connection, one reader connection, migrations.
+"""The seam between the store's SQL and a database engine.
 
-Every write runs as ``BEGIN IMMEDIATE ... COMMIT`` on the single writer connection, one at a
-time. The transaction runs in its own task, shielded from the caller: a caller cancelled
-mid-write (a client that disconnects) can never leave the connection inside a transaction.
+The store writes portable SQL (``?`` placeholders, ``RETURNING``, row values, ``ON CONFLICT``)
+against these protocols; each backend (``storage/sqlite``, ``storage/postgres``) supplies a
+Database and the few fragments that differ (its Dialect). Everything above the store sees
+neither.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
-import sqlite3
-from collections.abc import Awaitable, Callable, Iterable
-from pathlib import Path
-from typing import Any, TypeVar
-
-import aiosqlite
-
-from mcp_server_kie.storage.schema import MIGRATIONS
-
-log = logging.getLogger(__name__)
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
-WriteFn = Callable[[aiosqlite.Connection], Awaitable[T]]
-
-_PRAGMAS = (
-    "PRAGMA journal_mode=WAL",
-    "PRAGMA synchronous=FULL",
-    "PRAGMA busy_timeout=10000",
-    "PRAGMA foreign_keys=ON",
-)
+OnChange = Callable[[str], Awaitable[None]]
+Row = Mapping[str, Any]
+Params = Sequence[object]
 
 
-class Database:
-    def __init__(self, writer: aiosqlite.Connection, reader: aiosqlite.Connection) -> None:
-        self._writer = writer
-        self._reader = reader
-        self._write_lock = asyncio.Lock()
-        # One statement at a time on the reader: a statement left open by one coroutine holds
-        # a read snapshot that another coroutine's query would share, and so miss a write it
-        # has just committed.
+class Transaction(Protocol):
+    """One open write transaction: everything done through it commits or rolls back together."""
 
-    @classmethod
-    async def open(cls, path: Path) -> Database:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        writer = await aiosqlite.connect(path, isolation_level=None)
-        try:
-            for pragma in _PRAGMAS:
-                await writer.execute(pragma)
-            await _migrate(writer)
-            reader = await aiosqlite.connect(path, isolation_level=None)
-        except BaseException:
-            await writer.close()
-            raise
-        for pragma in _PRAGMAS[2:]:
-            await reader.execute(pragma)
-        reader.row_factory = sqlite3.Row
-        writer.row_factory = sqlite3.Row
-        log.info("database %s ready (SQLite %s)", path, sqlite3.sqlite_version)
-        return cls(writer, reader)
+    async def execute(self, sql: str, params: Params = ()) -> None: ...
 
-    async def close(self) -> None:
-        async with self._write_lock:
-            await self._writer.close()
-        await self._reader.close()
+    async def execute_many(self, sql: str, rows: Iterable[Params]) -> None: ...
 
-    async def write(self, fn: WriteFn[T]) -> T:
-        """Run ``fn`` inside one immediate transaction; commit, or roll back on error."""
-        return await asyncio.shield(asyncio.ensure_future(self._transaction(fn)))
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None: ...
 
-    async def _transaction(self, fn: WriteFn[T]) -> T:
-        async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
-            try:
-                result = await fn(self._writer)
-            except BaseException:
-                await self._writer.execute("ROLLBACK")
-                raise
-            await self._writer.execute("COMMIT")
-            return result
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]: ...
 
-    async def fetch_all(self, sql: str, params: Iterable[Any] = ()) -> list[sqlite3.Row]:
-        """Runs the query to its end in one hop to the connection's thread. A cursor left open
-        across hops keeps the reader's read transaction open while other queries interleave,
-        pinning an old snapshot: a read could then miss a write that had already committed."""
-        return list(await self._reader.execute_fetchall(sql, tuple(params)))
+    async def serialize(self, name: str) -> None:
+        """Wait until no other transaction, in any process, holds ``name``; hold it until
+        this one ends. (SQLite: already so, one writer holds the whole file.)"""
+        ...
 
-    async def fetch_one(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Row | None:
-        rows = await self.fetch_all(sql, params)
-        return rows[0] if rows else None
+    async def notify(self, job_id: str) -> None:
+        """Tell every process listening (Database.listen) that the job changed, once this
+        transaction commits. (SQLite: nobody to tell; other processes re-read the store.)"""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    name: str  # "sqlite" or "postgresql"
+    for_update: str  # appended to a SELECT that decides an UPDATE in the same transaction
+    # Prompt words -> a condition on ``jobs`` (every word as a word prefix) and its parameters.
+    prompt_match: Callable[[Sequence[str]], tuple[str, list[object]]]
+    clear_search: str | None  # empties the search index of finished jobs, if it is separate
+    now: str  # the database's clock in unix seconds: one clock for every replica's leases
+
+
+class Database(Protocol):
+    dialect: Dialect
+    description: str  # e.g. "SQLite /data/kie.sqlite3"; never a password
+
+    async def write(self, fn: Callable[[Transaction], Awaitable[T]]) -> T:
+        """Run ``fn`` in one transaction and commit, or roll back if it raises. The
+        transaction finishes even if the caller is cancelled meanwhile."""
+        ...
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]: ...
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None: ...
+
+    async def listen(self, on_change: OnChange, ready: asyncio.Event) -> None:
+        """Call ``on_change(job_id)`` for every job another transaction notified, until
+        cancelled; set ``ready`` once listening. Reconnects by itself after a failure."""
+        ...
+
+    async def ping(self) -> bool:
+        """Whether the database answers a trivial query now (cheap: for /healthz)."""
+        ...
 
     async def integrity_check(self) -> str:
-        row = await self.fetch_one("PRAGMA integrity_check")
-        return str(row[0]) if row else "no answer"
+        """'ok' when the database answers and is sound; otherwise what is wrong."""
+        ...
 
-
-async def _migrate(conn: aiosqlite.Connection) -> None:
-    async with conn.execute("PRAGMA user_version") as cursor:
-        row = await cursor.fetchone()
-    version = int(row[0]) if row else 0
-    if version > len(MIGRATIONS):
-        raise RuntimeError(
-            f"The database was written by a newer mcp-server-kie (schema {version}, "
-            f"this version knows {len(MIGRATIONS)}). Upgrade the server."
-        )
-    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        await conn.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in _statements(script):
-                await conn.execute(statement)
-            await conn.execute(f"PRAGMA user_version={number}")
-        except BaseException:
-            await conn.execute("ROLLBACK")
-            raise
-        await conn.execute("COMMIT")
-        log.info("database migrated to schema %d", number)
-
-
-def _statements(script: str) -> list[str]:
-    """Split a script into complete statements (trigger bodies contain semicolons)."""
-    statements: list[str] = []
-    pending = ""
-    for line in script.splitlines(keepends=True):
-        pending += line
-        if sqlite3.complete_statement(pending):
-            statements.append(pending.strip())
-            pending = ""
-    if pending.strip():
-        raise ValueError(f"incomplete SQL statement in migration: {pending.strip()[:60]}")
-    return statements
+    async def close(self) -> None: ...

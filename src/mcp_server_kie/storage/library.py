@@ -11,9 +11,17 @@ import binascii
 import json
 import math
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from mcp_server_kie.domain import JobStatus, MediaKind
+from mcp_server_kie.domain import Asset, Job, JobStatus, MediaKind
+from mcp_server_kie.storage.database import Database, Row, Transaction
+from mcp_server_kie.storage.records import (
+    OPEN_STATUSES,
+    MediaPage,
+    asset_from_row,
+    job_from_row,
+)
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -60,18 +68,16 @@ def decode_cursor(cursor: str, newest_first: bool) -> tuple[float, str]:
     return float(created_at), job_id
 
 
-def match_expression(text: str) -> str | None:
-    """Prompt words as an FTS5 query: every word must appear (as a word prefix). Quoting each
-    word keeps FTS5 operators and punctuation in user text from meaning anything."""
-    words = _WORD.findall(text)
-    if not words:
-        return None
-    return " ".join(f'"{word}"*' for word in words[:20])
+def prompt_words(text: str) -> list[str]:
+    """The words of a prompt search (at most 20); each must appear as a word prefix."""
+    return [str(word) for word in _WORD.findall(text)[:20]]
 
 
-def where_clause(query: MediaQuery) -> tuple[str, list[object]]:
+def where_clause(
+    query: MediaQuery, prompt_match: Callable[[Sequence[str]], tuple[str, list[object]]]
+) -> tuple[str, list[object]]:
     """The WHERE and ORDER BY ... LIMIT for ``query`` over ``jobs``; fetches one extra row so
-    the caller knows whether another page exists."""
+    the caller knows whether another page exists. ``prompt_match`` is the backend's search."""
     conditions: list[str] = []
     params: list[object] = []
     for column, value in (
@@ -90,12 +96,13 @@ def where_clause(query: MediaQuery) -> tuple[str, list[object]]:
         conditions.append("created_at < ?")
         params.append(query.until)
     if query.text is not None:
-        expression = match_expression(query.text)
-        if expression is None:
-            conditions.append("0")
+        words = prompt_words(query.text)
+        if not words:
+            conditions.append("FALSE")
         else:
-            conditions.append("id IN (SELECT job_id FROM jobs_fts WHERE jobs_fts MATCH ?)")
-            params.append(expression)
+            condition, values = prompt_match(words)
+            conditions.append(condition)
+            params.extend(values)
     order = "DESC" if query.newest_first else "ASC"
     if query.after is not None:
         conditions.append(f"(created_at, id) {'<' if query.newest_first else '>'} (?, ?)")
@@ -103,3 +110,84 @@ def where_clause(query: MediaQuery) -> tuple[str, list[object]]:
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
     params.append(query.limit + 1)
     return f"{where} ORDER BY created_at {order}, id {order} LIMIT ?", params
+
+
+class LibraryQueries:
+    """Finding, paging and deleting finished media (mixed into the Store)."""
+
+    db: Database
+
+    async def list_jobs(self, query: MediaQuery) -> MediaPage:
+        """One page of jobs with their assets (see storage.library for the paging rules)."""
+        clause, params = where_clause(query, self.db.dialect.prompt_match)
+        rows = await self.db.fetch_all(f"SELECT * FROM jobs {clause}", params)
+        more = len(rows) > query.limit
+        rows = rows[: query.limit]
+        jobs = await self._with_assets(rows)
+        next_cursor = None
+        if more and jobs:
+            last = jobs[-1]
+            next_cursor = encode_cursor(last.created_at, last.id, query.newest_first)
+        return MediaPage(jobs, next_cursor)
+
+    async def _with_assets(self, rows: Sequence[Row]) -> list[Job]:
+        if not rows:
+            return []
+        ids = [str(r["id"]) for r in rows]
+        marks = ", ".join("?" for _ in ids)
+        asset_rows = await self.db.fetch_all(
+            f"SELECT * FROM assets WHERE job_id IN ({marks}) ORDER BY job_id, idx", ids
+        )
+        by_job: dict[str, list[Asset]] = {}
+        for a in asset_rows:
+            by_job.setdefault(str(a["job_id"]), []).append(asset_from_row(a))
+        return [job_from_row(r, tuple(by_job.get(str(r["id"]), ()))) for r in rows]
+
+    async def get_asset(self, asset_id: str) -> Asset | None:
+        row = await self.db.fetch_one("SELECT * FROM assets WHERE id = ?", (asset_id,))
+        return asset_from_row(row) if row else None
+
+    # ------------------------------------------------------------------ deleting
+
+    async def delete_asset(self, asset_id: str) -> Asset | None:
+        """Remove one asset's row; the caller removes its files. None if there was none."""
+
+        async def delete(conn: Transaction) -> Asset | None:
+            row = await conn.fetch_one("SELECT * FROM assets WHERE id = ?", (asset_id,))
+            if row is None:
+                return None
+            await conn.execute("DELETE FROM assets WHERE id = ?", (asset_id,))
+            return asset_from_row(row)
+
+        return await self.db.write(delete)
+
+    async def delete_jobs(self, job_ids: Sequence[str] | None) -> tuple[list[str], list[Asset]]:
+        """Remove finished jobs (all finished jobs when ``job_ids`` is None) with their assets,
+        events and inbox rows. Running jobs are never removed: kie.ai is still working (and
+        charging) for them. Returns the ids removed and their assets, whose files the caller
+        removes after the commit."""
+
+        async def delete(conn: Transaction) -> tuple[list[str], list[Asset]]:
+            scope, params = ("", []) if job_ids is None else _in("id", job_ids)
+            rows = await conn.fetch_all(
+                f"SELECT id FROM jobs WHERE status NOT IN {OPEN_STATUSES} {scope}", params
+            )
+            ids = [str(r["id"]) for r in rows]
+            if not ids:
+                return [], []
+            chosen, chosen_params = _in("job_id", ids)
+            rows = await conn.fetch_all(f"SELECT * FROM assets WHERE TRUE {chosen}", chosen_params)
+            assets = [asset_from_row(r) for r in rows]
+            clear_search = self.db.dialect.clear_search
+            if job_ids is None and clear_search:  # clearing everything: the index in one go
+                await conn.execute(clear_search)
+            await conn.execute(f"DELETE FROM webhook_inbox WHERE TRUE {chosen}", chosen_params)
+            by_id, by_id_params = _in("id", ids)
+            await conn.execute(f"DELETE FROM jobs WHERE TRUE {by_id}", by_id_params)
+            return ids, assets
+
+        return await self.db.write(delete)
+
+
+def _in(column: str, values: Sequence[str]) -> tuple[str, list[str]]:
+    return f"AND {column} IN ({', '.join('?' for _ in values)})", list(values)

@@ -6,82 +6,105 @@ state matches no row, so a duplicate or late event is a no-op whatever order it 
 
 from __future__ import annotations
 
-import hashlib
+import asyncio
 import json
-import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
-import aiosqlite
-
-from mcp_server_kie.domain import (
-    ApiFamily,
-    Asset,
-    Job,
-    JobError,
-    JobStatus,
-    MediaKind,
-    TaskState,
+from mcp_server_kie.domain import Asset, Job, JobError, JobStatus, TaskState
+from mcp_server_kie.storage.backends import open_database
+from mcp_server_kie.storage.database import Database, OnChange, Row, Transaction
+from mcp_server_kie.storage.errors import DailyLimitReached, IdempotencyConflict
+from mcp_server_kie.storage.inbox import InboxAndPreferences
+from mcp_server_kie.storage.leases import LeaseQueries
+from mcp_server_kie.storage.library import LibraryQueries
+from mcp_server_kie.storage.pace import PaceQueries
+from mcp_server_kie.storage.records import (
+    OPEN_STATUSES,
+    NewJob,
+    asset_from_row,
+    job_from_row,
 )
-from mcp_server_kie.storage.database import Database
-from mcp_server_kie.storage.library import MediaQuery, encode_cursor, where_clause
+from mcp_server_kie.storage.sqlite import SqliteDatabase
 
-_OPEN = "('pending', 'processing')"
-_WriteStep = Callable[[aiosqlite.Connection], Awaitable[None]]
-
-
-@dataclass(frozen=True, slots=True)
-class NewJob:
-    id: str
-    kind: MediaKind
-    family: ApiFamily
-    model: str
-    prompt: str
-    params: dict[str, object]
-    callback_token_hash: str | None
-    callback_expected: bool
-    idempotency_key: str | None
-    expected_credits: float | None
-    client_ref: str | None = None
+_OPEN = OPEN_STATUSES
+DAY_SECONDS = 24 * 60 * 60
+_WriteStep = Callable[[Transaction], Awaitable[None]]
 
 
-@dataclass(frozen=True, slots=True)
-class MediaPage:
-    jobs: list[Job]
-    next_cursor: str | None  # None on the last page
+class Store(LibraryQueries, InboxAndPreferences, LeaseQueries, PaceQueries):
+    """The one object the engine, tools and server hold; the SQL behind it is portable and
+    runs on the Database it was opened with (SQLite or PostgreSQL)."""
 
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    id: int
-    job_id: str
-    body: bytes
-
-
-class Store:
     def __init__(self, db: Database) -> None:
         self.db = db
 
     @classmethod
     async def open(cls, path: Path) -> Store:
-        return cls(await Database.open(path))
+        """The store in a SQLite file (the embedded default)."""
+        return cls(await SqliteDatabase.open(path))
+
+    @classmethod
+    async def connect(cls, url: str | None, default_path: Path | None = None) -> Store:
+        """The store ``url`` names (see storage.backends.open_database)."""
+        return cls(await open_database(url, default_path))
+
+    @property
+    def backend(self) -> str:
+        """Which database this is, for logs and doctor (never a password)."""
+        return self.db.description
+
+    @property
+    def backend_kind(self) -> str:
+        """'sqlite' or 'postgresql' (what /healthz may tell anyone)."""
+        return self.db.dialect.name
+
+    async def answers(self) -> bool:
+        return await self.db.ping()
+
+    async def check(self) -> str:
+        """'ok' when the database answers and is sound; otherwise what is wrong."""
+        return await self.db.integrity_check()
+
+    async def follow_changes(self, on_change: OnChange, ready: asyncio.Event) -> None:
+        """Call ``on_change(job_id)`` whenever any process changes a job (PostgreSQL's
+        LISTEN/NOTIFY); on SQLite nothing arrives and readers re-read instead. Runs until
+        cancelled; ``ready`` is set once following."""
+        await self.db.listen(on_change, ready)
 
     async def close(self) -> None:
         await self.db.close()
 
     # ------------------------------------------------------------------ jobs
 
-    async def create_job(self, new: NewJob) -> Job:
+    async def create_job(self, new: NewJob, *, daily_limit: float | None = None) -> Job:
+        """Write a new pending job, deciding idempotency and the daily credit limit in the same
+        transaction (one writer at a time across processes): concurrent callers with one
+        idempotency key all get the first caller's job, and together they never commit more
+        than ``daily_limit`` credits. Raises IdempotencyConflict when the key was first used for
+        another request, DailyLimitReached when the job would go over the limit."""
         now = time.time()
 
-        async def insert(conn: aiosqlite.Connection) -> None:
+        async def insert(conn: Transaction) -> str:
+            await conn.serialize("jobs.create")  # one create at a time, across all processes
+            if new.idempotency_key is not None:
+                row = await conn.fetch_one(
+                    "SELECT id, request_hash FROM jobs WHERE idempotency_key = ?",
+                    (new.idempotency_key,),
+                )
+                if row is not None:
+                    _check_same_request(row, new.request_hash)
+                    return str(row["id"])
+            if daily_limit is not None:
+                committed = await _committed_since(conn, now - DAY_SECONDS)
+                if committed + (new.expected_credits or 0.0) > daily_limit:
+                    raise DailyLimitReached(committed, daily_limit)
             await conn.execute(
                 "INSERT INTO jobs (id, kind, family, model, prompt, params, status,"
                 " callback_token_hash, callback_expected, idempotency_key, expected_credits,"
-                " client_ref, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)",
+                " client_ref, request_hash, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     new.id,
                     new.kind.value,
@@ -94,14 +117,15 @@ class Store:
                     new.idempotency_key,
                     new.expected_credits,
                     new.client_ref,
+                    new.request_hash,
                     now,
                     now,
                 ),
             )
             await _event(conn, new.id, None, JobStatus.PENDING, "created", now)
+            return new.id
 
-        await self.db.write(insert)
-        job = await self.get_job(new.id)
+        job = await self.get_job(await self.db.write(insert))
         assert job is not None
         return job
 
@@ -133,12 +157,13 @@ class Store:
     async def set_task_state(self, job_id: str, state: TaskState) -> None:
         """Record kie's latest non-terminal state; never touches a terminal job."""
 
-        async def update(conn: aiosqlite.Connection) -> None:
+        async def update(conn: Transaction) -> None:
             await conn.execute(
                 "UPDATE jobs SET task_state = ?, updated_at = ?"
                 f" WHERE id = ? AND status IN {_OPEN}",
                 (state.value, time.time(), job_id),
             )
+            await conn.notify(job_id)
 
         await self.db.write(update)
 
@@ -147,8 +172,8 @@ class Store:
     ) -> bool:
         """processing -> completed with its assets in one transaction; False if already terminal."""
 
-        async def insert_assets(conn: aiosqlite.Connection) -> None:
-            await conn.executemany(
+        async def insert_assets(conn: Transaction) -> None:
+            await conn.execute_many(
                 "INSERT INTO assets (id, job_id, idx, kind, path, mime_type, bytes, sha256,"
                 " source_url, width, height, duration, created_at, thumbnail_path)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -210,12 +235,13 @@ class Store:
     ) -> bool:
         allowed = ", ".join(f"'{s.value}'" for s in only_from)
 
-        async def update(conn: aiosqlite.Connection) -> bool:
+        async def update(conn: Transaction) -> bool:
             now = time.time()
-            async with conn.execute(
-                f"SELECT status FROM jobs WHERE id = ? AND status IN ({allowed})", (job_id,)
-            ) as cursor:
-                row = await cursor.fetchone()
+            row = await conn.fetch_one(
+                f"SELECT status FROM jobs WHERE id = ? AND status IN ({allowed})"
+                + self.db.dialect.for_update,
+                (job_id,),
+            )
             if row is None:
                 return False
             await conn.execute(
@@ -236,11 +262,20 @@ class Store:
         assets = await self.db.fetch_all(
             "SELECT * FROM assets WHERE job_id = ? ORDER BY idx", (job_id,)
         )
-        return _job(row, tuple(_asset(a) for a in assets))
+        return job_from_row(row, tuple(asset_from_row(a) for a in assets))
 
-    async def find_by_idempotency_key(self, key: str) -> Job | None:
-        row = await self.db.fetch_one("SELECT id FROM jobs WHERE idempotency_key = ?", (key,))
-        return await self.get_job(str(row["id"])) if row else None
+    async def find_by_idempotency_key(
+        self, key: str, request_hash: str | None = None
+    ) -> Job | None:
+        """The job first made with ``key``; IdempotencyConflict if it was made from a request
+        other than ``request_hash`` (when both are known)."""
+        row = await self.db.fetch_one(
+            "SELECT id, request_hash FROM jobs WHERE idempotency_key = ?", (key,)
+        )
+        if row is None:
+            return None
+        _check_same_request(row, request_hash)
+        return await self.get_job(str(row["id"]))
 
     async def callback_token_hash(self, job_id: str) -> str | None:
         row = await self.db.fetch_one(
@@ -252,83 +287,7 @@ class Store:
         rows = await self.db.fetch_all(
             f"SELECT * FROM jobs WHERE status IN {_OPEN} ORDER BY created_at"
         )
-        return [_job(row, ()) for row in rows]
-
-    async def list_jobs(self, query: MediaQuery) -> MediaPage:
-        """One page of jobs with their assets (see storage.library for the paging rules)."""
-        clause, params = where_clause(query)
-        rows = await self.db.fetch_all(f"SELECT * FROM jobs {clause}", params)
-        more = len(rows) > query.limit
-        rows = rows[: query.limit]
-        jobs = await self._with_assets(rows)
-        next_cursor = None
-        if more and jobs:
-            last = jobs[-1]
-            next_cursor = encode_cursor(last.created_at, last.id, query.newest_first)
-        return MediaPage(jobs, next_cursor)
-
-    async def _with_assets(self, rows: Sequence[sqlite3.Row]) -> list[Job]:
-        if not rows:
-            return []
-        ids = [str(r["id"]) for r in rows]
-        marks = ", ".join("?" for _ in ids)
-        asset_rows = await self.db.fetch_all(
-            f"SELECT * FROM assets WHERE job_id IN ({marks}) ORDER BY job_id, idx", ids
-        )
-        by_job: dict[str, list[Asset]] = {}
-        for a in asset_rows:
-            by_job.setdefault(str(a["job_id"]), []).append(_asset(a))
-        return [_job(r, tuple(by_job.get(str(r["id"]), ()))) for r in rows]
-
-    async def get_asset(self, asset_id: str) -> Asset | None:
-        row = await self.db.fetch_one("SELECT * FROM assets WHERE id = ?", (asset_id,))
-        return _asset(row) if row else None
-
-    # ------------------------------------------------------------------ deleting
-
-    async def delete_asset(self, asset_id: str) -> Asset | None:
-        """Remove one asset's row; the caller removes its files. None if there was none."""
-
-        async def delete(conn: aiosqlite.Connection) -> Asset | None:
-            async with conn.execute("SELECT * FROM assets WHERE id = ?", (asset_id,)) as cursor:
-                row = await cursor.fetchone()
-            if row is None:
-                return None
-            await conn.execute("DELETE FROM assets WHERE id = ?", (asset_id,))
-            return _asset(row)
-
-        return await self.db.write(delete)
-
-    async def delete_jobs(self, job_ids: Sequence[str] | None) -> tuple[list[str], list[Asset]]:
-        """Remove finished jobs (all finished jobs when ``job_ids`` is None) with their assets,
-        events and inbox rows. Running jobs are never removed: kie.ai is still working (and
-        charging) for them. Returns the ids removed and their assets, whose files the caller
-        removes after the commit."""
-
-        async def delete(conn: aiosqlite.Connection) -> tuple[list[str], list[Asset]]:
-            scope, params = ("", []) if job_ids is None else _in("id", job_ids)
-            async with conn.execute(
-                f"SELECT id FROM jobs WHERE status NOT IN {_OPEN} {scope}", params
-            ) as cursor:
-                ids = [str(r["id"]) for r in await cursor.fetchall()]
-            if not ids:
-                return [], []
-            chosen, chosen_params = _in("job_id", ids)
-            async with conn.execute(
-                f"SELECT * FROM assets WHERE 1 {chosen}", chosen_params
-            ) as cursor:
-                assets = [_asset(r) for r in await cursor.fetchall()]
-            if job_ids is None:  # clearing everything: empty the index in one go
-                await conn.execute(
-                    "DELETE FROM jobs_fts WHERE job_id IN"
-                    f" (SELECT id FROM jobs WHERE status NOT IN {_OPEN})"
-                )
-            await conn.execute(f"DELETE FROM webhook_inbox WHERE 1 {chosen}", chosen_params)
-            by_id, by_id_params = _in("id", ids)
-            await conn.execute(f"DELETE FROM jobs WHERE 1 {by_id}", by_id_params)
-            return ids, assets
-
-        return await self.db.write(delete)
+        return [job_from_row(row, ()) for row in rows]
 
     async def job_events(self, job_id: str) -> list[tuple[float, str | None, str, str]]:
         rows = await self.db.fetch_all(
@@ -341,9 +300,8 @@ class Store:
         """Add an event to a job's history that does not change its status (for instance, a
         task requester that stopped waiting). False when the job does not exist."""
 
-        async def note(conn: aiosqlite.Connection) -> bool:
-            async with conn.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)) as cursor:
-                row = await cursor.fetchone()
+        async def note(conn: Transaction) -> bool:
+            row = await conn.fetch_one("SELECT status FROM jobs WHERE id = ?", (job_id,))
             if row is None:
                 return False
             status = JobStatus(row["status"])
@@ -362,118 +320,36 @@ class Store:
 
     async def last_job_event(self) -> int:
         """The id of the newest job event (0 when there is none)."""
-        row = await self.db.fetch_one("SELECT COALESCE(MAX(id), 0) FROM job_events")
-        return int(row[0]) if row else 0
+        row = await self.db.fetch_one("SELECT COALESCE(MAX(id), 0) AS last FROM job_events")
+        return int(row["last"]) if row else 0
 
     async def credits_committed_since(self, since: float) -> float:
-        """Credits spent or at stake for jobs created since ``since``: what kie.ai charged
-        where known, else the expected cost of jobs that are running, done, or whose submit
-        may have gone through ("uncertain")."""
-        row = await self.db.fetch_one(
-            "SELECT COALESCE(SUM(COALESCE(credits, expected_credits)), 0) FROM jobs"
-            " WHERE created_at >= ? AND (status != 'failed' OR error_category = 'uncertain')",
-            (since,),
-        )
-        return float(row[0]) if row else 0.0
-
-    # ------------------------------------------------------------------ preferences
-
-    async def preferences(self) -> dict[str, object]:
-        rows = await self.db.fetch_all("SELECT key, value FROM preferences ORDER BY key")
-        return {str(r["key"]): json.loads(r["value"]) for r in rows}
-
-    async def set_preferences(self, changes: dict[str, object]) -> None:
-        """Set each key to its value; a None value removes the key (back to the default)."""
-
-        async def update(conn: aiosqlite.Connection) -> None:
-            now = time.time()
-            for key, value in changes.items():
-                if value is None:
-                    await conn.execute("DELETE FROM preferences WHERE key = ?", (key,))
-                else:
-                    await conn.execute(
-                        "INSERT INTO preferences (key, value, updated_at) VALUES (?, ?, ?)"
-                        " ON CONFLICT (key) DO UPDATE SET value = excluded.value,"
-                        " updated_at = excluded.updated_at",
-                        (key, json.dumps(value), now),
-                    )
-
-        await self.db.write(update)
-
-    # ------------------------------------------------------------------ webhook inbox
-
-    async def add_delivery(self, job_id: str, body: bytes) -> int | None:
-        """Store a delivery; None (nothing written) when the same body is already stored
-        for this job, so a replayed delivery is kept once."""
-        digest = hashlib.sha256(body).hexdigest()
-
-        async def insert(conn: aiosqlite.Connection) -> int | None:
-            cursor = await conn.execute(
-                "INSERT OR IGNORE INTO webhook_inbox (job_id, received_at, body, digest)"
-                " VALUES (?, ?, ?, ?)",
-                (job_id, time.time(), body, digest),
-            )
-            return int(cursor.lastrowid or 0) if cursor.rowcount == 1 else None
-
-        return await self.db.write(insert)
-
-    async def count_deliveries(self, job_id: str) -> int:
-        """Rows the inbox holds for one job, processed or not."""
-        row = await self.db.fetch_one(
-            "SELECT count(*) FROM webhook_inbox WHERE job_id = ?", (job_id,)
-        )
-        return int(row[0]) if row else 0
-
-    async def prune_deliveries(self, job_id: str | None = None) -> int:
-        """Delete processed deliveries of jobs that are no longer running (one job's when
-        ``job_id`` is given); unprocessed ones and those of running jobs are kept. Returns
-        how many rows went."""
-        where, params = ("AND job_id = ?", (job_id,)) if job_id else ("", ())
-
-        async def delete(conn: aiosqlite.Connection) -> int:
-            cursor = await conn.execute(
-                "DELETE FROM webhook_inbox WHERE processed_at IS NOT NULL"
-                " AND job_id NOT IN"
-                " (SELECT id FROM jobs WHERE status IN ('pending', 'processing'))"
-                f" {where}",
-                params,
-            )
-            return int(cursor.rowcount)
-
-        return await self.db.write(delete)
-
-    async def mark_delivery_processed(self, delivery_id: int) -> None:
-        async def update(conn: aiosqlite.Connection) -> None:
-            await conn.execute(
-                "UPDATE webhook_inbox SET processed_at = ? WHERE id = ?",
-                (time.time(), delivery_id),
-            )
-
-        await self.db.write(update)
-
-    async def pending_deliveries(self, job_id: str | None = None) -> list[Delivery]:
-        """Unprocessed deliveries, oldest first; only one job's when ``job_id`` is given."""
-        where, params = ("AND job_id = ?", (job_id,)) if job_id else ("", ())
-        rows = await self.db.fetch_all(
-            "SELECT id, job_id, body FROM webhook_inbox"
-            f" WHERE processed_at IS NULL {where} ORDER BY id",
-            params,
-        )
-        return [Delivery(int(r["id"]), str(r["job_id"]), bytes(r["body"])) for r in rows]
-
-    async def count(self, table: str) -> int:
-        if table not in {"jobs", "assets", "webhook_inbox", "job_events"}:
-            raise ValueError(f"unknown table {table!r}")
-        row = await self.db.fetch_one(f"SELECT count(*) FROM {table}")
-        return int(row[0]) if row else 0
+        """Credits spent or at stake for jobs created since ``since`` (see _committed_since)."""
+        row = await self.db.fetch_one(_COMMITTED_SQL, (since,))
+        return float(row["committed"]) if row else 0.0
 
 
-def _in(column: str, values: Sequence[str]) -> tuple[str, list[str]]:
-    return f"AND {column} IN ({', '.join('?' for _ in values)})", list(values)
+_COMMITTED_SQL = (
+    "SELECT COALESCE(SUM(COALESCE(credits, expected_credits)), 0) AS committed FROM jobs"
+    " WHERE created_at >= ? AND (status != 'failed' OR error_category = 'uncertain')"
+)
+
+
+async def _committed_since(conn: Transaction, since: float) -> float:
+    """What kie.ai charged where known, else the expected cost of jobs that are running, done,
+    or whose submit may have gone through ("uncertain"): those are counted as spent."""
+    row = await conn.fetch_one(_COMMITTED_SQL, (since,))
+    return float(row["committed"]) if row else 0.0
+
+
+def _check_same_request(row: Row, request_hash: str | None) -> None:
+    stored = row["request_hash"]
+    if stored is not None and request_hash is not None and stored != request_hash:
+        raise IdempotencyConflict(str(row["id"]))
 
 
 async def _event(
-    conn: aiosqlite.Connection,
+    conn: Transaction,
     job_id: str,
     from_status: JobStatus | None,
     to_status: JobStatus,
@@ -484,52 +360,4 @@ async def _event(
         "INSERT INTO job_events (job_id, at, from_status, to_status, cause) VALUES (?, ?, ?, ?, ?)",
         (job_id, at, from_status.value if from_status else None, to_status.value, cause),
     )
-
-
-def _job(row: sqlite3.Row, assets: tuple[Asset, ...]) -> Job:
-    error = None
-    if row["error_category"]:
-        error = JobError(
-            category=row["error_category"],
-            message=row["error_message"] or "",
-            retryable=bool(row["error_retryable"]),
-            provider_code=row["error_provider_code"],
-        )
-    return Job(
-        id=row["id"],
-        kind=MediaKind(row["kind"]),
-        family=ApiFamily(row["family"]),
-        model=row["model"],
-        prompt=row["prompt"],
-        params=json.loads(row["params"]),
-        status=JobStatus(row["status"]),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        task_id=row["task_id"],
-        task_state=TaskState(row["task_state"]) if row["task_state"] else None,
-        callback_expected=bool(row["callback_expected"]),
-        expected_credits=row["expected_credits"],
-        credits=row["credits"],
-        error=error,
-        assets=assets,
-        client_ref=row["client_ref"],
-    )
-
-
-def _asset(row: sqlite3.Row) -> Asset:
-    return Asset(
-        id=row["id"],
-        job_id=row["job_id"],
-        index=row["idx"],
-        kind=MediaKind(row["kind"]),
-        path=row["path"],
-        mime_type=row["mime_type"],
-        bytes=row["bytes"],
-        sha256=row["sha256"],
-        source_url=row["source_url"],
-        created_at=row["created_at"],
-        width=row["width"],
-        height=row["height"],
-        duration=row["duration"],
-        thumbnail_path=row["thumbnail_path"],
-    )
+    await conn.notify(job_id)

@@ -13,6 +13,7 @@ from pydantic import Field
 from mcp_server_kie.catalog import DEFAULT_MODEL, models_of, validate_request
 from mcp_server_kie.domain import MediaKind, NotConfiguredError, UserInputError
 from mcp_server_kie.jobs import SubmitError
+from mcp_server_kie.jobs.budget import request_fingerprint
 from mcp_server_kie.tools.context import bounded_wait, tool_context, wait_with_progress
 from mcp_server_kie.tools.preferences import apply_defaults, default_model
 from mcp_server_kie.tools.results import JobResult, tool_result
@@ -257,24 +258,33 @@ async def _generate(
 ) -> CallToolResult:
     state = tool_context(ctx)
     store = state.engine.store
-    existing = await store.find_by_idempotency_key(idempotency_key) if idempotency_key else None
-    if existing is not None:  # a retry of a call that already started (and paid for) this job
-        job = existing
-    else:
-        try:
+    fingerprint = request_fingerprint(kind, prompt, model, {**knobs, "options": options})
+    try:
+        # A retry of a call that already started (and paid for) its job gets that job.
+        job = (
+            await state.engine.find_idempotent(idempotency_key, fingerprint)
+            if idempotency_key
+            else None
+        )
+        if job is None:
             preferences = await store.preferences()
             chosen = model or default_model(preferences, kind) or DEFAULT_MODEL[kind]
             spec = state.catalogue.get_model(chosen, kind)
             knobs = apply_defaults(preferences, spec, knobs)
             request = validate_request(spec, prompt, knobs, options)
-            async with state.budget.reserve(spec.id, request.expected_credits):
-                job = await state.engine.submit(
-                    kind, request, prompt, idempotency_key, client_ref=client_ref
-                )
-        except (UserInputError, NotConfiguredError) as exc:
-            raise ToolError(str(exc)) from None
-        except SubmitError as exc:
-            raise ToolError(f"{exc} (job {exc.job.id})" if exc.job else str(exc)) from None
+            job = await state.engine.submit(
+                kind,
+                request,
+                prompt,
+                idempotency_key,
+                client_ref=client_ref,
+                budget=state.budget,
+                request_hash=fingerprint,
+            )
+    except (UserInputError, NotConfiguredError) as exc:
+        raise ToolError(str(exc)) from None
+    except SubmitError as exc:
+        raise ToolError(f"{exc} (job {exc.job.id})" if exc.job else str(exc)) from None
     wait = bounded_wait(state, wait_seconds, DEFAULT_WAIT[kind])
     job = await wait_with_progress(state, ctx, job, wait)
     return tool_result(job, state.links)

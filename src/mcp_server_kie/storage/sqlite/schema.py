@@ -189,7 +189,33 @@ MIGRATIONS: tuple[str, ...] = (
         DELETE FROM jobs_fts WHERE job_id = old.id;
     END;
     """,
-    # 6: a bounded inbox: each stored delivery's digest, so an identical delivery for the same
+    # 6: the fingerprint of the request an idempotency key was first used for.
+    """
+    ALTER TABLE jobs ADD COLUMN request_hash TEXT;
+    """,
+    # 7: leases: who is doing a piece of shared work (a job's refresh and download), until when.
+    """
+    CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_at REAL NOT NULL
+    );
+    """,
+    # 8: account-wide request pacing: recent requests to kie.ai per limit, and 429 pauses.
+    """
+    CREATE TABLE pace_slots (
+        id INTEGER PRIMARY KEY,
+        pace TEXT NOT NULL,
+        started_at REAL NOT NULL,
+        finished_at REAL
+    );
+    CREATE INDEX pace_slots_by_pace ON pace_slots (pace, finished_at);
+    CREATE TABLE pace_pauses (
+        pace TEXT PRIMARY KEY,
+        until REAL NOT NULL
+    );
+    """,
+    # 9: a bounded inbox: each stored delivery's digest, so an identical delivery for the same
     # job is stored once however often it is replayed.
     """
     ALTER TABLE webhook_inbox ADD COLUMN digest TEXT;

@@ -1,0 +1,55 @@
+"""kie.ai's account limits kept by every process and replica together.
+
+kie counts creates (20 per 10 s) and status queries per account, not per process: replicas
+that each kept the limit alone would together exceed it and meet 429s. These paces take their
+slots from the store instead (storage/pace.py), under a name derived from the API key (a hash:
+the key itself is never stored), so every process using one key shares one pace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+from collections.abc import AsyncIterator
+
+from mcp_server_kie.kie.limits import KieLimits, Paces
+from mcp_server_kie.storage import Store
+
+# A slot held longer than this belongs to a process that died mid-request.
+_STALE_SLOT_SECONDS = 120.0
+
+
+class SharedPace:
+    def __init__(self, store: Store, name: str, limit: int, window: float) -> None:
+        self._store = store
+        self._name = name
+        self._limit = limit
+        self.window = window
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        while True:
+            slot_id, wait = await self._store.take_pace_slot(
+                self._name, self._limit, self.window, _STALE_SLOT_SECONDS
+            )
+            if slot_id is not None:
+                break
+            await asyncio.sleep(max(wait, 0.01))
+        try:
+            yield
+        finally:
+            await asyncio.shield(self._store.finish_pace_slot(slot_id))
+
+    async def hold_back(self, seconds: float) -> None:
+        await self._store.pause_pace(self._name, seconds)
+
+
+def shared_paces(store: Store, api_key: str, limits: KieLimits) -> Paces:
+    account = hashlib.sha256(api_key.encode()).hexdigest()[:16]
+    return Paces(
+        creates=SharedPace(store, f"creates:{account}", limits.creates, limits.create_window),
+        status_queries=SharedPace(
+            store, f"status:{account}", limits.status_queries, limits.status_window
+        ),
+    )

@@ -1,0 +1,102 @@
+"""The webhook inbox (every accepted callback, stored before it is answered) and the user's
+saved defaults, one JSON value per key."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+
+from mcp_server_kie.storage.database import Database, Transaction
+from mcp_server_kie.storage.records import Delivery
+
+
+class InboxAndPreferences:
+    db: Database
+
+    async def preferences(self) -> dict[str, object]:
+        rows = await self.db.fetch_all("SELECT key, value FROM preferences ORDER BY key")
+        return {str(r["key"]): json.loads(r["value"]) for r in rows}
+
+    async def set_preferences(self, changes: dict[str, object]) -> None:
+        """Set each key to its value; a None value removes the key (back to the default)."""
+
+        async def update(conn: Transaction) -> None:
+            now = time.time()
+            for key, value in changes.items():
+                if value is None:
+                    await conn.execute("DELETE FROM preferences WHERE key = ?", (key,))
+                else:
+                    await conn.execute(
+                        "INSERT INTO preferences (key, value, updated_at) VALUES (?, ?, ?)"
+                        " ON CONFLICT (key) DO UPDATE SET value = excluded.value,"
+                        " updated_at = excluded.updated_at",
+                        (key, json.dumps(value), now),
+                    )
+
+        await self.db.write(update)
+
+    async def add_delivery(self, job_id: str, body: bytes) -> int | None:
+        """Store a delivery; None (nothing written) when the same body is already stored
+        for this job, so a replayed delivery is kept once."""
+        digest = hashlib.sha256(body).hexdigest()
+
+        async def insert(conn: Transaction) -> int | None:
+            row = await conn.fetch_one(
+                "INSERT INTO webhook_inbox (job_id, received_at, body, digest)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (job_id, digest) DO NOTHING RETURNING id",
+                (job_id, time.time(), body, digest),
+            )
+            return int(row["id"]) if row is not None else None
+
+        return await self.db.write(insert)
+
+    async def count_deliveries(self, job_id: str) -> int:
+        """Rows the inbox holds for one job, processed or not."""
+        row = await self.db.fetch_one(
+            "SELECT count(*) AS n FROM webhook_inbox WHERE job_id = ?", (job_id,)
+        )
+        return int(row["n"]) if row else 0
+
+    async def prune_deliveries(self, job_id: str | None = None) -> int:
+        """Delete processed deliveries of jobs that are no longer running (one job's when
+        ``job_id`` is given); unprocessed ones and those of running jobs are kept. Returns
+        how many rows went."""
+        where, params = ("AND job_id = ?", (job_id,)) if job_id else ("", ())
+
+        async def delete(conn: Transaction) -> int:
+            rows = await conn.fetch_all(
+                "DELETE FROM webhook_inbox WHERE processed_at IS NOT NULL"
+                " AND job_id NOT IN"
+                " (SELECT id FROM jobs WHERE status IN ('pending', 'processing'))"
+                f" {where} RETURNING id",
+                params,
+            )
+            return len(rows)
+
+        return await self.db.write(delete)
+
+    async def mark_delivery_processed(self, delivery_id: int) -> None:
+        async def update(conn: Transaction) -> None:
+            await conn.execute(
+                "UPDATE webhook_inbox SET processed_at = ? WHERE id = ?",
+                (time.time(), delivery_id),
+            )
+
+        await self.db.write(update)
+
+    async def pending_deliveries(self, job_id: str | None = None) -> list[Delivery]:
+        """Unprocessed deliveries, oldest first; only one job's when ``job_id`` is given."""
+        where, params = ("AND job_id = ?", (job_id,)) if job_id else ("", ())
+        rows = await self.db.fetch_all(
+            "SELECT id, job_id, body FROM webhook_inbox"
+            f" WHERE processed_at IS NULL {where} ORDER BY id",
+            params,
+        )
+        return [Delivery(int(r["id"]), str(r["job_id"]), bytes(r["body"])) for r in rows]
+
+    async def count(self, table: str) -> int:
+        if table not in {"jobs", "assets", "webhook_inbox", "job_events"}:
+            raise ValueError(f"unknown table {table!r}")
+        row = await self.db.fetch_one(f"SELECT count(*) AS n FROM {table}")
+        return int(row["n"]) if row else 0

@@ -1,0 +1,79 @@
+"""Leases: exclusive, expiring claims on shared work, for processes and replicas alike.
+
+A lease names a piece of work (``job:<id>``: refreshing a job from kie.ai and downloading its
+outputs). One holder at a time: a claim succeeds when the lease is free, expired, or already
+the claimant's. A holder renews while it works and releases when done; a holder that dies
+(``kill -9``) simply stops renewing, and the lease is free again once it expires. Expiry is
+judged by the database's clock, so replicas on machines with drifting clocks agree.
+
+Each claim is one atomic upsert (``INSERT ... ON CONFLICT DO UPDATE ... WHERE``), on SQLite
+and PostgreSQL alike: it never blocks on another holder, which is what ``FOR UPDATE SKIP
+LOCKED`` buys a queue; here the work is named, so there is nothing to skip over.
+"""
+
+from __future__ import annotations
+
+from mcp_server_kie.storage.database import Database, Transaction
+
+
+class LeaseQueries:
+    db: Database
+
+    async def claim_lease(self, name: str, holder: str, seconds: float) -> bool:
+        """Take ``name`` for ``seconds`` if it is free, expired or already ours."""
+        now = self.db.dialect.now
+
+        async def claim(conn: Transaction) -> bool:
+            row = await conn.fetch_one(
+                f"INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, {now} + ?)"
+                " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,"
+                " expires_at = excluded.expires_at"
+                f" WHERE leases.expires_at <= {now} OR leases.holder = excluded.holder"
+                " RETURNING holder",
+                (name, holder, seconds),
+            )
+            return row is not None
+
+        return await self.db.write(claim)
+
+    async def renew_lease(self, name: str, holder: str, seconds: float) -> bool:
+        """Extend our lease; False if it is no longer ours (it expired and was taken)."""
+        now = self.db.dialect.now
+
+        async def renew(conn: Transaction) -> bool:
+            row = await conn.fetch_one(
+                f"UPDATE leases SET expires_at = {now} + ? WHERE name = ? AND holder = ?"
+                " RETURNING name",
+                (seconds, name, holder),
+            )
+            return row is not None
+
+        return await self.db.write(renew)
+
+    async def take_over_lease(self, name: str, dead: str, holder: str, seconds: float) -> bool:
+        """Take ``name`` from ``dead``, a holder known to have died, before it expires; False
+        if ``dead`` no longer holds it."""
+
+        async def take(conn: Transaction) -> bool:
+            row = await conn.fetch_one(
+                f"UPDATE leases SET holder = ?, expires_at = {self.db.dialect.now} + ?"
+                " WHERE name = ? AND holder = ? RETURNING name",
+                (holder, seconds, name, dead),
+            )
+            return row is not None
+
+        return await self.db.write(take)
+
+    async def release_lease(self, name: str, holder: str) -> None:
+        async def release(conn: Transaction) -> None:
+            await conn.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
+
+        await self.db.write(release)
+
+    async def lease_holder(self, name: str) -> str | None:
+        """Who holds ``name`` now (None: nobody, or the lease has expired)."""
+        row = await self.db.fetch_one(
+            f"SELECT holder FROM leases WHERE name = ? AND expires_at > {self.db.dialect.now}",
+            (name,),
+        )
+        return str(row["holder"]) if row else None

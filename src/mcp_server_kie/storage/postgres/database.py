@@ -1,0 +1,202 @@
+"""The PostgreSQL backend: a psycopg 3 async connection pool, migrations under an advisory lock.
+
+psycopg 3 (not asyncpg): it is typed (``py.typed``, so ``mypy --strict`` checks every call),
+its pool (psycopg_pool) and its LISTEN/NOTIFY API come from the same maintained project, and it
+speaks libpq's connection URLs and environment exactly as ``psql`` does.
+
+The store's SQL uses ``?`` placeholders; they become ``%s`` here. Reads run in autocommit on
+any pooled connection; each write is one transaction, finished even if its caller is cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from mcp_server_kie.storage.database import Dialect, OnChange, Params, Row, Transaction
+from mcp_server_kie.storage.errors import DatabaseUnavailable
+from mcp_server_kie.storage.postgres.schema import MIGRATIONS
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Connection = psycopg.AsyncConnection[dict[str, Any]]
+
+CHANNEL = "kie_jobs"  # NOTIFY payload: the id of a job that changed
+_RELISTEN_FIRST, _RELISTEN_MAX = 0.5, 10.0
+_POOL_SIZE = 10
+_CONNECT_SECONDS = 30.0
+
+
+def lock_key(name: str) -> int:
+    """A stable signed 64-bit advisory-lock key for ``name``."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+def _sql(sql: str) -> bytes:
+    """``?`` placeholders as psycopg's ``%s`` (a literal ``%`` doubled first). Bytes, because
+    psycopg takes a query built at run time as bytes or as psycopg.sql objects only."""
+    return sql.replace("%", "%%").replace("?", "%s").encode()
+
+
+def _prompt_match(words: Sequence[str]) -> tuple[str, list[object]]:
+    """Every word as a word prefix; quoting keeps tsquery operators in user text inert."""
+    query = " & ".join("'" + word.replace("'", "") + "':*" for word in words)
+    return "search @@ to_tsquery('simple', ?)", [query]
+
+
+DIALECT = Dialect(
+    name="postgresql",
+    for_update=" FOR UPDATE",
+    prompt_match=_prompt_match,
+    clear_search=None,
+    now="extract(epoch FROM clock_timestamp())::double precision",
+)
+
+
+class PostgresTransaction:
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Params = ()) -> None:
+        await self._conn.execute(_sql(sql), tuple(params))
+
+    async def execute_many(self, sql: str, rows: Iterable[Params]) -> None:
+        async with self._conn.cursor() as cursor:
+            await cursor.executemany(_sql(sql), [tuple(r) for r in rows])
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
+        cursor = await self._conn.execute(_sql(sql), tuple(params))
+        return await cursor.fetchone()
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
+        cursor = await self._conn.execute(_sql(sql), tuple(params))
+        return list(await cursor.fetchall())
+
+    async def serialize(self, name: str) -> None:
+        await self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(name),))
+
+    async def notify(self, job_id: str) -> None:
+        await self._conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, job_id))
+
+
+class PostgresDatabase:
+    dialect = DIALECT
+
+    def __init__(self, pool: AsyncConnectionPool[Connection], url: str) -> None:
+        self._pool = pool
+        self.url = url  # for LISTEN connections; never logged (it may hold a password)
+        parts = urlsplit(url)
+        self.description = (
+            f"PostgreSQL {parts.hostname or 'local'}:{parts.port or 5432}{parts.path}"
+        )
+
+    @classmethod
+    async def open(cls, url: str) -> PostgresDatabase:
+        pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(
+            url,
+            min_size=1,
+            max_size=_POOL_SIZE,
+            kwargs={"autocommit": True, "row_factory": dict_row},
+            open=False,
+            name="kie-store",
+        )
+        try:
+            await pool.open(wait=True, timeout=_CONNECT_SECONDS)
+        except PoolTimeout:
+            await pool.close()
+            where = urlsplit(url)
+            raise DatabaseUnavailable(
+                f"PostgreSQL at {where.hostname}:{where.port or 5432}{where.path} did not accept "
+                f"a connection within {_CONNECT_SECONDS:.0f} s: check KIE_DATABASE_URL (host, "
+                "port, user, password, database) and that the server is running."
+            ) from None
+        try:
+            async with pool.connection() as conn:
+                await _migrate(conn)
+        except BaseException:
+            await pool.close()
+            raise
+        database = cls(pool, url)
+        log.info("database %s ready", database.description)
+        return database
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    async def write(self, fn: Callable[[Transaction], Awaitable[T]]) -> T:
+        return await asyncio.shield(asyncio.ensure_future(self._transaction(fn)))
+
+    async def _transaction(self, fn: Callable[[Transaction], Awaitable[T]]) -> T:
+        async with self._pool.connection() as conn, conn.transaction():
+            return await fn(PostgresTransaction(conn))
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
+        async with self._pool.connection() as conn:
+            cursor = await conn.execute(_sql(sql), tuple(params))
+            return list(await cursor.fetchall())
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
+        rows = await self.fetch_all(sql, params)
+        return rows[0] if rows else None
+
+    async def listen(self, on_change: OnChange, ready: asyncio.Event) -> None:
+        """LISTEN on its own connection (a pooled one would be handed to others)."""
+        pause = _RELISTEN_FIRST
+        while True:
+            try:
+                conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
+                async with conn:
+                    await conn.execute(f"LISTEN {CHANNEL}".encode())
+                    ready.set()
+                    pause = _RELISTEN_FIRST
+                    async for notice in conn.notifies():
+                        await on_change(notice.payload)
+            except psycopg.OperationalError as exc:
+                log.warning(
+                    "listening for job changes failed (%s); again in %.0f s",
+                    type(exc).__name__,
+                    pause,
+                )
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, _RELISTEN_MAX)
+
+    async def ping(self) -> bool:
+        return await self.integrity_check() == "ok"
+
+    async def integrity_check(self) -> str:
+        try:
+            row = await self.fetch_one("SELECT 1 AS ok")
+        except (psycopg.Error, PoolTimeout) as exc:
+            return f"PostgreSQL does not answer: {type(exc).__name__}"
+        return "ok" if row else "no answer"
+
+
+async def _migrate(conn: Connection) -> None:
+    """Bring the schema up to date in one transaction holding an advisory lock: replicas
+    starting together take turns, and each later one finds the work done."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key("kie.migrations"),))
+        await conn.execute("CREATE TABLE IF NOT EXISTS kie_schema (version INTEGER NOT NULL)")
+        cursor = await conn.execute("SELECT version FROM kie_schema")
+        row = await cursor.fetchone()
+        if row is None:
+            await conn.execute("INSERT INTO kie_schema (version) VALUES (0)")
+        version = int(row["version"]) if row else 0
+        if version > len(MIGRATIONS):
+            raise RuntimeError(
+                f"The database was written by a newer mcp-server-kie (schema {version}, "
+                f"this version knows {len(MIGRATIONS)}). Upgrade the server."
+            )
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            await conn.execute(script.encode())
+            await conn.execute("UPDATE kie_schema SET version = %s", (number,))
+            log.info("database migrated to schema %d", number)

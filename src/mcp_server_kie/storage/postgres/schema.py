@@ -1,0 +1,117 @@
+"""PostgreSQL schema migrations, applied in order and recorded in ``kie_schema``.
+
+The tables match the SQLite schema's latest version; prompt search is a generated tsvector.
+Append new migrations; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: jobs with their assets, the webhook inbox, job events, preferences.
+    """
+    CREATE TABLE jobs (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        family TEXT NOT NULL DEFAULT 'market',
+        model TEXT NOT NULL,
+        prompt TEXT NOT NULL,
+        params TEXT NOT NULL,
+        status TEXT NOT NULL
+            CHECK (status IN ('pending', 'processing', 'completed', 'failed')),
+        task_id TEXT UNIQUE,
+        task_state TEXT,
+        callback_token_hash TEXT,
+        callback_expected INTEGER NOT NULL DEFAULT 0,
+        idempotency_key TEXT UNIQUE,
+        request_hash TEXT,
+        expected_credits DOUBLE PRECISION,
+        credits DOUBLE PRECISION,
+        error_category TEXT,
+        error_message TEXT,
+        error_retryable INTEGER,
+        error_provider_code TEXT,
+        client_ref TEXT,
+        created_at DOUBLE PRECISION NOT NULL,
+        updated_at DOUBLE PRECISION NOT NULL,
+        search TSVECTOR GENERATED ALWAYS AS (to_tsvector('simple', prompt)) STORED
+    );
+    CREATE INDEX jobs_open ON jobs (created_at) WHERE status IN ('pending', 'processing');
+    CREATE INDEX jobs_newest ON jobs (created_at DESC, id DESC);
+    CREATE INDEX jobs_kind_newest ON jobs (kind, created_at DESC, id DESC);
+    CREATE INDEX jobs_model_newest ON jobs (model, created_at DESC, id DESC);
+    CREATE INDEX jobs_client_ref ON jobs (client_ref, created_at DESC, id DESC)
+        WHERE client_ref IS NOT NULL;
+    CREATE INDEX jobs_search ON jobs USING GIN (search);
+
+    CREATE TABLE assets (
+        id TEXT PRIMARY KEY,
+        job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+        idx INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        path TEXT NOT NULL,
+        mime_type TEXT NOT NULL,
+        bytes BIGINT NOT NULL,
+        sha256 TEXT NOT NULL,
+        source_url TEXT NOT NULL,
+        width INTEGER,
+        height INTEGER,
+        duration DOUBLE PRECISION,
+        thumbnail_path TEXT,
+        created_at DOUBLE PRECISION NOT NULL,
+        UNIQUE (job_id, idx)
+    );
+
+    CREATE TABLE webhook_inbox (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        job_id TEXT NOT NULL,
+        received_at DOUBLE PRECISION NOT NULL,
+        body BYTEA NOT NULL,
+        processed_at DOUBLE PRECISION
+    );
+    CREATE INDEX webhook_inbox_pending ON webhook_inbox (id) WHERE processed_at IS NULL;
+
+    CREATE TABLE job_events (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+        at DOUBLE PRECISION NOT NULL,
+        from_status TEXT,
+        to_status TEXT NOT NULL,
+        cause TEXT NOT NULL
+    );
+    CREATE INDEX job_events_by_job ON job_events (job_id, id);
+
+    CREATE TABLE preferences (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at DOUBLE PRECISION NOT NULL
+    );
+    """,
+    # 2: leases: who is doing a piece of shared work (a job's refresh and download), until when.
+    """
+    CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        expires_at DOUBLE PRECISION NOT NULL
+    );
+    """,
+    # 3: account-wide request pacing: recent requests to kie.ai per limit, and 429 pauses.
+    """
+    CREATE TABLE pace_slots (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        pace TEXT NOT NULL,
+        started_at DOUBLE PRECISION NOT NULL,
+        finished_at DOUBLE PRECISION
+    );
+    CREATE INDEX pace_slots_by_pace ON pace_slots (pace, finished_at);
+    CREATE TABLE pace_pauses (
+        pace TEXT PRIMARY KEY,
+        until DOUBLE PRECISION NOT NULL
+    );
+    """,
+    # 4: a bounded inbox: each stored delivery's digest, so an identical delivery for the same
+    # job is stored once however often it is replayed.
+    """
+    ALTER TABLE webhook_inbox ADD COLUMN digest TEXT;
+    CREATE UNIQUE INDEX webhook_inbox_once ON webhook_inbox (job_id, digest);
+    """,
+)

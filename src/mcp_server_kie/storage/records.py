@@ -1,0 +1,89 @@
+"""What the store reads and writes, and how a row becomes a domain object."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from mcp_server_kie.domain import ApiFamily, Asset, Job, JobError, JobStatus, MediaKind, TaskState
+from mcp_server_kie.storage.database import Row
+
+OPEN_STATUSES = "('pending', 'processing')"  # SQL: jobs kie.ai may still be working on
+
+
+@dataclass(frozen=True, slots=True)
+class NewJob:
+    id: str
+    kind: MediaKind
+    family: ApiFamily
+    model: str
+    prompt: str
+    params: dict[str, object]
+    callback_token_hash: str | None
+    callback_expected: bool
+    idempotency_key: str | None
+    expected_credits: float | None
+    client_ref: str | None = None
+    request_hash: str | None = None  # what the idempotency key was first used for
+
+
+@dataclass(frozen=True, slots=True)
+class MediaPage:
+    jobs: list[Job]
+    next_cursor: str | None  # None on the last page
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    id: int
+    job_id: str
+    body: bytes
+
+
+def job_from_row(row: Row, assets: tuple[Asset, ...]) -> Job:
+    error = None
+    if row["error_category"]:
+        error = JobError(
+            category=row["error_category"],
+            message=row["error_message"] or "",
+            retryable=bool(row["error_retryable"]),
+            provider_code=row["error_provider_code"],
+        )
+    return Job(
+        id=row["id"],
+        kind=MediaKind(row["kind"]),
+        family=ApiFamily(row["family"]),
+        model=row["model"],
+        prompt=row["prompt"],
+        params=json.loads(row["params"]),
+        status=JobStatus(row["status"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        task_id=row["task_id"],
+        task_state=TaskState(row["task_state"]) if row["task_state"] else None,
+        callback_expected=bool(row["callback_expected"]),
+        expected_credits=row["expected_credits"],
+        credits=row["credits"],
+        error=error,
+        assets=assets,
+        client_ref=row["client_ref"],
+    )
+
+
+def asset_from_row(row: Row) -> Asset:
+    return Asset(
+        id=row["id"],
+        job_id=row["job_id"],
+        index=row["idx"],
+        kind=MediaKind(row["kind"]),
+        path=row["path"],
+        mime_type=row["mime_type"],
+        bytes=row["bytes"],
+        sha256=row["sha256"],
+        source_url=row["source_url"],
+        created_at=row["created_at"],
+        width=row["width"],
+        height=row["height"],
+        duration=row["duration"],
+        thumbnail_path=row["thumbnail_path"],
+    )
