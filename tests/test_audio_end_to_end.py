@@ -93,9 +93,9 @@ async def test_sunos_intermediate_callbacks_leave_the_job_running(tmp_path: Path
             store = runtime.engine.store
 
             async def both_handled() -> bool:
-                sql = "SELECT count(*) FROM webhook_inbox WHERE processed_at IS NOT NULL"
+                sql = "SELECT count(*) AS n FROM webhook_inbox WHERE processed_at IS NOT NULL"
                 row = await store.db.fetch_one(sql)
-                return row is not None and row[0] == 2
+                return row is not None and row["n"] == 2
 
             await eventually(both_handled, what="both early deliveries handled")
             early = await runtime.engine.get(job["job_id"])

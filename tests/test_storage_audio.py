@@ -6,13 +6,12 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import aiosqlite
-from mcp_server_kie.storage.schema import MIGRATIONS
-
 from mcp_server_kie.domain import ApiFamily, MediaKind
 from mcp_server_kie.storage import NewJob, Store
-from mcp_server_kie.storage.database import _statements
+from mcp_server_kie.storage.database import Transaction
 from mcp_server_kie.storage.library import MediaQuery
+from mcp_server_kie.storage.sqlite.database import _statements
+from mcp_server_kie.storage.sqlite.schema import MIGRATIONS
 
 
 def library_at_schema_4(path: Path) -> None:
@@ -78,13 +77,15 @@ async def test_an_old_library_migrates_and_then_holds_audio(tmp_path: Path) -> N
         ]
 
         # The children still follow their job (the foreign keys survived the rebuild).
-        async def remove(conn: aiosqlite.Connection) -> None:
+        async def remove(conn: Transaction) -> None:
             await conn.execute("DELETE FROM jobs WHERE id = 'job_old'")
 
         await store.db.write(remove)
         assert await store.count("assets") == 0
-        left = await store.db.fetch_one("SELECT count(*) FROM job_events WHERE job_id = 'job_old'")
-        assert left is not None and left[0] == 0
+        left = await store.db.fetch_one(
+            "SELECT count(*) AS n FROM job_events WHERE job_id = 'job_old'"
+        )
+        assert left is not None and left["n"] == 0
         assert (await store.db.fetch_one("PRAGMA foreign_key_check")) is None
     finally:
         await store.close()
