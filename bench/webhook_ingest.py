@@ -269,7 +269,7 @@ async def measure(smoke: bool) -> Result:
                 await stop_child(product)
         store = await Store.open(server_settings(data_dir, "http://unused").database_path)
         try:
-            persisted = await store.count("webhook_inbox")
+            persisted = await kept_deliveries(store, callbacks)
         finally:
             await store.close()
 
@@ -326,11 +326,11 @@ async def measure(smoke: bool) -> Result:
             "ours ÷ bare",
         ),
         Row(
-            f"Lost: acknowledged {acked}, in the store's inbox {persisted}",
-            acked - persisted,
+            f"Lost: acknowledged {acked}, in the store's inbox or finished {persisted}",
+            max(0, acked - persisted),
             "callbacks",
             target="0 lost",
-            ok=acked == persisted,
+            ok=acked <= persisted,
         ),
     ]
     refused = {
@@ -359,6 +359,21 @@ async def measure(smoke: bool) -> Result:
         "statuses": refused,
     }
     return result
+
+
+async def kept_deliveries(store: Store, callbacks: list[Callback]) -> int:
+    """Callbacks whose delivery the store still accounts for: in the inbox, or their job has
+    finished (the bounded inbox prunes a finished job's processed rows and does not store a
+    delivery that arrives after the job is done). One callback per job in this benchmark."""
+    rows = await store.db.fetch_all("SELECT DISTINCT job_id AS job_id FROM webhook_inbox")
+    in_inbox = {str(row["job_id"]) for row in rows}
+    kept = 0
+    for callback in callbacks:
+        job_id = urlsplit(callback.target).path.rstrip("/").rsplit("/", 1)[-1]
+        job = await store.get_job(job_id)
+        if job_id in in_inbox or (job is not None and job.status.terminal):
+            kept += 1
+    return kept
 
 
 def _target(callback_url: str) -> str:

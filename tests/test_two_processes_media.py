@@ -133,9 +133,12 @@ async def test_a_stopping_process_never_deletes_another_ones_finished_files(
 
                 finishing = await ServerProcess.start(env, tmp_path / "a.log")
                 sidecar_url = (await finishing.event("ready"))["sidecar_url"]
-                waited = await finishing.ask(f"wait 30 {job_id}", "waited")
-                assert waited["status"] == {job_id: "completed"}
+                # A waits for the job while B holds its lease; B then stops with its download
+                # hanging, and A takes the job over and finishes it.
+                waiting = asyncio.create_task(finishing.ask(f"wait 45 {job_id}", "waited"))
                 assert await stopping.close() == 0  # B stops while its download hangs
+                waited = await waiting
+                assert waited["status"] == {job_id: "completed"}
 
                 store = await Store.open(tmp_path / "data" / "kie.sqlite3")
                 try:
@@ -159,7 +162,7 @@ async def test_a_stopping_process_never_deletes_another_ones_finished_files(
                 stopping.kill()
                 if finishing is not None:
                     finishing.kill()
-        # A finished the job while B hung on its second file; neither logged an error.
+        # A finished the job B had left half done; neither logged an error.
         first, second = ((tmp_path / f"{n}.log").read_text() for n in ("a", "b"))
         assert "completed with 2 file(s)" in first and "completed with" not in second
         for text in (first, second):
