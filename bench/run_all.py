@@ -33,6 +33,7 @@ SCRIPTS = (
     "startup",
     "scale",
     "context_cost",
+    "slowloris",
 )
 TIMEOUT = {False: 600.0, True: 120.0}  # seconds per script: full, smoke
 
