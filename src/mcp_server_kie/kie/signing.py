@@ -34,7 +34,7 @@ def _digest(key: str, task_id: str, timestamp: str) -> bytes:
 
 def sign(key: str, task_id: str, timestamp: int) -> str:
     """The `X-Webhook-Signature` value kie.ai sends for this task id and timestamp."""
-    return base64.b64encode(_digest(key, task_id, str(int(timestamp)))).decode("ascii")
+    return base64.b64encode(_digest(key, task_id, str(int(timestamp)))).decode()
 
 
 def verify_signature(
