@@ -64,6 +64,7 @@ def test_only_a_loopback_peer_is_direct(client: str | None, direct: bool) -> Non
 )  # fmt: skip
 def test_only_a_loopback_host_header_is_local(host: str, local: bool) -> None:
     assert is_local(connection("127.0.0.1", {"host": host})) is local
+    assert not is_local(connection("127.0.0.1", {}))  # no Host header at all
 
 
 @pytest.mark.parametrize("scheme", ["Basic", "Token", "Bearer:", "Digest"])

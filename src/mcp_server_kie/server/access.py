@@ -24,7 +24,9 @@ _FORWARDING_HEADERS = (
     "true-client-ip",
     "x-original-forwarded-for",
 )
-_AUTHORIZATION = "authorization"  # header names: Starlette matches them in any case
+# Header names: Starlette matches them in any case.
+_AUTHORIZATION = "authorization"
+_HOST = "host"
 _LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
 TOKEN_COOKIE = "kie_token"  # noqa: S105 - the cookie's name, not a secret
 
@@ -76,8 +78,11 @@ def is_local(conn: HTTPConnection) -> bool:
     """A request made on this machine, directly: loopback peer, loopback Host, not proxied."""
     if not is_direct(conn):
         return False
+    header = conn.headers.get(_HOST)
+    if header is None:
+        return False
     try:
-        host = urlsplit(f"//{conn.headers.get('host', '')}").hostname
+        host = urlsplit(f"//{header}").hostname
     except ValueError:  # e.g. an unbalanced IPv6 bracket
         return False
     return host is not None and host.lower() in _LOOPBACK_NAMES
