@@ -73,6 +73,9 @@ def test_only_the_bearer_scheme_carries_a_token(scheme: str) -> None:
     assert bearer_token(conn) == ""
     assert LocalAccess(TOKEN).refusal(conn) == 401
     assert bearer_token(connection(headers={"authorization": f"bearer {TOKEN}"})) == TOKEN
+    assert bearer_token(connection()) == ""  # no Authorization header
+    # RFC 6750: one or more spaces after the scheme.
+    assert bearer_token(connection(headers={"authorization": f"Bearer  {TOKEN}"})) == TOKEN
 
 
 def test_without_a_token_configured_nothing_is_a_token() -> None:

@@ -63,7 +63,10 @@ class LocalAccess:
 
 def bearer_token(conn: HTTPConnection) -> str:
     """The token of an ``Authorization: Bearer ...`` header, or ""."""
-    scheme, _, value = (conn.headers.get(_AUTHORIZATION) or "").partition(" ")
+    header = conn.headers.get(_AUTHORIZATION)
+    if header is None:
+        return ""
+    scheme, _, value = header.partition(" ")
     return value.strip() if scheme.lower() == "bearer" else ""
 
 

@@ -24,6 +24,8 @@ from mcp_server_kie.storage.records import (
 )
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+_ASSET_BY_ID = "SELECT * FROM assets WHERE id = ?"
+_DELETE_ASSET = "DELETE FROM assets WHERE id = ?"
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,7 +146,7 @@ class LibraryQueries:
         return [job_from_row(r, tuple(by_job.get(str(r["id"]), ()))) for r in rows]
 
     async def get_asset(self, asset_id: str) -> Asset | None:
-        row = await self.db.fetch_one("SELECT * FROM assets WHERE id = ?", (asset_id,))
+        row = await self.db.fetch_one(_ASSET_BY_ID, (asset_id,))
         return asset_from_row(row) if row else None
 
     # ------------------------------------------------------------------ deleting
@@ -153,10 +155,10 @@ class LibraryQueries:
         """Remove one asset's row; the caller removes its files. None if there was none."""
 
         async def delete(conn: Transaction) -> Asset | None:
-            row = await conn.fetch_one("SELECT * FROM assets WHERE id = ?", (asset_id,))
+            row = await conn.fetch_one(_ASSET_BY_ID, (asset_id,))
             if row is None:
                 return None
-            await conn.execute("DELETE FROM assets WHERE id = ?", (asset_id,))
+            await conn.execute(_DELETE_ASSET, (asset_id,))
             return asset_from_row(row)
 
         return await self.db.write(delete)
