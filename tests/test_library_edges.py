@@ -4,6 +4,7 @@ with their jobs, and deleting one job or every finished job (search index includ
 
 from __future__ import annotations
 
+import base64
 import re
 import time
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mcp_server_kie.domain import Asset, JobStatus, MediaKind
-from mcp_server_kie.storage import MediaQuery, Store, decode_cursor
+from mcp_server_kie.storage import BadCursor, MediaQuery, Store, decode_cursor
 from mcp_server_kie.storage.library import encode_cursor
 from test_library import new_job
 
@@ -86,3 +87,29 @@ async def test_deleting_one_job_keeps_the_others_findable(store: Store) -> None:
     assert await found("cat") == ["job_cat"]
     assert [job.id for job in (await store.list_jobs(MediaQuery())).jobs] == ["job_cat"]
     assert await store.delete_jobs(None) == ([], [])
+
+
+def _cursor(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "!!!",  # not base64 of JSON
+        _cursor(b'["1.5", "job_x", "newest"]'),  # fields of the wrong type
+        _cursor(b"[1" + b"0" * 400 + b', "job_x", "newest"]'),  # too large for a timestamp
+        _cursor(b'[Infinity, "job_x", "newest"]'),  # not a finite time
+        _cursor(b'[NaN, "job_x", "newest"]'),
+    ],
+)
+def test_a_cursor_not_handed_out_is_refused_in_one_sentence(cursor: str) -> None:
+    with pytest.raises(BadCursor) as refused:
+        decode_cursor(cursor, True)
+    assert str(refused.value) == "cursor is not one this server handed out"
+
+
+def test_a_cursor_for_the_other_order_says_to_start_again() -> None:
+    with pytest.raises(BadCursor) as refused:
+        decode_cursor(_cursor(b'[1.5, "job_x", "oldest"]'), True)
+    assert str(refused.value) == "cursor belongs to the other sort order; start again without it"
