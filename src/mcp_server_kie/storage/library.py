@@ -48,7 +48,7 @@ class BadCursor(ValueError):
 
 def encode_cursor(created_at: float, job_id: str, newest_first: bool) -> str:
     raw = json.dumps([created_at, job_id, "newest" if newest_first else "oldest"])
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return base64.urlsafe_b64encode(raw.encode()).decode().replace("=", "")  # no padding
 
 
 def decode_cursor(cursor: str, newest_first: bool) -> tuple[float, str]:
