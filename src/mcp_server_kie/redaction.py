@@ -27,8 +27,6 @@ _PARAM = (
 _BEARER = r"(?i)(?<![A-Za-z0-9])(bearer\s+)[A-Za-z0-9._~+/=-]+"
 _PARAM_TEXT = re.compile(_PARAM)
 _BEARER_TEXT = re.compile(_BEARER)
-_PARAM_BYTES = re.compile(_PARAM.encode())
-_BEARER_BYTES = re.compile(_BEARER.encode())
 
 
 def redact_text(text: str, *secrets: str | None) -> str:
@@ -43,14 +41,10 @@ def redact_text(text: str, *secrets: str | None) -> str:
 
 def redact_body(body: bytes, *secrets: str | None) -> bytes:
     """A webhook body fit to store: the same bytes with secrets replaced. JSON stays valid
-    (the replacement needs no escaping) and fields we read (task id, state) are untouched."""
-    marker = REDACTED.encode()
-    for secret in secrets:
-        if secret:
-            for form in {secret, quote(secret, safe="")}:
-                body = body.replace(form.encode(), marker)
-    body = _PARAM_BYTES.sub(rb"\1\2" + marker, body)
-    return _BEARER_BYTES.sub(rb"\1" + marker, body)
+    (the replacement needs no escaping) and fields we read (task id, state) are untouched;
+    bytes that are not UTF-8 pass through as they are."""
+    text = body.decode(errors="surrogateescape")
+    return redact_text(text, *secrets).encode(errors="surrogateescape")
 
 
 class RedactingFormatter(logging.Formatter):

@@ -135,15 +135,19 @@ async def test_every_resolved_address_is_tried_in_turn_with_the_timeout() -> Non
     async def ok(request: Request, reply: Reply) -> None:
         await reply.send(200, b"ok", content_type="text/plain")
 
-    second_ip = "93.184.215.15"
+    second_ip, third_ip = "93.184.215.15", "93.184.215.16"
     async with ScriptedServer(ok).running() as server:
         closed = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
-        refused_port = closed.sockets[0].getsockname()[1]
+        refused = closed.sockets[0].getsockname()[1]
         closed.close()
         await closed.wait_closed()
-        network = Network(routes={(PUBLIC_IP, 80): refused_port, (second_ip, 80): server.port})
-        resolver = StubResolver({"cdn.example": [[PUBLIC_IP, second_ip]]})
+        answers = [PUBLIC_IP, second_ip, third_ip]
+        tried = [(address, 80) for address in answers]
+        resolver = StubResolver({"cdn.example": [answers]})
         policy = SsrfPolicy(resolver=resolver, ports=frozenset({80}))
+        network = Network(
+            routes={(PUBLIC_IP, 80): refused, (second_ip, 80): refused, (third_ip, 80): server.port}
+        )
         async with httpx2.AsyncClient(
             transport=PinnedTransport(policy, network=network),
             timeout=httpx2.Timeout(BOUND, connect=3.5),
@@ -151,16 +155,16 @@ async def test_every_resolved_address_is_tried_in_turn_with_the_timeout() -> Non
             # check_url would refuse plain http; the transport itself only pins addresses.
             response = await http.get("http://cdn.example/x")
         assert response.text == "ok"
-        assert network.connected == [(PUBLIC_IP, 80), (second_ip, 80)]
-        assert network.timeouts == [3.5, 3.5]
+        assert network.connected == tried
+        assert network.timeouts == [3.5, 3.5, 3.5]
         assert resolver.calls == ["cdn.example"]
 
         # When every address fails, the last failure is what the caller sees.
-        network = Network(routes={(PUBLIC_IP, 80): refused_port, (second_ip, 80): refused_port})
+        network = Network(routes={address: refused for address in tried})
         async with httpx2.AsyncClient(transport=PinnedTransport(policy, network=network)) as http:
             with pytest.raises(httpx2.ConnectError):
                 await http.get("http://cdn.example/x")
-        assert network.connected == [(PUBLIC_IP, 80), (second_ip, 80)]
+        assert network.connected == tried
 
 
 async def test_tls_trust_ignores_ssl_cert_file_from_the_environment(

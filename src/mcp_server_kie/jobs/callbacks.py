@@ -71,14 +71,14 @@ def _check_tree(payload: object) -> None:
     while stack:
         value, depth = stack.pop()
         if isinstance(value, str):
-            value.encode("utf-8")  # UnicodeEncodeError (a ValueError) on a lone surrogate
+            value.encode()  # UnicodeEncodeError (a ValueError) on a lone surrogate
         elif isinstance(value, dict | list):
             if depth > MAX_DEPTH:
                 raise ValueError  # deeper than MAX_DEPTH
             items = value.items() if isinstance(value, dict) else enumerate(value)
             for key, item in items:
                 if isinstance(key, str):
-                    key.encode("utf-8")
+                    key.encode()
                 stack.append((item, depth + 1))
 
 
@@ -89,7 +89,7 @@ def decode_callback(body: bytes) -> Mapping[str, Any]:
         raise CallbackRejected(413, "body too large")
     try:
         payload = json.loads(
-            body.decode("utf-8"),
+            body.decode(),
             object_pairs_hook=_unique_keys,
             parse_constant=_refuse_constant,
             parse_int=_parse_int,

@@ -9,6 +9,7 @@ SNI and certificate checks and the URL itself is never rewritten.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from collections.abc import Iterable
 
@@ -45,15 +46,12 @@ class PinnedBackend(httpcore2.AsyncNetworkBackend):
             raise httpcore2.ConnectTimeout(f"resolving {host} timed out") from None
         except OSError as exc:  # socket.gaierror: no such name, resolver down
             raise httpcore2.ConnectError(f"cannot resolve {host}: {exc}") from None
-        failure: Exception | None = None
-        for address in addresses:
-            try:
-                # The pool sets no local address or socket options, so there are none to pass.
+        # Each address in turn; the last one's failure is the caller's (never empty: see
+        # addresses()). The pool sets no local address or socket options, so none are passed.
+        for address in addresses[:-1]:
+            with contextlib.suppress(httpcore2.ConnectError, httpcore2.ConnectTimeout):
                 return await self._network.connect_tcp(address, port, timeout=timeout)
-            except (httpcore2.ConnectError, httpcore2.ConnectTimeout) as exc:
-                failure = exc
-        assert failure is not None  # addresses() never returns an empty list
-        raise failure
+        return await self._network.connect_tcp(addresses[-1], port, timeout=timeout)
 
     async def connect_unix_socket(
         self,
