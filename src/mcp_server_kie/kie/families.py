@@ -175,6 +175,12 @@ FAMILIES: Mapping[ApiFamily, FamilyApi] = MappingProxyType(
 )
 
 
+def calls_back(family: ApiFamily) -> bool:
+    """Whether kie.ai takes a callBackUrl for this family's requests (not Veo 1080p, which is
+    only ever polled): a job of a family that does not is polled from the start."""
+    return family is not ApiFamily.VEO_1080P
+
+
 def family_api(family: ApiFamily) -> FamilyApi:
     """The FamilyApi of `family` (its string value is accepted too); ValueError if unknown."""
     try:
