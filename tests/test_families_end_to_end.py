@@ -281,7 +281,7 @@ async def test_out_of_credits_is_reported_plainly(tmp_path: Path) -> None:
 async def test_list_models_pages_and_filters_and_describe_model_details(tmp_path: Path) -> None:
     async with mcp_client(tmp_path, webhooks=False) as (_sandbox, client, _inputs):
         first = (await client.call_tool("list_models", {"limit": 50})).structured_content
-        assert first is not None and first["count"] >= 125 and len(first["models"]) == 50
+        assert first is not None and first["count"] >= 147 and len(first["models"]) == 50
         assert first["next_offset"] == 50
         rest = await client.call_tool("list_models", {"offset": 50, "limit": 200})
         videos = await client.call_tool("list_models", {"kind": "video", "query": "kling"})

@@ -13,7 +13,7 @@ from mcp import Client
 
 from mcp_server_kie.sandbox import Sandbox
 from mcp_server_kie.sandbox.tasks import SimTask
-from test_families_end_to_end import assert_stored_as_served, finished, mcp_client
+from test_families_end_to_end import assert_stored_as_served, finished, mcp_client, write_png
 
 
 def task_of_model(sandbox: Sandbox, model: str) -> SimTask:
@@ -86,6 +86,7 @@ async def test_an_operation_on_a_wrong_source_is_refused_before_anything_is_sent
                 ("veo3-1080p", {"task_id": "job_0123456789abcdef01234567"}),
                 ("runway-extend", {"task_id": "kie-task-of-someone-else", "quality": "720p"}),
                 ("runway-aleph", {"video_url": str(inputs / "missing.mp4")}),
+                ("runway-aleph", {"video_url": str(write_png(inputs))}),
             )
         ]
         after = sandbox.requests[before:]
@@ -95,4 +96,5 @@ async def test_an_operation_on_a_wrong_source_is_refused_before_anything_is_sent
     assert "is not a job of this server" in texts[1]
     assert "is not a job of this server" in texts[2]
     assert "does not exist" in texts[3]
+    assert "is not an MP4, MOV or WebM video" in texts[4]
     assert after == []
