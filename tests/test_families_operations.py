@@ -35,8 +35,9 @@ async def test_operations_on_earlier_jobs_run_end_to_end(tmp_path: Path) -> None
         extended = await video(
             client, "veo3-extend", "the kite climbs", options={"task_id": veo["job_id"]}
         )
-        hd, uhd, longer = await asyncio.gather(
+        hd, hd_again, uhd, longer = await asyncio.gather(
             video(client, "veo3-1080p", "in 1080p", options={"task_id": veo["job_id"]}),
+            video(client, "veo3-1080p", "once more", options={"task_id": veo["job_id"]}),
             video(client, "veo3-4k", "in 4K", options={"task_id": veo["job_id"]}),
             video(
                 client,
@@ -63,6 +64,7 @@ async def test_operations_on_earlier_jobs_run_end_to_end(tmp_path: Path) -> None
     for job in (veo, runway, extended, uhd, longer, aleph):
         assert_stored_as_served(sandbox, job)
     assert hd["outputs"][0]["sha256"] == sandbox.served_sha256(veo_task.urls("1080p")[0])
+    assert hd_again["outputs"][0]["sha256"] == hd["outputs"][0]["sha256"]
     # the local video went up through kie's upload API and Aleph was given its URL
     [upload] = sandbox.uploads
     assert upload.size == source.stat().st_size
@@ -98,3 +100,24 @@ async def test_an_operation_on_a_wrong_source_is_refused_before_anything_is_sent
     assert "does not exist" in texts[3]
     assert "is not an MP4, MOV or WebM video" in texts[4]
     assert after == []
+
+
+async def test_flux_kontext_edits_a_local_image(tmp_path: Path) -> None:
+    async with mcp_client(tmp_path, webhooks=False) as (sandbox, client, inputs):
+        picture = write_png(inputs)
+        job = await finished(
+            client,
+            "generate_image",
+            {
+                "prompt": "make it night",
+                "model": "flux-kontext-max",
+                "reference_images": [str(picture)],
+                "output_format": "png",
+            },
+        )
+    [upload] = sandbox.uploads
+    task = task_of_model(sandbox, "flux-kontext-max")
+    assert (task.inputs["inputImage"], task.inputs["outputFormat"]) == (upload.url, "png")
+    assert task.inputs["model"] == "flux-kontext-max"
+    assert [o["mime_type"] for o in job["outputs"]] == ["image/png"]
+    assert_stored_as_served(sandbox, job)

@@ -127,18 +127,22 @@ async def test_veo_1080p_is_asked_until_ready_under_a_handle_of_its_own(
 ) -> None:
     processing = load_fixture("veo_1080p_processing.json")
     ready = load_fixture("veo_1080p_success.json")
-    kie = Kie(processing, processing, ready)
+    kie = Kie(processing, processing, processing, ready)
     handle = await kie.client.create_task(
         ApiFamily.VEO_1080P, "veo3-1080p", {"task_id": VEO_TASK, "index": 1}, None
     )
-    assert handle == f"{VEO_TASK}:1080p:1" and handle != VEO_TASK  # task ids are unique
+    again = await kie.client.create_task(
+        ApiFamily.VEO_1080P, "veo3-1080p", {"task_id": VEO_TASK, "index": 1}, None
+    )
+    assert handle.startswith(f"{VEO_TASK}:1080p:1:")
+    assert len({handle, again, VEO_TASK}) == 3  # task ids are unique: each request its own
     waiting = await kie.client.get_task(ApiFamily.VEO_1080P, handle)
     done = await kie.client.get_task(ApiFamily.VEO_1080P, handle)
     assert waiting.state is TaskState.GENERATING and waiting.result_urls == ()
     assert done.state is TaskState.SUCCESS
     assert done.result_urls == (ready["data"]["resultUrl"],)
     query = {"taskId": VEO_TASK, "index": "1"}
-    assert [kie.sent(i) for i in range(3)] == [("GET", "/api/v1/veo/get-1080p-video", query)] * 3
+    assert [kie.sent(i) for i in range(4)] == [("GET", "/api/v1/veo/get-1080p-video", query)] * 4
     assert not calls_back(ApiFamily.VEO_1080P) and calls_back(ApiFamily.VEO_4K)
 
 
