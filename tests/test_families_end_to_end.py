@@ -15,7 +15,7 @@ from PIL import Image
 
 from mcp_server_kie.catalog import CATALOG, IMAGE_KNOBS, ModelSpec
 from mcp_server_kie.config import Settings
-from mcp_server_kie.jobs.sources import takes_source_job
+from mcp_server_kie.jobs.source_task import takes_source_job
 from mcp_server_kie.sandbox import Sandbox, SandboxConfig, serve_sandbox
 from mcp_server_kie.server.app import build_server
 from mcp_server_kie.server.runtime import open_runtime

@@ -15,7 +15,7 @@ Snake_case input keys each family accepts (see `FIELDS` in its module):
   safety_tolerance, enable_translation, upload_cn, watermark; the model id in `model`.
 - Veo extend: task_id, prompt, model (fast, quality, lite), seeds, watermark. Veo 1080p and 4K:
   task_id, index. Runway extend: task_id, prompt, quality, water_mark. `task_id` is always the
-  kie task id of the earlier task (`jobs.sources` finds it from our job id).
+  kie task id of the earlier task (`jobs.source_task` finds it from our job id).
 - Aleph: prompt, video_url, aspect_ratio, seed, reference_image, water_mark, upload_cn.
 - Suno: prompt, model (the Suno version), custom_mode, instrumental, style, title,
   negative_tags, vocal_gender, style_weight, weirdness_constraint, audio_weight, persona_id,

@@ -14,7 +14,7 @@ from mcp_server_kie.catalog import DEFAULT_MODEL, models_of, validate_request
 from mcp_server_kie.domain import MediaKind, NotConfiguredError, UserInputError
 from mcp_server_kie.jobs import SubmitError
 from mcp_server_kie.jobs.budget import request_fingerprint
-from mcp_server_kie.jobs.sources import with_source_task
+from mcp_server_kie.jobs.source_task import with_source_task
 from mcp_server_kie.tools.context import bounded_wait, tool_context, wait_with_progress
 from mcp_server_kie.tools.preferences import apply_defaults, default_model
 from mcp_server_kie.tools.results import JobResult, tool_result
