@@ -5,11 +5,13 @@ Each takes the kie task id of the earlier task (`task_id`). An extend and a 4K r
 tasks of their own, read like any Veo task on `/api/v1/veo/record-info` (`veo.parse_record`).
 The 1080p version is no task: the same GET answers "1080P is processing" (a non-200 code) until
 the video is ready, then `data.resultUrl`. A 1080p job therefore keeps a handle of its own,
-`<source task id>:1080p:<index>` (`hd_handle`), and is read by asking that GET again.
+`<source task id>:1080p:<index>:<nonce>` (`hd_handle`; the nonce keeps two requests for the same
+video apart, as task ids are unique), and is read by asking that GET again.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
@@ -65,8 +67,8 @@ def hd_query(model: str, input: Mapping[str, Any], callback_url: str | None) -> 
 
 
 def hd_handle(task_id: str, index: int = 0) -> str:
-    """The handle a 1080p job keeps in place of a task id."""
-    return f"{task_id}{_HD_MARK}{_index(index)}"
+    """A new handle for a 1080p job to keep in place of a task id."""
+    return f"{task_id}{_HD_MARK}{_index(index)}:{secrets.token_hex(4)}"
 
 
 def hd_created(data: object, query: Mapping[str, Any]) -> str | None:
@@ -76,7 +78,8 @@ def hd_created(data: object, query: Mapping[str, Any]) -> str | None:
 
 def hd_params(handle: str) -> dict[str, str]:
     """The get-1080p-video query for a 1080p job's handle."""
-    source, mark, index = handle.rpartition(_HD_MARK)
+    source, mark, rest = handle.rpartition(_HD_MARK)
+    index = rest.split(":", 1)[0]
     if not mark or not index.isdigit():
         return {"taskId": handle, "index": "0"}
     return {"taskId": source, "index": index}
