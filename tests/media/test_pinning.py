@@ -159,6 +159,12 @@ async def test_every_resolved_address_is_tried_in_turn_with_the_timeout() -> Non
         assert network.timeouts == [3.5, 3.5, 3.5]
         assert resolver.calls == ["cdn.example"]
 
+        # A timeout is passed over like a refusal.
+        network = Network(routes={(third_ip, 80): server.port}, stalled=frozenset(tried[:2]))
+        async with httpx2.AsyncClient(transport=PinnedTransport(policy, network=network)) as http:
+            assert (await http.get("http://cdn.example/x")).text == "ok"
+        assert network.connected == tried
+
         # When every address fails, the last failure is what the caller sees.
         network = Network(routes={address: refused for address in tried})
         async with httpx2.AsyncClient(transport=PinnedTransport(policy, network=network)) as http:

@@ -69,7 +69,7 @@ class SsrfPolicy:
             raise BlockedError(f"the {url.scheme or 'missing'} scheme is not allowed")
         if url.userinfo:
             raise BlockedError("URLs with a user name or password are not allowed")
-        host = url.raw_host.decode("ascii").lower()
+        host = url.raw_host.decode().lower()  # IDNA-encoded: ASCII
         if not host:
             raise BlockedError("the URL has no host")
         port = url.port or DEFAULT_PORTS[url.scheme]
