@@ -114,16 +114,21 @@ async def test_the_job_completes_and_its_waiter_returns_while_the_preview_is_blo
                 return job_now if done else None
 
             done = await eventually(previewed, what="the preview to be recorded")
+
             # Watchers (MCP subscriptions, /events) hear of the preview as its own change.
-            seen: list[Job | None] = []
-            while not changes.empty():
-                seen.append(changes.get_nowait())
+            def preview_announced() -> bool:
+                while not changes.empty():
+                    news = changes.get_nowait()
+                    if news is not None and news.assets and news.assets[0].thumbnail_path:
+                        return True
+                return False
+
+            await eventually(preview_announced, what="the preview to be announced")
         [asset] = done.assets
         assert asset.thumbnail_path is not None
         thumbnail = await stored(media, asset.thumbnail_path)
         assert thumbnail is not None and thumbnail.startswith(b"\xff\xd8")  # a JPEG
         assert render.calls == 1  # made once
-        assert any(j is not None and j.assets and j.assets[0].thumbnail_path for j in seen)
         folder = asset.path.removeprefix(media.root + "/").rsplit("/", 1)[0]
         assert await contents(media, folder) == sorted([asset.path, asset.thumbnail_path])
 
