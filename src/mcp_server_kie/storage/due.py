@@ -15,6 +15,12 @@ from mcp_server_kie.domain import Job
 from mcp_server_kie.storage.database import Database, Transaction
 from mcp_server_kie.storage.records import OPEN_STATUSES, job_from_row
 
+# Open jobs due by a time (parameters: now, limit); reads the partial index jobs_due.
+DUE_JOBS_SQL = (
+    f"SELECT * FROM jobs WHERE status IN {OPEN_STATUSES} AND (check_at IS NULL OR check_at <= ?)"
+    " ORDER BY COALESCE(check_at, 0) LIMIT ?"
+)
+
 
 class DueQueries:
     db: Database
@@ -22,12 +28,7 @@ class DueQueries:
     async def due_jobs(self, now: float, limit: int = 100) -> list[tuple[Job, float | None]]:
         """Open jobs whose ``check_at`` has come (or was never set), the most overdue first,
         without their assets; each with the ``check_at`` read (for ``reschedule``)."""
-        rows = await self.db.fetch_all(
-            f"SELECT * FROM jobs WHERE status IN {OPEN_STATUSES}"
-            " AND (check_at IS NULL OR check_at <= ?)"
-            " ORDER BY COALESCE(check_at, 0) LIMIT ?",
-            (now, limit),
-        )
+        rows = await self.db.fetch_all(DUE_JOBS_SQL, (now, limit))
         return [(job_from_row(row, ()), row["check_at"]) for row in rows]
 
     async def reschedule(self, job_id: str, seen: float | None, at: float) -> bool:
