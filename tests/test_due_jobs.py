@@ -8,7 +8,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from mcp_server_kie.domain import JobError
+from mcp_server_kie.domain import JobError, JobStatus
 from mcp_server_kie.storage import Store
 from mcp_server_kie.storage.due import DUE_JOBS_SQL
 from test_storage import asset, new_job
@@ -35,11 +35,13 @@ async def test_a_sweep_reads_only_due_jobs_and_one_taker_moves_each(
         assert not await store.reschedule("job_due", now - 1, now + 7)
         assert not await store.reschedule("job_done", now - 1, now + 5)  # ended: no schedule
         assert [job.id for job, _ in await store.due_jobs(now)] == ["job_new"]
-        # A job that starts processing again is scheduled afresh (its first look comes first).
+        # A job that starts processing is scheduled afresh (its first look comes first), and
+        # a move meant for it while pending no longer applies.
         await store.create_job(new_job("job_pending"))
-        assert await store.reschedule("job_pending", None, now + 120)
+        assert await store.reschedule("job_pending", None, now + 120, JobStatus.PENDING)
         await store.mark_submitted("job_pending", "task_pending")
         assert "job_pending" in {job.id for job, _ in await store.due_jobs(now)}
+        assert not await store.reschedule("job_pending", None, now + 120, JobStatus.PENDING)
         assert await store.open_among(["job_due", "job_done", "job_none"]) == {"job_due"}
     finally:
         await store.close()

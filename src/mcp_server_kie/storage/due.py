@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mcp_server_kie.domain import Job
+from mcp_server_kie.domain import Job, JobStatus
 from mcp_server_kie.storage.database import Database, Transaction
 from mcp_server_kie.storage.records import OPEN_STATUSES, job_from_row
 
@@ -31,11 +31,17 @@ class DueQueries:
         rows = await self.db.fetch_all(DUE_JOBS_SQL, (now, limit))
         return [(job_from_row(row, ()), row["check_at"]) for row in rows]
 
-    async def reschedule(self, job_id: str, seen: float | None, at: float) -> bool:
+    async def reschedule(
+        self, job_id: str, seen: float | None, at: float, status: JobStatus | None = None
+    ) -> bool:
         """Set an open job's ``check_at`` to ``at`` if it is still ``seen`` (the value the
-        caller read): True for the one caller that moved it."""
+        caller read), and its status still ``status`` when given: True for the one caller
+        that moved it."""
         matches = "check_at IS NULL" if seen is None else "check_at = ?"
         params: tuple[object, ...] = (at, job_id) if seen is None else (at, job_id, seen)
+        if status is not None:
+            matches += " AND status = ?"
+            params = (*params, status.value)
 
         async def move(conn: Transaction) -> bool:
             row = await conn.fetch_one(
