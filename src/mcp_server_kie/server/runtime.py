@@ -146,7 +146,7 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
         routes += gallery_routes(store, tools.library, links, access)
         if mcp_http:
             mcp_route, manager = mcp_http_route(
-                build_server(tools),
+                build_server(tools, settings),
                 token=token,
                 extra_hosts=settings.extra_http_hosts(),
                 cors_origins=settings.cors_origins(),
