@@ -76,6 +76,12 @@ class Settings(BaseSettings):
         description="How long a job's lease (who refreshes and downloads it) outlives a "
         "process that died holding it; then another process or replica takes the job over.",
     )
+    orphan_age_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="How old a stored file no asset refers to (left by a process killed while "
+        "storing a job) must be before the sweep removes it; the sweep runs this often.",
+    )
     media_url: str | None = Field(
         default=None,
         description="Where finished media are stored: unset (the data folder's media/), a "

@@ -16,6 +16,7 @@ from mcp_server_kie.domain import Asset, Job, JobError, JobStatus, TaskState
 from mcp_server_kie.storage.backends import open_database
 from mcp_server_kie.storage.database import Database, OnChange, Row, Transaction
 from mcp_server_kie.storage.errors import DailyLimitReached, IdempotencyConflict
+from mcp_server_kie.storage.files import FileQueries
 from mcp_server_kie.storage.inbox import InboxAndPreferences
 from mcp_server_kie.storage.leases import LeaseQueries
 from mcp_server_kie.storage.library import LibraryQueries
@@ -33,7 +34,7 @@ DAY_SECONDS = 24 * 60 * 60
 _WriteStep = Callable[[Transaction], Awaitable[None]]
 
 
-class Store(LibraryQueries, InboxAndPreferences, LeaseQueries, PaceQueries):
+class Store(LibraryQueries, InboxAndPreferences, LeaseQueries, PaceQueries, FileQueries):
     """The one object the engine, tools and server hold; the SQL behind it is portable and
     runs on the Database it was opened with (SQLite or PostgreSQL)."""
 
