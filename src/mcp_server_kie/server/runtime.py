@@ -144,7 +144,7 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
         token = settings.http_token.get_secret_value() if settings.http_token else None
         access = LocalAccess(token)
         routes = media_routes(store, engine.signals, media, access, links=links)
-        routes += gallery_routes(store, tools.library, links, access)
+        routes += gallery_routes(store, tools.library, links, access, lambda: tools.catalogue)
         if mcp_http:
             mcp_route, manager = mcp_http_route(
                 build_server(tools, settings),
