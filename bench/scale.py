@@ -185,7 +185,7 @@ async def main() -> None:
 
 async def on_replicas(smoke: bool) -> tuple[Measured, Measured]:
     """1 replica, then 3, on one PostgreSQL server and one simulator."""
-    jobs, batches = (12, 1) if smoke else (300, 8)
+    jobs, batches = (12, 1) if smoke else (150, 6)
     with tempfile.TemporaryDirectory(prefix="bench-replicas-") as tmp:
         async with (
             postgres_server() as server,
