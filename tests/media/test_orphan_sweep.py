@@ -18,7 +18,7 @@ from mcp_server_kie.media import MediaStore
 from mcp_server_kie.media.tempfiles import held, temp_path
 from mcp_server_kie.server.app import build_server
 from media_backends import contents, stored
-from support import call, sandbox_and_runtime
+from support import call, eventually, sandbox_and_runtime
 
 HOUR = 3600.0
 
@@ -107,3 +107,25 @@ async def test_files_of_a_deleted_job_are_swept(
         ).sweep()
         assert swept.removed == 2
         assert not set(await contents(media)) & set(orphans)
+
+
+async def test_a_starting_server_sweeps_what_a_killed_one_left(tmp_path: Path) -> None:
+    async with sandbox_and_runtime(tmp_path, webhooks=False) as (_sandbox, runtime):
+        media = runtime.tools.library.media
+        async with Client(build_server(runtime.tools)) as client:
+            done = await call(client, "generate_image", {"prompt": "a hat", "wait_seconds": 30})
+        job = await runtime.engine.store.get_job(done["job_id"])
+        assert job is not None
+        orphans = await left_behind(media, job)
+    # The next start, with a short safe age, sweeps them in the background (KIE_ORPHAN_AGE_SECONDS).
+    async with sandbox_and_runtime(tmp_path, webhooks=False, orphan_age_seconds=0.5) as (
+        _sandbox,
+        runtime,
+    ):
+        media = runtime.tools.library.media
+
+        async def swept() -> bool:
+            return not set(await contents(media)) & set(orphans)
+
+        await eventually(swept, timeout=20, what="the start-up sweep")
+        assert {job.assets[0].path, job.assets[0].thumbnail_path} <= set(await contents(media))

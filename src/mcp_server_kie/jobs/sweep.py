@@ -68,13 +68,15 @@ class OrphanSweep:
         self._leases = Leases(store)
 
     async def run(self, every: float) -> None:
-        """Sweep now, then every ``every`` seconds, until cancelled. A store or database that
-        fails is logged and tried again next time."""
+        """Sweep now, then every ``every`` seconds, until cancelled. A media store or database
+        that fails is logged and tried again next time."""
         while True:
             try:
                 await self.sweep()
-            except (MediaStoreError, OSError) as exc:
+            except MediaStoreError as exc:
                 log.warning("the sweep of unreferenced media failed: %s", exc)
+            except Exception:  # the database failed: keep sweeping next time, as the poller does
+                log.exception("the sweep of unreferenced media failed")
             await asyncio.sleep(every)
 
     async def sweep(self) -> SweepResult:
