@@ -27,7 +27,11 @@ async def plain(session: ClientSession, init: types.InitializeResult) -> dict[st
     return {
         "tools": sorted(tool.name for tool in tools.tools),
         "tool_fields": sorted(
-            {key for tool in tools.tools for key in tool.model_dump(by_alias=True, exclude_none=True)}
+            {
+                key
+                for tool in tools.tools
+                for key in tool.model_dump(by_alias=True, exclude_none=True)
+            }
         ),
         **await what_the_result_says(session, result),
     }
