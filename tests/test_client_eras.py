@@ -9,6 +9,7 @@ scripts/install-old-client, driving the server as a subprocess over stdio and ov
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -21,8 +22,9 @@ from typing import Any
 import httpx2
 import jsonschema
 import pytest
-from mcp import Client
+from mcp import Client, StdioServerParameters
 from mcp.shared.exceptions import MCPError
+from mcp.types import BlobResourceContents
 
 from mcp_server_kie.server.app import build_server
 from support import free_port, sandbox_and_runtime
@@ -150,6 +152,38 @@ def test_each_eras_client_reads_a_finished_image_over_http(
 ) -> None:
     report = drive(old_clients[era], "plain", "http", http_server)
     assert_read_the_finished_image(report, era, tmp_path)
+
+
+async def modern_client_reads_a_finished_image(client: Client, data_dir: Path) -> None:
+    """The project's SDK on 2026-07-28: structured result, link, and the file's bytes."""
+    assert client.protocol_version == "2026-07-28"
+    result = await client.call_tool("generate_image", {"prompt": "a fox", "wait_seconds": 30})
+    assert not result.is_error and result.structured_content is not None
+    job = result.structured_content
+    assert job["status"] == "completed"
+    [output] = job["outputs"]
+    assert [b.type for b in result.content][-1] == "resource_link"
+    media = await client.read_resource(output["uri"])
+    blob = media.contents[0]
+    path = Path(output["path"])
+    assert path.is_relative_to(data_dir)
+    assert isinstance(blob, BlobResourceContents)
+    assert len(base64.b64decode(blob.blob)) == path.stat().st_size == output["bytes"]
+
+
+async def test_the_2026_client_reads_a_finished_image_over_stdio(tmp_path: Path) -> None:
+    command, *args = stdio_server(tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIE_")}
+    params = StdioServerParameters(command=command, args=args, env=env)
+    async with Client(params, mode="2026-07-28") as client:
+        await modern_client_reads_a_finished_image(client, tmp_path)
+
+
+async def test_the_2026_client_reads_a_finished_image_over_http(
+    http_server: str, tmp_path: Path
+) -> None:
+    async with Client(http_server, mode="2026-07-28") as client:
+        await modern_client_reads_a_finished_image(client, tmp_path)
 
 
 async def test_new_clients_keep_structured_results_and_links(tmp_path: Path) -> None:
