@@ -218,6 +218,7 @@ async def test_cancel_ends_the_task_but_the_job_completes_in_the_library(tmp_pat
             task_id = (await client.start("generate_video", {"prompt": "a tide"}))["taskId"]
             cancelled = await client.cancel(task_id)
             assert cancelled["status"] == "cancelled" and cancelled["taskId"] == task_id
+            assert "still finishes" in cancelled["statusMessage"]
             clock.now += 20
             await runtime.engine.refresh(task_id)
             job = await runtime.engine.get(task_id)

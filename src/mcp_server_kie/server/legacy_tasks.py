@@ -43,6 +43,10 @@ VERSION = "2025-11-25"
 RELATED_TASK = "io.modelcontextprotocol/related-task"
 CAPABILITY: dict[str, Any] = {"list": {}, "cancel": {}, "requests": {"tools": {"call": {}}}}
 PAGE = 50
+_CANCELLED_MESSAGE = (
+    "Cancelled by its requester. Job {0} still finishes at kie.ai (its credits are committed) "
+    "and its files land in the library: get_status(job_id={0!r}) shows them."
+)
 _METHODS = frozenset({"tasks/get", "tasks/result", "tasks/list", "tasks/cancel"})
 # tasks/result blocks until the job is finished, re-reading the store this often (a wait is
 # woken early by the job's own change signal).
@@ -108,11 +112,7 @@ class LegacyTasks:
             job = await engine.wait(job.id, _RESULT_RECHECK_SECONDS) or job
             cancelled = await is_cancelled(engine.store, job)
         if cancelled:
-            text = (
-                f"Task {job.id} was cancelled by its requester. The job itself keeps running "
-                "at kie.ai (its credits are committed) and its files land in the library: "
-                f"get_status(job_id={job.id!r}) shows them."
-            )
+            text = _CANCELLED_MESSAGE.format(job.id)
             result: dict[str, Any] = {"content": [{"type": "text", "text": text}], "isError": True}
         else:
             result = tool_result(job, self._context.links).model_dump(
@@ -153,7 +153,7 @@ def _task(job: Job, cancelled: bool) -> dict[str, Any]:
     return {
         "taskId": job.id,
         "status": status,
-        "statusMessage": summary(job),
+        "statusMessage": _CANCELLED_MESSAGE.format(job.id) if cancelled else summary(job),
         "createdAt": iso(job.created_at),
         "lastUpdatedAt": iso(job.updated_at),
         "ttl": None,  # kept as long as the job is in the library
