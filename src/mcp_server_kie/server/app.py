@@ -33,6 +33,7 @@ from mcp_server_kie.config import APP_NAME, Settings
 from mcp_server_kie.jobs.waiters import JobSignals
 from mcp_server_kie.media.sniff import sniff
 from mcp_server_kie.server.eras import era_middleware
+from mcp_server_kie.server.legacy_tasks import LegacyTasks
 from mcp_server_kie.server.tasks import Tasks
 from mcp_server_kie.server.viewer import viewer_extension
 from mcp_server_kie.tools import ToolContext, register_tools
@@ -172,7 +173,8 @@ def build_server(context: ToolContext, settings: Settings | None = None) -> MCPS
         version=__version__,
         lifespan=lifespan,
         subscriptions=notifier.bus,
-        middleware=[era_middleware],
+        # 2025-11-25 tasks shape whole answers: outermost, before the era shaping.
+        middleware=[LegacyTasks(context), era_middleware],
         extensions=[viewer_extension(), Tasks(context)],
         request_state_security=RequestStateSecurity(keys=keys) if keys else None,
     )
