@@ -291,6 +291,9 @@ PROSE_DEFAULTS: dict[str, dict[str, Any]] = {
     # kie's schema requires Suno's `model` and names no default; we send V5 ("`V5`: Superior
     # musical expression, faster generation."), not the oldest version its enum lists first.
     "suno": {"model": "V5"},
+    # grok-imagine/extend requires extend_times and names two values, "`6`: Expand 6 seconds of
+    # video content" and "`10`: ..."; we send the shorter (and cheaper) one.
+    "grok-imagine/extend": {"extend_times": 6},
 }
 
 

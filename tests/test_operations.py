@@ -1,0 +1,164 @@
+"""transform_media end to end through the MCP tools on the sandbox: an operation on an earlier
+result by job or asset id fills the chosen model's input from the catalogue (the library's file
+uploaded to kie, or the source job's kie task id), and a refusal names what is allowed and sends
+nothing."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from mcp import Client
+
+from mcp_server_kie.sandbox import Sandbox, SandboxConfig, serve_sandbox
+from mcp_server_kie.server.app import build_server
+from mcp_server_kie.server.runtime import Runtime, open_runtime
+from support import SANDBOX_KEY, call, settings_for
+
+
+@asynccontextmanager
+async def client_on_sandbox(
+    tmp_path: Path, media_url: str | None = None, **settings: object
+) -> AsyncIterator[tuple[Sandbox, Runtime, Client]]:
+    config = SandboxConfig(api_key=SANDBOX_KEY, image_seconds=0.1, video_seconds=0.2)
+    async with serve_sandbox(config) as sandbox:
+        ready = settings_for(sandbox, tmp_path, webhooks=True).model_copy(
+            update={"upload_base_url": sandbox.base_url, "media_url": media_url, **settings}
+        )
+        async with open_runtime(ready) as runtime, Client(build_server(runtime.tools)) as client:
+            yield sandbox, runtime, client
+
+
+async def finished(client: Client, tool: str, args: dict[str, Any]) -> dict[str, Any]:
+    job = await call(client, tool, args)
+    for _ in range(20):
+        if job["status"] in ("completed", "failed"):
+            break
+        job = await call(client, "get_status", {"job_id": job["job_id"], "wait_seconds": 5})
+    assert job["status"] == "completed", job
+    return job
+
+
+def task_of(sandbox: Sandbox, model: str) -> dict[str, Any]:
+    tasks = [t for t in sandbox.tasks.values() if t.model == model]
+    assert len(tasks) == 1, [t.model for t in sandbox.tasks.values()]
+    return dict(tasks[0].order.request.get("input", tasks[0].order.request))
+
+
+async def test_upscale_an_image_by_asset_id_uploads_the_library_copy(
+    tmp_path: Path, media_url: str | None
+) -> None:
+    async with client_on_sandbox(tmp_path, media_url) as (sandbox, runtime, client):
+        source = await finished(client, "generate_image", {"prompt": "a red kite"})
+        output = source["outputs"][0]
+        args = {"source": output["asset_id"], "operation": "upscale", "idempotency_key": "up-1"}
+        job = await finished(client, "transform_media", args)
+
+        assert job["model"] == "recraft/crisp-upscale" and job["kind"] == "image"
+        assert job["outputs"] and job["job_id"] != source["job_id"]
+        [upload] = sandbox.uploads
+        assert upload.sha256 == output["sha256"]  # the library's copy, not kie's old link
+        assert task_of(sandbox, "recraft/crisp-upscale") == {"image": upload.url}
+        assert source["job_id"] in job["prompt"]
+        events = await runtime.engine.store.job_events(job["job_id"])
+        assert any(output["asset_id"] in cause and "upscale" in cause for *_, cause in events)
+
+        again = await call(client, "transform_media", args)  # a retry: same job, nothing sent
+        assert again["job_id"] == job["job_id"] and len(sandbox.uploads) == 1
+        listed = await call(client, "list_media", {"model": "recraft/crisp-upscale"})
+        assert [item["job_id"] for item in listed["items"]] == [job["job_id"]]
+
+
+async def test_remove_the_background_of_a_job(tmp_path: Path) -> None:
+    async with client_on_sandbox(tmp_path) as (sandbox, _runtime, client):
+        source = await finished(client, "generate_image", {"prompt": "a cat on a sofa"})
+        job = await finished(
+            client,
+            "transform_media",
+            {"source": source["job_id"], "operation": "remove-background"},
+        )
+        assert job["model"] == "recraft/remove-background"
+        [upload] = sandbox.uploads
+        assert upload.sha256 == source["outputs"][0]["sha256"]
+        assert task_of(sandbox, "recraft/remove-background") == {"image": upload.url}
+
+
+async def test_edit_an_image_by_job_id_with_a_prompt(tmp_path: Path) -> None:
+    async with client_on_sandbox(tmp_path) as (sandbox, _runtime, client):
+        source = await finished(client, "generate_image", {"prompt": "a blue house"})
+        job = await finished(
+            client,
+            "transform_media",
+            {"source": source["job_id"], "operation": "edit", "prompt": "paint the door red"},
+        )
+        assert job["model"] == "google/nano-banana-edit"
+        assert job["prompt"] == "paint the door red"
+        [upload] = sandbox.uploads
+        sent = task_of(sandbox, "google/nano-banana-edit")
+        assert sent["image_urls"] == [upload.url] and sent["prompt"] == "paint the door red"
+
+
+async def test_extend_a_video_by_job_id_sends_its_kie_task_id(tmp_path: Path) -> None:
+    async with client_on_sandbox(tmp_path) as (sandbox, _runtime, client):
+        source = await finished(
+            client,
+            "generate_video",
+            {"prompt": "waves at dusk", "model": "grok-imagine/text-to-video"},
+        )
+        [source_task] = [t.task_id for t in sandbox.tasks.values()]
+        job = await finished(
+            client, "transform_media", {"source": source["job_id"], "operation": "extend"}
+        )
+        assert job["model"] == "grok-imagine/extend" and job["kind"] == "video"
+        sent = task_of(sandbox, "grok-imagine/extend")
+        assert sent["task_id"] == source_task
+        assert sent["prompt"] == "waves at dusk"  # the source's prompt, unless one is given
+        assert sent["extend_times"] == 6
+        assert sandbox.uploads == []  # a task id, no file
+
+        upscaled = await finished(
+            client, "transform_media", {"source": source["job_id"], "operation": "upscale"}
+        )
+        assert upscaled["model"] == "grok-imagine/upscale"
+        assert task_of(sandbox, "grok-imagine/upscale")["task_id"] == source_task
+
+
+async def test_refusals_name_what_is_allowed_and_send_nothing(tmp_path: Path) -> None:
+    async with client_on_sandbox(tmp_path) as (sandbox, runtime, client):
+        image = await finished(client, "generate_image", {"prompt": "a lighthouse"})
+        video = await finished(client, "generate_video", {"prompt": "a train", "duration": 5})
+        runtime.tools.budget.per_job = 3.0  # as KIE_MAX_CREDITS_PER_JOB=3 would set it
+        sent = (len(sandbox.requests), len(sandbox.tasks))
+
+        async def refused(args: dict[str, Any]) -> str:
+            result = await client.call_tool("transform_media", args)
+            assert result.is_error, result.structured_content
+            return " ".join(getattr(block, "text", "") for block in result.content)
+
+        text = await refused({"source": image["job_id"], "operation": "sharpen"})
+        for name in ("upscale", "remove-background", "edit", "extend", "lip-sync"):
+            assert name in text, text
+        text = await refused({"source": image["job_id"], "operation": "extend"})
+        assert "upscale, remove-background, edit" in text
+        text = await refused(
+            {"source": image["job_id"], "operation": "upscale", "model": "topaz/video-upscale"}
+        )
+        assert "recraft/crisp-upscale" in text and "topaz/image-upscale" in text
+        text = await refused(
+            {"source": video["job_id"], "operation": "extend", "model": "grok-imagine/extend"}
+        )
+        assert "continues only grok-imagine/* jobs" in text and "pixverse-v6/extend" in text
+        text = await refused({"source": "job_nope", "operation": "upscale"})
+        assert "list_media" in text
+        text = await refused({"source": image["job_id"], "operation": "edit"})
+        assert "edit needs a prompt" in text
+        text = await refused({"source": video["job_id"], "operation": "lip-sync"})
+        assert "needs audio" in text
+        text = await refused(  # 4 credits, over the limit of 3 per job
+            {"source": image["job_id"], "operation": "edit", "prompt": "make it night"}
+        )
+        assert "limit of 3 credits per job" in text
+        assert (len(sandbox.requests), len(sandbox.tasks)) == sent
+        assert sandbox.uploads == []
