@@ -289,3 +289,26 @@ async def test_viewer_extends_a_video_through_transform_media(
             await expect(view.locator("#status")).to_have_text("Video ready.")
             await expect(view.locator("#prompt")).to_have_text("a paper boat drifting")
             await page.context.close()
+
+            # transform_media and generate_audio render in the viewer too (startHost fails for
+            # a tool without _meta.ui.resourceUri).
+            args = {"source": job["job_id"], "operation": "upscale", "wait_seconds": 20}
+            page, view, upscaled = await open_host(
+                browser, origin, base, "transform_media", args, "dark"
+            )
+            assert upscaled["model"] == "grok-imagine/upscale"
+            shown = upscaled["outputs"][0]["asset_id"]
+            await expect(view.locator(f"video[data-asset-id='{shown}']")).to_be_attached(
+                timeout=10 * SECONDS
+            )
+            await page.context.close()
+            args = {"prompt": "Hello from the viewer.", "wait_seconds": 20}
+            page, view, spoken = await open_host(
+                browser, origin, base, "generate_audio", args, "light"
+            )
+            shown = spoken["outputs"][0]["asset_id"]
+            await expect(view.locator(f"audio[data-asset-id='{shown}']")).to_be_attached(
+                timeout=10 * SECONDS
+            )
+            await expect(view.locator("#upscale")).to_be_hidden()
+            await page.context.close()
