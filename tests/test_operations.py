@@ -7,11 +7,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import pytest
 from mcp import Client
 
+from mcp_server_kie.catalog import COMMITTED
+from mcp_server_kie.catalog.operations import source_fields
+from mcp_server_kie.domain import Asset, MediaKind, UserInputError
+from mcp_server_kie.jobs.sources import check_fits
 from mcp_server_kie.sandbox import Sandbox, SandboxConfig, serve_sandbox
 from mcp_server_kie.server.app import build_server
 from mcp_server_kie.server.runtime import Runtime, open_runtime
@@ -162,3 +168,40 @@ async def test_refusals_name_what_is_allowed_and_send_nothing(tmp_path: Path) ->
         assert "limit of 3 credits per job" in text
         assert (len(sandbox.requests), len(sandbox.tasks)) == sent
         assert sandbox.uploads == []
+
+
+async def test_extend_a_video_of_another_line_uploads_it_to_a_model_that_takes_a_url(
+    tmp_path: Path,
+) -> None:
+    async with client_on_sandbox(tmp_path) as (sandbox, _runtime, client):
+        source = await finished(client, "generate_video", {"prompt": "a train", "duration": 5})
+        assert source["model"] == "kling-2.6/text-to-video"
+        args = {"source": source["job_id"], "operation": "extend", "prompt": "it enters a tunnel"}
+        refused = await client.call_tool("transform_media", args)  # kie lists no defaults
+        assert refused.is_error
+        assert "duration is required by pixverse-v6/extend" in str(refused.content)
+        assert "resolution is required" in str(refused.content) and sandbox.uploads == []
+        options = {"duration": 5, "quality": "540p"}
+        job = await finished(client, "transform_media", {**args, "options": options})
+        assert job["model"] == "pixverse-v6/extend"
+        [upload] = sandbox.uploads
+        assert upload.sha256 == source["outputs"][0]["sha256"]
+        sent = task_of(sandbox, "pixverse-v6/extend")
+        assert sent["video_url"] == upload.url and "taskId" not in sent
+
+
+def test_kies_stated_type_and_size_limits_are_checked_before_an_upload() -> None:
+    spec = COMMITTED.find("recraft/remove-background")
+    assert spec is not None
+    fields = source_fields(spec, ["image"])
+    assert fields is not None
+    field = fields["image"]
+    assert field.max_bytes == 5_000_000 and "image/png" in field.accepted
+    png = Asset("asset_1", "job_1", 0, MediaKind.IMAGE, "/m/a.png", "image/png", 1000, "", "", 0.0)
+    check_fits(png, field, spec.id)
+    with pytest.raises(UserInputError, match="accepts image/jpeg, image/png, image/webp"):
+        check_fits(replace(png, mime_type="image/gif"), field, spec.id)
+    with pytest.raises(
+        UserInputError, match=r"6\.0 MB; recraft/remove-background accepts at most 5"
+    ):
+        check_fits(replace(png, bytes=6_000_000), field, spec.id)
