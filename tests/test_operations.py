@@ -166,6 +166,9 @@ async def test_refusals_name_what_is_allowed_and_send_nothing(tmp_path: Path) ->
             {"source": image["job_id"], "operation": "edit", "prompt": "make it night"}
         )
         assert "limit of 3 credits per job" in text
+        runtime.tools.budget.per_job, runtime.tools.budget.per_day = None, 1.0
+        text = await refused({"source": image["job_id"], "operation": "upscale"})  # 0.5 credits
+        assert "credits per day" in text  # decided before the file is uploaded
         assert (len(sandbox.requests), len(sandbox.tasks)) == sent
         assert sandbox.uploads == []
 
@@ -205,3 +208,27 @@ def test_kies_stated_type_and_size_limits_are_checked_before_an_upload() -> None
         UserInputError, match=r"6\.0 MB; recraft/remove-background accepts at most 5"
     ):
         check_fits(replace(png, bytes=6_000_000), field, spec.id)
+
+
+async def test_lip_sync_an_image_to_speech_and_isolate_a_voice(tmp_path: Path) -> None:
+    async with client_on_sandbox(tmp_path) as (sandbox, _runtime, client):
+        face = await finished(client, "generate_image", {"prompt": "a portrait"})
+        speech = await finished(client, "generate_audio", {"prompt": "Hello there."})
+        args = {
+            "source": face["outputs"][0]["asset_id"],
+            "operation": "lip-sync",
+            "audio": speech["job_id"],
+            "prompt": "speaks calmly",
+        }
+        job = await finished(client, "transform_media", args)
+        assert job["model"] == "kling/ai-avatar-standard" and job["kind"] == "video"
+        sent = task_of(sandbox, "kling/ai-avatar-standard")
+        by_sha = {upload.sha256: upload.url for upload in sandbox.uploads}
+        assert sent["image_url"] == by_sha[face["outputs"][0]["sha256"]]
+        assert sent["audio_url"] == by_sha[speech["outputs"][0]["sha256"]]
+
+        voice = await finished(
+            client, "transform_media", {"source": speech["job_id"], "operation": "isolate-voice"}
+        )
+        assert voice["model"] == "elevenlabs/audio-isolation" and voice["kind"] == "audio"
+        assert task_of(sandbox, "elevenlabs/audio-isolation")["audio_url"] in by_sha.values()
