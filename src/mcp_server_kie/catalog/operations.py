@@ -162,7 +162,7 @@ def continues_task_of(spec: ModelSpec, source_model: str, source_family: str) ->
     return source_family == "market" and source_model.startswith(allowed[0])
 
 
-def operation(name: str) -> Operation:
+def find_operation(name: str) -> Operation:
     found = OPERATIONS.get(name.strip().lower())
     if found is None:
         raise UserInputError(

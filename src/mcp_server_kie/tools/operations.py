@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from dataclasses import replace
 from typing import Annotated, Any, Literal
 
@@ -26,14 +25,13 @@ from mcp_server_kie.catalog.operations import (
     continues,
     continues_task_of,
     describe_models,
+    find_operation,
     ranked,
     source_fields,
 )
-from mcp_server_kie.catalog.operations import operation as find_operation
 from mcp_server_kie.domain import Job, MediaKind, NotConfiguredError, UserInputError
 from mcp_server_kie.jobs import SubmitError
 from mcp_server_kie.jobs.sources import Source, check_fits, find_source, upload_source
-from mcp_server_kie.storage.store import DAY_SECONDS
 from mcp_server_kie.tools.context import ToolContext, bounded_wait, tool_context, wait_with_progress
 from mcp_server_kie.tools.generate import (
     DEFAULT_WAIT,
@@ -163,7 +161,7 @@ async def _start(
         raise UserInputError(f"{op.name} needs a prompt: say what to change.")
     request = _validated(spec, text, fields, source, options)
     state.budget.check(spec.id, request.expected_credits)
-    await _within_daily_limit(state, spec, request.expected_credits)
+    await state.budget.check_today(state.engine.store, spec.id, request.expected_credits)
     request = await _uploaded(state, request, fields, source, sound)
     job = await state.engine.submit(
         spec.kind,
@@ -265,16 +263,6 @@ def _validated(
         value = source.job.task_id if medium == TASK else _PLACEHOLDER
         values[field.name] = [value] if field.is_list else value
     return validate_request(spec, text, {}, values)
-
-
-async def _within_daily_limit(state: ToolContext, spec: ModelSpec, credits: float | None) -> None:
-    """The daily limit checked before the upload too (the store decides it again, atomically)."""
-    limit = state.budget.per_day
-    if limit is None:
-        return
-    committed = await state.engine.store.credits_committed_since(time.time() - DAY_SECONDS)
-    if committed + (credits or 0.0) > limit:
-        raise UserInputError(state.budget.over_daily_limit(spec.id, credits, committed))
 
 
 async def _uploaded(
