@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from mcp_server_kie.catalog.operations import SourceField
 from mcp_server_kie.domain import Asset, Job, JobStatus, MediaKind, UserInputError
-from mcp_server_kie.jobs.engine import Engine, SubmitError
+from mcp_server_kie.jobs import Engine, SubmitError
 from mcp_server_kie.kie import KieError
 from mcp_server_kie.media import MediaStore
 from mcp_server_kie.media.store import MediaStoreError
