@@ -53,7 +53,9 @@ library.
    "retry" a wait: that pays twice (pass idempotency_key if you must repeat a call).
 3. Show: give the user outputs[].path (or url); the result carries a thumbnail to look at.
 Each result states expected_credits (1 credit = $0.005); tell the user before costly jobs.
-list_media finds earlier results by prompt words, model, kind or client_ref."""
+list_media finds earlier results by prompt words, model, kind or client_ref.
+transform_media(source, operation) upscales, extends, edits (...) an earlier result by its job_id
+or asset_id, as a new job."""
 
 
 class _KieServer(MCPServer):
