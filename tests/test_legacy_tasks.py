@@ -284,7 +284,12 @@ async def test_only_2025_11_25_clients_are_offered_tasks(tmp_path: Path) -> None
         async with raw_client(runtime) as current:
             tools = (await current.send("tools/list"))["tools"]
             offered = {tool["name"] for tool in tools if "execution" in tool}
-            assert offered == {"generate_image", "generate_video", "generate_audio"}
+            assert offered == {
+                "generate_image",
+                "generate_video",
+                "generate_audio",
+                "transform_media",
+            }
         async with raw_client(runtime, "2025-06-18") as older:
             assert "tasks" not in older.capabilities
             tools = (await older.send("tools/list"))["tools"]

@@ -32,9 +32,9 @@ from mcp_server_kie.tools.results import summary, tool_result
 
 EXTENSION_ID = "io.modelcontextprotocol/tasks"
 TASK_PROTOCOLS = frozenset({"2026-07-28"})
-TASK_TOOLS = frozenset({"generate_image", "generate_video", "generate_audio"})
+TASK_TOOLS = frozenset({"generate_image", "generate_video", "generate_audio", "transform_media"})
 CANCELLED_CAUSE = "task cancelled by its requester"
-_POLL_MS = {MediaKind.IMAGE: 2000, MediaKind.VIDEO: 5000}
+_POLL_MS = {MediaKind.IMAGE: 2000, MediaKind.AUDIO: 3000, MediaKind.VIDEO: 5000}
 
 
 class TaskIdParams(RequestParams):
