@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mcp_server_kie.catalog.spec import ModelSpec
-from mcp_server_kie.domain import MediaKind, UserInputError
+from mcp_server_kie.domain import ApiFamily, MediaKind, UserInputError
 
 TASK = "task"  # the medium of a `task_id` field: an earlier kie task of the same model line
 
@@ -67,11 +67,12 @@ PREFERRED: Mapping[tuple[str, str], tuple[str, ...]] = {
 
 # Per-family APIs whose `task_id` continues a task of these families (kie: "Videos generated
 # after 1080P generation cannot be extended", so a 1080p/4K task is no source).
-_CONTINUES: Mapping[str, tuple[str, ...]] = {
-    "veo-extend": ("veo", "veo-extend"),
-    "veo-1080p": ("veo", "veo-extend"),
-    "veo-4k": ("veo", "veo-extend"),
-    "runway-extend": ("runway", "runway-extend"),
+# `jobs.source_task` checks the same table when a `task_id` arrives through generate_video.
+SOURCE_FAMILIES: Mapping[ApiFamily, frozenset[ApiFamily]] = {
+    ApiFamily.VEO_EXTEND: frozenset({ApiFamily.VEO, ApiFamily.VEO_EXTEND}),
+    ApiFamily.VEO_1080P: frozenset({ApiFamily.VEO, ApiFamily.VEO_EXTEND}),
+    ApiFamily.VEO_4K: frozenset({ApiFamily.VEO, ApiFamily.VEO_EXTEND}),
+    ApiFamily.RUNWAY_EXTEND: frozenset({ApiFamily.RUNWAY, ApiFamily.RUNWAY_EXTEND}),
 }
 
 _MAX_SIZE = re.compile(r"Max(?:imum)?(?: file)? size: ?([\d.]+) ?MB", re.IGNORECASE)
@@ -150,14 +151,14 @@ def _describe(name: str, medium: str, field: Mapping[str, Any]) -> SourceField:
 def continues(spec: ModelSpec) -> tuple[str, ...]:
     """What a `task_id` model's tasks may come from: families (per-family APIs) or, for the
     Market, the model line (``grok-imagine/`` continues ``grok-imagine/...`` tasks)."""
-    if spec.family.value in _CONTINUES:
-        return _CONTINUES[spec.family.value]
+    if spec.family in SOURCE_FAMILIES:
+        return tuple(sorted(family.value for family in SOURCE_FAMILIES[spec.family]))
     return (spec.id.split("/", 1)[0] + "/",)
 
 
 def continues_task_of(spec: ModelSpec, source_model: str, source_family: str) -> bool:
     allowed = continues(spec)
-    if spec.family.value in _CONTINUES:
+    if spec.family in SOURCE_FAMILIES:
         return source_family in allowed
     return source_family == "market" and source_model.startswith(allowed[0])
 
