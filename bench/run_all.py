@@ -36,14 +36,17 @@ SCRIPTS = (
 )
 TIMEOUT = {False: 600.0, True: 180.0}  # seconds per script: full, smoke (scale starts
 # PostgreSQL, haproxy and four replica processes even in smoke mode)
-# Scripts that measure on SQLite and then on PostgreSQL get longer (their rows name the backend).
-TIMEOUT_BOTH_BACKENDS = {"callback_latency": {False: 900.0, True: 240.0}}
+# Scripts that measure on SQLite and then on PostgreSQL, or on replicas, get longer.
+TIMEOUT_LONGER = {
+    "callback_latency": {False: 900.0, True: 240.0},
+    "scale": {False: 900.0, True: 180.0},
+}
 
 
 def run(name: str, smoke: bool) -> dict[str, Any]:
     """One script's result, or a failure record with the end of its stderr."""
     command = [sys.executable, str(BENCH_DIR / f"{name}.py"), *(["--smoke"] if smoke else [])]
-    limit = TIMEOUT_BOTH_BACKENDS.get(name, TIMEOUT)[smoke]
+    limit = TIMEOUT_LONGER.get(name, TIMEOUT)[smoke]
     load = os.getloadavg()[0]
     started = time.monotonic()
     try:
