@@ -8,11 +8,13 @@ import json
 import time
 
 from mcp_server_kie.storage.database import Database, Transaction
+from mcp_server_kie.storage.group_commit import GroupCommit
 from mcp_server_kie.storage.records import Delivery
 
 
 class InboxAndPreferences:
     db: Database
+    inbox_commits: GroupCommit  # deliveries arriving together share one transaction
 
     async def preferences(self) -> dict[str, object]:
         rows = await self.db.fetch_all("SELECT key, value FROM preferences ORDER BY key")
@@ -38,7 +40,8 @@ class InboxAndPreferences:
 
     async def add_delivery(self, job_id: str, body: bytes) -> int | None:
         """Store a delivery; None (nothing written) when the same body is already stored
-        for this job, so a replayed delivery is kept once."""
+        for this job, so a replayed delivery is kept once. Returns once the delivery is
+        committed: deliveries that arrive together share one transaction (group commit)."""
         digest = hashlib.sha256(body).hexdigest()
 
         async def insert(conn: Transaction) -> int | None:
@@ -49,7 +52,7 @@ class InboxAndPreferences:
             )
             return int(row["id"]) if row is not None else None
 
-        return await self.db.write(insert)
+        return await self.inbox_commits.run(insert)
 
     async def count_deliveries(self, job_id: str) -> int:
         """Rows the inbox holds for one job, processed or not."""

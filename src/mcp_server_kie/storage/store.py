@@ -16,6 +16,7 @@ from mcp_server_kie.domain import Asset, Job, JobError, JobStatus, TaskState
 from mcp_server_kie.storage.backends import open_database
 from mcp_server_kie.storage.database import Database, OnChange, Row, Transaction
 from mcp_server_kie.storage.errors import DailyLimitReached, IdempotencyConflict
+from mcp_server_kie.storage.group_commit import GroupCommit
 from mcp_server_kie.storage.inbox import InboxAndPreferences
 from mcp_server_kie.storage.leases import LeaseQueries
 from mcp_server_kie.storage.library import LibraryQueries
@@ -39,6 +40,7 @@ class Store(LibraryQueries, InboxAndPreferences, LeaseQueries, PaceQueries):
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.inbox_commits = GroupCommit(db)
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -74,6 +76,7 @@ class Store(LibraryQueries, InboxAndPreferences, LeaseQueries, PaceQueries):
         await self.db.listen(on_change, ready)
 
     async def close(self) -> None:
+        await self.inbox_commits.close()
         await self.db.close()
 
     # ------------------------------------------------------------------ jobs
