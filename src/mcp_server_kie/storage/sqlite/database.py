@@ -1,31 +1,32 @@
 """The SQLite backend: one writer connection on its own thread, one reader connection,
 migrations.
 
-Every write runs as ``BEGIN IMMEDIATE ... COMMIT`` on the writer connection, one at a time,
-in ONE call to the writer's thread: the transaction's function runs there whole, its
-statements one after another, then COMMIT (one hop from the event loop per transaction, not
-one per statement). So the function may await only its transaction's own methods (they run at
-once on that thread); awaiting anything else is refused with a TypeError and rolled back. The
-call is shielded from the caller: a caller cancelled mid-write (a client that disconnects)
-never cuts a transaction short.
+Every write runs on the writer connection, one at a time, in ONE call to the writer's thread:
+the transaction's function runs there whole, its statements one after another (one hop from
+the event loop per transaction, not one per statement). So the function may await only its
+transaction's own methods (they run at once on that thread); awaiting anything else is refused
+with a TypeError and rolled back. The writes queued while the writer was busy commit together
+(group commit: ``BEGIN IMMEDIATE``, each write in its own savepoint, one ``COMMIT``, one
+fsync): each is still all or nothing on its own, runs in the order it was asked for, and its
+caller hears of it only after that COMMIT. The call is shielded from the caller: a caller
+cancelled mid-write (a client that disconnects) never cuts a transaction short.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
+import collections
 import logging
 import sqlite3
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import aiosqlite
-import stamina
 
 from mcp_server_kie.storage.database import Dialect, OnChange, Params, Row, Transaction
-from mcp_server_kie.storage.sqlite.schema import MIGRATIONS
+from mcp_server_kie.storage.sqlite.opening import READER_PRAGMAS, dict_row, open_writer
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +51,6 @@ DIALECT = Dialect(
     ),
     now="((julianday('now') - 2440587.5) * 86400.0)",
 )
-
-
-def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
-    return {column[0]: value for column, value in zip(cursor.description, row, strict=True)}
 
 
 class SqliteTransaction:
@@ -84,17 +81,6 @@ class SqliteTransaction:
         file find the change when they re-read the store."""
 
 
-# busy_timeout first: switching to WAL needs a moment alone with the file, and another process
-# starting at the same time must wait for it rather than fail with "database is locked".
-_BUSY_SECONDS = 10.0
-_PRAGMAS = (
-    f"PRAGMA busy_timeout={int(_BUSY_SECONDS * 1000)}",
-    "PRAGMA journal_mode=WAL",
-    "PRAGMA synchronous=FULL",
-    "PRAGMA foreign_keys=ON",
-)
-
-
 class SqliteDatabase:
     dialect = DIALECT
 
@@ -108,6 +94,8 @@ class SqliteDatabase:
         self.description = f"SQLite {path}"
         self._writer = writer
         self._thread = thread  # the writer's one thread: transactions queue here, in order
+        self._queued: collections.deque[_Write[Any]] = collections.deque()  # thread-safe
+        self._loop = asyncio.get_running_loop()
         self._reader = reader
         # One statement at a time on the reader: a statement left open by one coroutine holds
         # a read snapshot that another coroutine's query would share, and so miss a write it
@@ -119,7 +107,7 @@ class SqliteDatabase:
         thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kie-sqlite-writer")
         loop = asyncio.get_running_loop()
         try:
-            writer = await loop.run_in_executor(thread, _open_writer, path)
+            writer = await loop.run_in_executor(thread, open_writer, path)
         except BaseException:
             thread.shutdown(wait=False)
             raise
@@ -129,9 +117,9 @@ class SqliteDatabase:
             await loop.run_in_executor(thread, writer.close)
             thread.shutdown(wait=False)
             raise
-        for pragma in (_PRAGMAS[0], *_PRAGMAS[2:]):
+        for pragma in READER_PRAGMAS:
             await reader.execute(pragma)
-        reader.row_factory = _dict_row  # type: ignore[assignment]  # typed as a class only
+        reader.row_factory = dict_row  # type: ignore[assignment]  # typed as a class only
         log.info("database %s ready (SQLite %s)", path, sqlite3.sqlite_version)
         return cls(writer, thread, reader, path)
 
@@ -142,10 +130,23 @@ class SqliteDatabase:
         await self._reader.close()
 
     async def write(self, fn: WriteFn[T]) -> T:
-        """Run ``fn`` inside one immediate transaction on the writer's thread; commit, or roll
-        back on error. Finishes even if the caller is cancelled meanwhile."""
-        run = functools.partial(_transaction, self._writer, fn)
-        return await asyncio.shield(asyncio.get_running_loop().run_in_executor(self._thread, run))
+        """Run ``fn`` inside one immediate transaction on the writer's thread, shared with the
+        writes queued beside it; commit, or roll back ``fn``'s part if it raises. Returns once
+        committed; finishes even if the caller is cancelled meanwhile."""
+        done: asyncio.Future[T] = self._loop.create_future()
+        self._queued.append(_Write(fn, done))
+        self._thread.submit(self._commit_queued)
+        return await asyncio.shield(done)
+
+    def _commit_queued(self) -> None:
+        """On the writer's thread: everything queued so far, in one transaction (a later
+        call finds nothing left and returns)."""
+        batch: list[_Write[Any]] = []
+        while self._queued and len(batch) < _MAX_GROUP:
+            batch.append(self._queued.popleft())
+        if batch:
+            outcomes = _transactions(self._writer, [write.fn for write in batch])
+            self._loop.call_soon_threadsafe(_settle, batch, outcomes)
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
         """Runs the query to its end in one hop to the connection's thread. A cursor left open
@@ -176,16 +177,56 @@ class SqliteDatabase:
 # ---------------------------------------------------------------------- on the writer's thread
 
 
-def _transaction(conn: sqlite3.Connection, fn: WriteFn[T]) -> T:
-    conn.execute("BEGIN IMMEDIATE")
+class _Write(Generic[T]):
+    __slots__ = ("done", "fn")
+
+    def __init__(self, fn: WriteFn[T], done: asyncio.Future[T]) -> None:
+        self.fn = fn
+        self.done = done
+
+
+# Writes per transaction: bounds how long one commit keeps the writes after it waiting.
+_MAX_GROUP = 128
+_Outcome = tuple[bool, Any]  # (committed, result) or (False, the exception)
+
+
+def _settle(batch: list[_Write[Any]], outcomes: list[_Outcome]) -> None:
+    for write, (ok, value) in zip(batch, outcomes, strict=True):
+        if write.done.done():
+            continue
+        if ok:
+            write.done.set_result(value)
+        else:
+            write.done.set_exception(value)
+
+
+def _transactions(conn: sqlite3.Connection, fns: list[WriteFn[Any]]) -> list[_Outcome]:
+    """Run each function in its own savepoint inside one transaction and commit once. A
+    function that raises loses only its own changes; if the transaction itself fails (BEGIN,
+    COMMIT, or an error that makes SQLite abandon it), every function fails with it."""
+    outcomes: list[_Outcome] = []
     try:
-        result = _run_at_once(fn(SqliteTransaction(conn)))
+        conn.execute("BEGIN IMMEDIATE")
+        for fn in fns:
+            conn.execute("SAVEPOINT write")
+            try:
+                result = _run_at_once(fn(SqliteTransaction(conn)))
+            except Exception as exc:
+                if not conn.in_transaction:
+                    raise  # SQLite rolled the whole transaction back: nothing is kept
+                conn.execute("ROLLBACK TO write")
+                outcomes.append((False, exc))
+            else:
+                outcomes.append((True, result))
+            conn.execute("RELEASE write")
         conn.execute("COMMIT")
-    except BaseException:
+    except BaseException as exc:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
-        raise
-    return result
+        if not isinstance(exc, Exception):
+            raise
+        return [(False, exc)] * len(fns)
+    return outcomes
 
 
 def _run_at_once(step: Awaitable[T]) -> T:
@@ -201,69 +242,3 @@ def _run_at_once(step: Awaitable[T]) -> T:
         "a SQLite write transaction awaited something other than its own statements; "
         "it runs whole on the writer's thread, so do that work before or after it"
     )
-
-
-def _open_writer(path: Path) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    try:
-        _set_pragmas(conn)
-        _migrate(conn)
-    except BaseException:
-        conn.close()
-        raise
-    conn.row_factory = _dict_row
-    return conn
-
-
-def _set_pragmas(conn: sqlite3.Connection) -> None:
-    """The writer's pragmas. Switching a new file to WAL can meet another process's lock
-    without SQLite calling the busy handler (it answers "database is locked" at once), so that
-    is retried with backoff for as long as the busy timeout would have waited."""
-    for attempt in stamina.retry_context(
-        on=_locked, attempts=None, timeout=_BUSY_SECONDS, wait_initial=0.01, wait_max=0.2
-    ):
-        with attempt:
-            for pragma in _PRAGMAS:
-                conn.execute(pragma)
-
-
-def _locked(exc: Exception) -> bool:
-    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
-
-
-def _migrate(conn: sqlite3.Connection) -> None:
-    """Bring the schema up to date in ONE immediate transaction, reading the version inside it:
-    processes starting together on a new file take turns, and each later one finds the work
-    done (reading the version before taking the lock let two of them create the same tables)."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        row = conn.execute("PRAGMA user_version").fetchone()
-        version = int(row[0]) if row else 0
-        if version > len(MIGRATIONS):
-            raise RuntimeError(
-                f"The database was written by a newer mcp-server-kie (schema {version}, "
-                f"this version knows {len(MIGRATIONS)}). Upgrade the server."
-            )
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            for statement in _statements(script):
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version={number}")
-            log.info("database migrated to schema %d", number)
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-
-
-def _statements(script: str) -> list[str]:
-    """Split a script into complete statements (trigger bodies contain semicolons)."""
-    statements: list[str] = []
-    pending = ""
-    for line in script.splitlines(keepends=True):
-        pending += line
-        if sqlite3.complete_statement(pending):
-            statements.append(pending.strip())
-            pending = ""
-    if pending.strip():
-        raise ValueError(f"incomplete SQL statement in migration: {pending.strip()[:60]}")
-    return statements
