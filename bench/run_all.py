@@ -27,6 +27,7 @@ REPO = BENCH_DIR.parent
 SCRIPTS = (
     "callback_latency",
     "webhook_ingest",
+    "webhook_ingest_postgres",
     "provider_calls",
     "download",
     "library",
@@ -34,12 +35,16 @@ SCRIPTS = (
     "scale",
     "context_cost",
 )
+# Names that run a script with options: (script, options).
+VARIANTS = {"webhook_ingest_postgres": ("webhook_ingest", "--backend=postgresql")}
 TIMEOUT = {False: 600.0, True: 120.0}  # seconds per script: full, smoke
 
 
 def run(name: str, smoke: bool) -> dict[str, Any]:
     """One script's result, or a failure record with the end of its stderr."""
-    command = [sys.executable, str(BENCH_DIR / f"{name}.py"), *(["--smoke"] if smoke else [])]
+    file, *options = VARIANTS.get(name, (name,))
+    command = [sys.executable, str(BENCH_DIR / f"{file}.py"), *options]
+    command += ["--smoke"] if smoke else []
     load = os.getloadavg()[0]
     started = time.monotonic()
     try:
@@ -54,7 +59,7 @@ def run(name: str, smoke: bool) -> dict[str, Any]:
         tail = "\n".join(done.stderr.strip().splitlines()[-15:])
         return {"script": name, "error": f"exit code {done.returncode}\n{tail}", "seconds": seconds}
     result: dict[str, Any] = json.loads(lines[-1])
-    result.update(script=name, wall_seconds=seconds, load_before=round(load, 2))
+    result.update(script=name, file=file, wall_seconds=seconds, load_before=round(load, 2))
     return result
 
 
@@ -138,7 +143,8 @@ def render(results: list[dict[str, Any]], smoke: bool) -> str:
         if "error" in result:
             continue
         out.append(
-            f"**{result['question']}. {result['title']}** (`bench/{result['script']}.py`, "
+            f"**{result['question']}. {result['title']}** "
+            f"(`bench/{result.get('file', result['script'])}.py`, "
             f"{result['wall_seconds']} s, load average before: {result['load_before']}). "
             + " ".join(result["notes"])
         )
