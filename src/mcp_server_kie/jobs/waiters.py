@@ -53,7 +53,8 @@ class JobSignals:
     def changed(self, job: Job) -> None:
         for event in self._events.get(job.id, ()):
             event.set()
-        state = (job.status, job.task_state, len(job.assets))
+        previews_pending = sum(asset.preview_pending for asset in job.assets)
+        state = (job.status, job.task_state, len(job.assets), previews_pending)
         if self._last_seen.get(job.id) == state:
             return  # a refresh that changed nothing is not news
         self._last_seen.pop(job.id, None)
