@@ -282,12 +282,6 @@ class Store(LibraryQueries, InboxAndPreferences, LeaseQueries, PaceQueries, DueQ
         _check_same_request(row, request_hash)
         return await self.get_job(str(row["id"]))
 
-    async def callback_token_hash(self, job_id: str) -> str | None:
-        row = await self.db.fetch_one(
-            "SELECT callback_token_hash FROM jobs WHERE id = ?", (job_id,)
-        )
-        return str(row["callback_token_hash"]) if row and row["callback_token_hash"] else None
-
     async def open_jobs(self) -> list[Job]:
         rows = await self.db.fetch_all(
             f"SELECT * FROM jobs WHERE status IN {_OPEN} ORDER BY created_at"
