@@ -74,7 +74,8 @@ class Completer:
                 return job  # (not held: another process is on it, and will finish it)
             snapshot = await self._require_kie().get_task(job.family, job.task_id)
             await self._apply(job, snapshot)
-        job = await self.changed(job_id)  # waiters first, previews after
+            # Waiters first (before the lease is handed back), previews after.
+            job = await self.changed(job_id)
         if any(asset.preview_pending for asset in job.assets):
             self._on_completed(job_id)
         return job

@@ -23,6 +23,7 @@ from mcp_server_kie.media import (
     Fetcher,
     MediaStore,
     MediaStoreError,
+    MissingMedia,
     Refresh,
     describe,
 )
@@ -104,10 +105,13 @@ class OutputStore:
 
     async def preview(self, job: Job, asset: Asset, render: Render) -> str | None:
         """Make the asset's preview from its stored file and publish it under a fresh name;
-        its location, or None when the file has no preview (undecodable). DownloadError when
-        the store cannot be read or written (try again later)."""
-        async with self._local_copy(job, asset) as source:
-            data = await asyncio.to_thread(render, source, asset.mime_type)
+        its location, or None when the file has no preview (undecodable, or gone from the
+        store). DownloadError when the store cannot be read or written (try again later)."""
+        try:
+            async with self._local_copy(job, asset) as source:
+                data = await asyncio.to_thread(render, source, asset.mime_type)
+        except MissingMedia:
+            return None  # deleted meanwhile: there is nothing to preview
         if data is None:
             return None
         stem = Path(asset.path).name.split(".", 1)[0]  # "0-3f9a1c2e"
@@ -131,6 +135,8 @@ class OutputStore:
                         "storage", "the media store returned the file short", retryable=True
                     )
                 yield temp
+        except MissingMedia:
+            raise
         except MediaStoreError as exc:
             raise DownloadError(
                 "storage", f"the media store failed ({exc})", retryable=True

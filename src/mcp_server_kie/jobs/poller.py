@@ -132,13 +132,18 @@ class Poller:
 
     async def _pending(self, job: Job, seen: float | None, now: float) -> None:
         """A job still pending when due was interrupted mid-submit, unless this process is
-        still sending its create (which may wait for a slot under kie's create limit)."""
+        still sending its create (which may wait for a slot under kie's create limit). Each
+        move is made only while the job is still pending: a job whose create went through
+        meanwhile keeps the fresh schedule it got then."""
         stale_at = job.created_at + _STALE_PENDING_SECONDS
         if now < stale_at:
-            await self._engine.store.reschedule(job.id, seen, stale_at)
+            at = stale_at
         elif self._engine.submitting(job.id):
-            await self._engine.store.reschedule(job.id, seen, now + _SUBMITTING_RECHECK_SECONDS)
-        elif await self._engine.store.reschedule(job.id, seen, now + self._interval(0.0)):
+            at = now + _SUBMITTING_RECHECK_SECONDS
+        else:
+            at = now + self._interval(0.0)
+        moved = await self._engine.store.reschedule(job.id, seen, at, JobStatus.PENDING)
+        if moved and now >= stale_at and not self._engine.submitting(job.id):
             await self._abandon(job)
 
     async def _catch_up(self) -> None:

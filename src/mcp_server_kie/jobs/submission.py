@@ -21,6 +21,7 @@ from mcp_server_kie.jobs.references import ReferenceResolver
 from mcp_server_kie.jobs.waiters import JobSignals
 from mcp_server_kie.kie.client import KieClient
 from mcp_server_kie.kie.errors import KieError, KieRateLimitError, KieUncertainError
+from mcp_server_kie.kie.families import calls_back
 from mcp_server_kie.storage import DailyLimitReached, IdempotencyConflict, NewJob, Store
 
 log = logging.getLogger(__name__)
@@ -91,7 +92,7 @@ class Submitter:
         job_id = "job_" + secrets.token_hex(12)
         token = secrets.token_urlsafe(32)
         callback_url = None
-        if self.public_url:
+        if self.public_url and calls_back(request.spec.family):
             callback_url = f"{self.public_url}/webhooks/kie/{job_id}?token={token}"
         new = NewJob(
             id=job_id,

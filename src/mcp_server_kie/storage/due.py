@@ -11,9 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from mcp_server_kie.domain import Job
+from mcp_server_kie.domain import Job, JobStatus
 from mcp_server_kie.storage.database import Database, Transaction
 from mcp_server_kie.storage.records import OPEN_STATUSES, job_from_row
+
+# Open jobs due by a time (parameters: now, limit); reads the partial index jobs_due.
+DUE_JOBS_SQL = (
+    f"SELECT * FROM jobs WHERE status IN {OPEN_STATUSES} AND (check_at IS NULL OR check_at <= ?)"
+    " ORDER BY COALESCE(check_at, 0) LIMIT ?"
+)
 
 
 class DueQueries:
@@ -22,19 +28,20 @@ class DueQueries:
     async def due_jobs(self, now: float, limit: int = 100) -> list[tuple[Job, float | None]]:
         """Open jobs whose ``check_at`` has come (or was never set), the most overdue first,
         without their assets; each with the ``check_at`` read (for ``reschedule``)."""
-        rows = await self.db.fetch_all(
-            f"SELECT * FROM jobs WHERE status IN {OPEN_STATUSES}"
-            " AND (check_at IS NULL OR check_at <= ?)"
-            " ORDER BY COALESCE(check_at, 0) LIMIT ?",
-            (now, limit),
-        )
+        rows = await self.db.fetch_all(DUE_JOBS_SQL, (now, limit))
         return [(job_from_row(row, ()), row["check_at"]) for row in rows]
 
-    async def reschedule(self, job_id: str, seen: float | None, at: float) -> bool:
+    async def reschedule(
+        self, job_id: str, seen: float | None, at: float, status: JobStatus | None = None
+    ) -> bool:
         """Set an open job's ``check_at`` to ``at`` if it is still ``seen`` (the value the
-        caller read): True for the one caller that moved it."""
+        caller read), and its status still ``status`` when given: True for the one caller
+        that moved it."""
         matches = "check_at IS NULL" if seen is None else "check_at = ?"
         params: tuple[object, ...] = (at, job_id) if seen is None else (at, job_id, seen)
+        if status is not None:
+            matches += " AND status = ?"
+            params = (*params, status.value)
 
         async def move(conn: Transaction) -> bool:
             row = await conn.fetch_one(

@@ -17,6 +17,7 @@ from mcp_server_kie.storage.backends import open_database
 from mcp_server_kie.storage.database import Database, OnChange, Row, Transaction
 from mcp_server_kie.storage.due import DueQueries
 from mcp_server_kie.storage.errors import DailyLimitReached, IdempotencyConflict
+from mcp_server_kie.storage.files import FileQueries
 from mcp_server_kie.storage.group_commit import GroupCommit
 from mcp_server_kie.storage.inbox import InboxAndPreferences
 from mcp_server_kie.storage.leases import LeaseQueries
@@ -35,7 +36,9 @@ DAY_SECONDS = 24 * 60 * 60
 _WriteStep = Callable[[Transaction], Awaitable[None]]
 
 
-class Store(LibraryQueries, InboxAndPreferences, LeaseQueries, PaceQueries, DueQueries):
+class Store(
+    LibraryQueries, InboxAndPreferences, LeaseQueries, PaceQueries, DueQueries, FileQueries
+):
     """The one object the engine, tools and server hold; the SQL behind it is portable and
     runs on the Database it was opened with (SQLite or PostgreSQL)."""
 
