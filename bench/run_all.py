@@ -27,6 +27,7 @@ REPO = BENCH_DIR.parent
 SCRIPTS = (
     "callback_latency",
     "webhook_ingest",
+    "webhook_ingest_postgres",
     "provider_calls",
     "download",
     "library",
@@ -34,6 +35,8 @@ SCRIPTS = (
     "scale",
     "context_cost",
 )
+# Names that run a script with options: (script, options).
+VARIANTS = {"webhook_ingest_postgres": ("webhook_ingest", "--backend=postgresql")}
 TIMEOUT = {False: 600.0, True: 180.0}  # seconds per script: full, smoke (scale starts
 # PostgreSQL, haproxy and four replica processes even in smoke mode)
 # Scripts that measure on SQLite and then on PostgreSQL, or on replicas, get longer.
@@ -45,7 +48,9 @@ TIMEOUT_LONGER = {
 
 def run(name: str, smoke: bool) -> dict[str, Any]:
     """One script's result, or a failure record with the end of its stderr."""
-    command = [sys.executable, str(BENCH_DIR / f"{name}.py"), *(["--smoke"] if smoke else [])]
+    file, *options = VARIANTS.get(name, (name,))
+    command = [sys.executable, str(BENCH_DIR / f"{file}.py"), *options]
+    command += ["--smoke"] if smoke else []
     limit = TIMEOUT_LONGER.get(name, TIMEOUT)[smoke]
     load = os.getloadavg()[0]
     started = time.monotonic()
@@ -59,7 +64,7 @@ def run(name: str, smoke: bool) -> dict[str, Any]:
         tail = "\n".join(done.stderr.strip().splitlines()[-15:])
         return {"script": name, "error": f"exit code {done.returncode}\n{tail}", "seconds": seconds}
     result: dict[str, Any] = json.loads(lines[-1])
-    result.update(script=name, wall_seconds=seconds, load_before=round(load, 2))
+    result.update(script=name, file=file, wall_seconds=seconds, load_before=round(load, 2))
     return result
 
 
@@ -143,7 +148,8 @@ def render(results: list[dict[str, Any]], smoke: bool) -> str:
         if "error" in result:
             continue
         out.append(
-            f"**{result['question']}. {result['title']}** (`bench/{result['script']}.py`, "
+            f"**{result['question']}. {result['title']}** "
+            f"(`bench/{result.get('file', result['script'])}.py`, "
             f"{result['wall_seconds']} s, load average before: {result['load_before']}). "
             + " ".join(result["notes"])
         )

@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import json
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -293,15 +294,16 @@ async def test_write_cancelled_between_statement_and_commit_still_commits(
     finished for it (committed), and the writer is free for the next write at once."""
     store = await Store.open(tmp_path / "kie.sqlite3")
     try:
-        inserted, release = asyncio.Event(), asyncio.Event()
+        loop = asyncio.get_running_loop()
+        inserted, release = asyncio.Event(), threading.Event()
 
         async def insert_then_wait(conn: Transaction) -> None:
             await conn.execute(
                 "INSERT INTO webhook_inbox (job_id, received_at, body) VALUES (?, ?, ?)",
                 ("job_cancelled", time.time(), b"{}"),
             )
-            inserted.set()
-            await release.wait()
+            loop.call_soon_threadsafe(inserted.set)  # this runs on the writer's thread
+            release.wait(timeout=10)  # held open there until the caller is cancelled
 
         caller = asyncio.ensure_future(store.db.write(insert_then_wait))
         await inserted.wait()

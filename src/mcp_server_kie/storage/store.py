@@ -18,6 +18,7 @@ from mcp_server_kie.storage.database import Database, OnChange, Row, Transaction
 from mcp_server_kie.storage.due import DueQueries
 from mcp_server_kie.storage.errors import DailyLimitReached, IdempotencyConflict
 from mcp_server_kie.storage.files import FileQueries
+from mcp_server_kie.storage.group_commit import GroupCommit
 from mcp_server_kie.storage.inbox import InboxAndPreferences
 from mcp_server_kie.storage.leases import LeaseQueries
 from mcp_server_kie.storage.library import LibraryQueries
@@ -43,6 +44,7 @@ class Store(
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.inbox_commits = GroupCommit(db)
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -78,6 +80,7 @@ class Store(
         await self.db.listen(on_change, ready)
 
     async def close(self) -> None:
+        await self.inbox_commits.close()
         await self.db.close()
 
     # ------------------------------------------------------------------ jobs
@@ -281,12 +284,6 @@ class Store(
             return None
         _check_same_request(row, request_hash)
         return await self.get_job(str(row["id"]))
-
-    async def callback_token_hash(self, job_id: str) -> str | None:
-        row = await self.db.fetch_one(
-            "SELECT callback_token_hash FROM jobs WHERE id = ?", (job_id,)
-        )
-        return str(row["callback_token_hash"]) if row and row["callback_token_hash"] else None
 
     async def open_jobs(self) -> list[Job]:
         rows = await self.db.fetch_all(
