@@ -11,21 +11,28 @@ same process. The jobs are videos: the reconciler's safety-net poll of a webhook
 180 s after it was created, after this run, so only the callbacks finish them.
 
 Lost means acknowledged (HTTP 200) but not in the store's inbox afterwards.
+
+``--backend=postgresql`` runs the product on a throwaway PostgreSQL server (scripts/postgres,
+which runs it with fsync off: nothing in it outlives the run) instead of its SQLite file.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import secrets
+import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import psycopg
 from harness import (
     BENCH_DIR,
     HMAC_KEY,
@@ -39,6 +46,7 @@ from harness import (
     ms,
     parse_args,
     percentile,
+    reset_peak_memory,
     sandbox_process,
     serve_asgi,
     server_settings,
@@ -65,7 +73,9 @@ VIDEO_MODEL = "kling-2.6/text-to-video"
 # ---------------------------------------------------------------------- the two servers
 
 
-async def serve_product(sandbox_url: str, data_dir: Path, jobs: int) -> None:
+async def serve_product(
+    sandbox_url: str, data_dir: Path, jobs: int, database_url: str | None
+) -> None:
     """Child process: the product, with ``jobs`` running video jobs waiting for callbacks."""
     port = free_port()
     settings = server_settings(
@@ -74,6 +84,7 @@ async def serve_product(sandbox_url: str, data_dir: Path, jobs: int) -> None:
         port=port,
         public_url=f"http://127.0.0.1:{port}",
         create_limit=100_000,  # only to set the jobs up quickly; status reads keep kie's pace
+        database_url=database_url,
     )
     async with open_runtime(settings) as runtime:
         spec = get_model(VIDEO_MODEL, MediaKind.VIDEO)
@@ -228,9 +239,36 @@ async def downloads(sandbox: SandboxProcess) -> int:
 # ---------------------------------------------------------------------- the run
 
 
-async def measure(smoke: bool) -> Result:
+@asynccontextmanager
+async def postgres_database() -> AsyncIterator[str]:
+    """A new database on a throwaway PostgreSQL server (scripts/postgres); its URL."""
+    script = str(BENCH_DIR.parent / "scripts" / "postgres")
+    started = await asyncio.to_thread(
+        subprocess.run, ["bash", script, "start"], capture_output=True, text=True, check=True
+    )
+    server_url, folder = started.stdout.split()
+    try:
+        name = "bench_" + secrets.token_hex(6)
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}".encode())
+        yield f"{server_url.rsplit('/', 1)[0]}/{name}"
+    finally:
+        await asyncio.to_thread(
+            subprocess.run, ["bash", script, "stop", folder], capture_output=True, check=False
+        )
+
+
+async def measure(smoke: bool, backend: str) -> Result:
+    if backend == "postgresql":
+        async with postgres_database() as url:
+            return await measure_on(smoke, url)
+    return await measure_on(smoke, None)
+
+
+async def measure_on(smoke: bool, database_url: str | None) -> Result:
     burst, fixed_count = (60, 20) if smoke else (2000, 1000)
-    result = Result(2, "Webhook ingest", smoke)
+    on = "PostgreSQL" if database_url else "SQLite"
+    result = Result(2, f"Webhook ingest ({on})", smoke)
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         data_dir = Path(tmp)
         async with sandbox_process(
@@ -238,7 +276,7 @@ async def measure(smoke: bool) -> Result:
         ) as sandbox:
             product, url = await start_child(
                 "--role=product", f"--sandbox-url={sandbox.base_url}", f"--data-dir={data_dir}",
-                f"--jobs={burst + fixed_count}",
+                f"--jobs={burst + fixed_count}", f"--database-url={database_url or ''}",
             )  # fmt: skip
             try:
                 tasks = await sandbox.tasks()
@@ -253,6 +291,8 @@ async def measure(smoke: bool) -> Result:
                     for t in tasks
                 ]
                 port = urlsplit(url).port or 80
+                reset_peak_memory(product.pid)
+                rss_before = memory_mb(product.pid, "VmRSS")
                 cpu_before = cpu_seconds(product.pid)
                 run_started = time.perf_counter()
                 tp_seconds, tp_statuses = await closed_loop(
@@ -265,9 +305,12 @@ async def measure(smoke: bool) -> Result:
                 )
                 processed = await downloads(sandbox)
                 run_seconds = time.perf_counter() - run_started
+                peak_growth = memory_mb(product.pid, "VmHWM") - rss_before
             finally:
                 await stop_child(product)
-        store = await Store.open(server_settings(data_dir, "http://unused").database_path)
+        store = await Store.connect(
+            database_url, server_settings(data_dir, "http://unused").database_path
+        )
         try:
             persisted = await kept_deliveries(store, callbacks)
         finally:
@@ -290,40 +333,42 @@ async def measure(smoke: bool) -> Result:
     bare_rate = bare_statuses[200] / bare_seconds
     ours_p99, bare_p99 = ms(percentile(fixed_lat, 99)), ms(percentile(bare_lat, 99))
     ratio = ours_rate / bare_rate
+    cpu_per_callback = busy / ours_rate * 1000
     result.rows += [
         Row(
             f"Authentic callbacks persisted + acknowledged per second ({burst} callbacks, "
-            "32 connections)",
+            f"32 connections, {on})",
             round(ours_rate),
             "/s",
             "bare Starlette endpoint returning 200",
             round(bare_rate),
             round(ratio, 2),
             "ours ÷ bare",
-            "≥ 1,000/s and ≥ 0.30× bare",
-            ours_rate >= 1000 and ratio >= 0.30,
-            f"{short(round(ours_rate), 1000, '/s')}; {ratio:.3g}× bare against 0.30×",
-            f"each callback cost the product {busy / ours_rate * 1000:.1f} ms of CPU "
-            f"({busy:.0%} of a core at {ours_rate:.0f}/s, threads included), and every "
-            "acknowledgement waits for the store's one writer: a write transaction holds the "
-            "writer lock across a hop to SQLite's thread for each statement, and each hop waits "
-            "its turn on the busy event loop, so the writer serialises the inbox commits with "
-            "the processing's own writes. The reconciler also re-reads every open job four "
-            "times a second (all of these jobs are open until their callback is processed). To "
-            "close it: run each write transaction in one hop on the writer's thread; commit "
-            "many inbox deliveries in one transaction (group commit); process deliveries in a "
-            "bounded worker queue behind the acknowledgements; let the reconciler select only "
-            "the jobs that are due.",
+            "≥ 2,000/s and ≥ 0.30× bare",
+            ours_rate >= 2000 and ratio >= 0.30,
+            f"{short(round(ours_rate), 2000, '/s')}; {ratio:.3g}× bare against 0.30×",
+            f"each callback cost the product {cpu_per_callback:.2f} ms of CPU ({busy:.0%} of a "
+            f"core at {ours_rate:.0f}/s, threads included); at 2,000/s that is "
+            f"{2 * cpu_per_callback:.1f} cores. The acknowledgement path is one read (the job's "
+            "token and task), the checks (HMAC, strict JSON, redaction) and a share of a group "
+            "commit; processing runs behind it in a bounded pool. What is left is CPU: the "
+            "HTTP server, the checks, and the reconciler's periodic read of every open job.",
         ),
         Row(
             f"Latency at a fixed {FIXED_RATE:g} req/s, p99 (p50 "
-            f"{ms(percentile(fixed_lat, 50))} ms, {fixed_count} callbacks)",
+            f"{ms(percentile(fixed_lat, 50))} ms, {fixed_count} callbacks, {on})",
             ours_p99,
             "ms",
             f"bare endpoint, p99 (p50 {ms(percentile(bare_lat, 50))} ms)",
             bare_p99,
             round(ours_p99 / bare_p99, 1),
             "ours ÷ bare",
+            "≤ 10 ms",
+            ours_p99 <= 10,
+            f"{ours_p99 - 10:.4g} ms over the limit ({ours_p99 / 10:.1f}× it)",
+            "the fixed-rate run starts right after the burst, while its backlog is processed "
+            "in the background: an acknowledgement that waits behind that processing's CPU or "
+            "its writes shows here.",
         ),
         Row(
             f"Lost: acknowledged {acked}, in the store's inbox or finished {persisted}",
@@ -348,13 +393,18 @@ async def measure(smoke: bool) -> Result:
         "rest wait their turn (none is dropped: every delivery is in the inbox). The fixed-rate "
         "run started right after the burst, with that backlog in the background. Jobs were set "
         "up with the create limit raised, so setting up took seconds. Statuses by run "
-        "(0 = no answer): " + json.dumps(refused)
+        "(0 = no answer): " + json.dumps(refused) + f". The product's peak memory during both "
+        f"runs was {peak_growth:.0f} MB above its {rss_before:.0f} MB at the start (VmHWM): "
+        "processing runs on a bounded pool of workers and at most 1,000 job ids wait in memory; "
+        "a larger backlog waits in the inbox."
     )
     result.details = {
         "product_burst_seconds": round(tp_seconds, 3),
         "bare_burst_seconds": round(bare_seconds, 3),
         "saved_after_burst": after_burst,
         "saved_at_end": processed,
+        "product_rss_mb_at_start": round(rss_before, 1),
+        "product_peak_growth_mb": round(peak_growth, 1),
         "product_cpu_share_during_burst": round(busy, 2),
         "statuses": refused,
     }
@@ -376,6 +426,14 @@ async def kept_deliveries(store: Store, callbacks: list[Callback]) -> int:
     return kept
 
 
+def memory_mb(pid: int, field: str) -> float:
+    """A /proc/<pid>/status memory field (VmRSS, VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    raise ValueError(f"no {field} for process {pid}")
+
+
 def _target(callback_url: str) -> str:
     parts = urlsplit(callback_url)
     return f"{parts.path}?{parts.query}"
@@ -389,15 +447,19 @@ async def main() -> None:
             ("--sandbox-url", {"default": ""}),
             ("--data-dir", {"default": ""}),
             ("--jobs", {"type": int, "default": 0}),
+            ("--database-url", {"default": ""}),
+            ("--backend", {"choices": ["sqlite", "postgresql"], "default": "sqlite"}),
         ],
     )
     started = setup()
     if args.role == "product":
-        await serve_product(args.sandbox_url, Path(args.data_dir), args.jobs)
+        await serve_product(
+            args.sandbox_url, Path(args.data_dir), args.jobs, args.database_url or None
+        )
     elif args.role == "bare":
         await serve_bare()
     else:
-        emit(await measure(args.smoke), started)
+        emit(await measure(args.smoke, args.backend), started)
 
 
 if __name__ == "__main__":

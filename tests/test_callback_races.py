@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import json
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -43,10 +44,12 @@ async def deliver(task: SimTask, body: dict[str, Any]) -> int:
 
 
 async def settled(runtime: Runtime, job_id: str) -> bool:
-    """The job is terminal and every delivery for it has been processed."""
+    """The job is terminal, its previews are made (they follow completion) and every
+    delivery for it has been processed."""
     job = await runtime.engine.get(job_id)
     pending = await runtime.engine.store.pending_deliveries(job_id)
-    return job is not None and job.status.terminal and not pending
+    previews = job is not None and any(a.preview_pending for a in job.assets)
+    return job is not None and job.status.terminal and not pending and not previews
 
 
 async def inbox_empty(runtime: Runtime) -> bool:
@@ -291,15 +294,16 @@ async def test_write_cancelled_between_statement_and_commit_still_commits(
     finished for it (committed), and the writer is free for the next write at once."""
     store = await Store.open(tmp_path / "kie.sqlite3")
     try:
-        inserted, release = asyncio.Event(), asyncio.Event()
+        loop = asyncio.get_running_loop()
+        inserted, release = asyncio.Event(), threading.Event()
 
         async def insert_then_wait(conn: Transaction) -> None:
             await conn.execute(
                 "INSERT INTO webhook_inbox (job_id, received_at, body) VALUES (?, ?, ?)",
                 ("job_cancelled", time.time(), b"{}"),
             )
-            inserted.set()
-            await release.wait()
+            loop.call_soon_threadsafe(inserted.set)  # this runs on the writer's thread
+            release.wait(timeout=10)  # held open there until the caller is cancelled
 
         caller = asyncio.ensure_future(store.db.write(insert_then_wait))
         await inserted.wait()

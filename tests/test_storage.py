@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from mcp_server_kie.domain import ApiFamily, Asset, JobError, JobStatus, MediaKind, TaskState
 from mcp_server_kie.storage import IdempotencyConflict, MediaQuery, NewJob, Store
+from mcp_server_kie.storage.backends import is_postgres
 from mcp_server_kie.storage.database import Transaction
 from mcp_server_kie.storage.sqlite.schema import MIGRATIONS
 from support import eventually
@@ -114,19 +116,24 @@ async def test_idempotency_key_finds_the_same_job(database_url: str) -> None:
 async def test_cancelled_caller_never_leaves_a_transaction_open(database_url: str) -> None:
     store = await Store.connect(database_url)
     try:
-        started = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        started, release = asyncio.Event(), threading.Event()
 
         async def slow_write(conn: Transaction) -> None:
             await conn.execute(
                 "INSERT INTO webhook_inbox (job_id, received_at, body) VALUES ('j', 0, ?)",
                 (b"\x00",),
             )
-            started.set()
-            await asyncio.sleep(0.2)
+            loop.call_soon_threadsafe(started.set)  # SQLite runs this on its writer's thread
+            if is_postgres(database_url):
+                await conn.execute("SELECT pg_sleep(0.2)")
+            else:  # the transaction holds the writer's thread until the caller is cancelled
+                release.wait(timeout=10)
 
         caller = asyncio.create_task(store.db.write(slow_write))
         await started.wait()
         caller.cancel()
+        release.set()
         with pytest.raises(asyncio.CancelledError):
             await caller
         # The shielded transaction still commits, and the next write goes through (on SQLite

@@ -10,7 +10,7 @@ from mcp_server_kie.domain import ApiFamily, MediaKind
 from mcp_server_kie.storage import NewJob, Store
 from mcp_server_kie.storage.database import Transaction
 from mcp_server_kie.storage.library import MediaQuery
-from mcp_server_kie.storage.sqlite.database import _statements
+from mcp_server_kie.storage.sqlite.opening import _statements
 from mcp_server_kie.storage.sqlite.schema import MIGRATIONS
 
 

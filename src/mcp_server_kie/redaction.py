@@ -27,6 +27,7 @@ _PARAM = (
 _BEARER = r"(?i)(?<![A-Za-z0-9])(bearer\s+)[A-Za-z0-9._~+/=-]+"
 _PARAM_TEXT = re.compile(_PARAM)
 _BEARER_TEXT = re.compile(_BEARER)
+_BEARER_BYTES = re.compile(_BEARER.encode())
 
 
 def redact_text(text: str, *secrets: str | None) -> str:
@@ -41,10 +42,53 @@ def redact_text(text: str, *secrets: str | None) -> str:
 
 def redact_body(body: bytes, *secrets: str | None) -> bytes:
     """A webhook body fit to store: the same bytes with secrets replaced. JSON stays valid
-    (the replacement needs no escaping) and fields we read (task id, state) are untouched;
-    bytes that are not UTF-8 pass through as they are."""
-    text = body.decode(errors="surrogateescape")
-    return redact_text(text, *secrets).encode(errors="surrogateescape")
+    (the replacement needs no escaping) and fields we read (task id, state) are untouched.
+    Same result as ``redact_text``'s patterns, found faster (this runs on every callback)."""
+    marker = REDACTED.encode()
+    for secret in secrets:
+        if secret:
+            for form in {secret, quote(secret, safe="")}:
+                body = body.replace(form.encode(), marker)
+    lowered = body.lower()  # ASCII only: every byte keeps its place
+    body = _redact_param_values(body, lowered)
+    if b"bearer" not in lowered:
+        return body
+    return _BEARER_BYTES.sub(rb"\1" + marker, body)
+
+
+# The _PARAM pattern, taken apart: a credential name ending right before "=" or "%3D" (found
+# by a search that starts with a literal, so it is fast), then the checks the pattern makes
+# before the name and after the separator.
+_NAME_THEN_SEPARATOR = re.compile(rb"(?:token|key|secret|signature|sig)(?:=|%3d)")
+_NAMES = b"access_token accesstoken token api_key apikey key secret signature sig".split()
+_VALUE = re.compile(rb"[^&\s\"'\\#<>]+")
+
+
+def _redact_param_values(body: bytes, lowered: bytes) -> bytes:
+    parts: list[bytes] = []
+    kept = 0  # body[:kept] is settled
+    for found in _NAME_THEN_SEPARATOR.finditer(lowered):
+        if found.start() < kept:
+            continue  # inside a value already redacted
+        separator = found.end() - (1 if lowered[found.end() - 1 : found.end()] == b"=" else 3)
+        value = _VALUE.match(lowered, found.end())
+        if value is None or not any(
+            lowered.endswith(name, 0, separator) and _starts_a_name(lowered, separator - len(name))
+            for name in _NAMES
+        ):
+            continue
+        parts += [body[kept : found.end()], REDACTED.encode()]
+        kept = value.end()
+    return b"".join([*parts, body[kept:]]) if parts else body
+
+
+def _starts_a_name(lowered: bytes, at: int) -> bool:
+    """No letter or digit right before ``at``, or a percent-encoded "?" or "&"."""
+    before = lowered[at - 1 : at] if at > 0 else b""
+    return not (before.isascii() and before.isalnum()) or lowered[max(at - 3, 0) : at] in (
+        b"%3f",
+        b"%26",
+    )
 
 
 class RedactingFormatter(logging.Formatter):

@@ -1,24 +1,26 @@
 """Callback deliveries: authenticate and persist each one (the sidecar acknowledges it once
 stored), then act on the stored deliveries, each of which triggers a verified refresh of its
-job. Processing runs in the background; a burst of deliveries for one job shares one run.
+job. Processing runs in the background, in a bounded pool of workers (jobs/inbox_workers.py);
+a burst of deliveries for one job shares one run.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from mcp_server_kie.jobs.callbacks import MAX_DELIVERIES_PER_JOB, CallbackRejected, decode_callback
 from mcp_server_kie.jobs.completion import Completer
+from mcp_server_kie.jobs.inbox_workers import InboxWorkers
 from mcp_server_kie.jobs.submission import token_hash
 from mcp_server_kie.kie.callbacks import parse_callback
 from mcp_server_kie.kie.errors import KieProtocolError
 from mcp_server_kie.kie.signing import verify_signature
 from mcp_server_kie.redaction import redact_body
 from mcp_server_kie.storage import Store
+from mcp_server_kie.storage.inbox import Kept
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +40,7 @@ class Deliveries:
         self._completer = completer
         self._hmac_key = hmac_key or None
         self._clock = clock
-        self._background: set[asyncio.Task[None]] = set()
-        self._inbox_runs: set[str] = set()  # jobs whose inbox a background run is processing
-        self._inbox_again: set[str] = set()  # ... and that got another delivery meanwhile
+        self._workers = InboxWorkers(store, self.process)
 
     async def accept(
         self,
@@ -63,10 +63,10 @@ class Deliveries:
         fresh within 300 s (401); that task id is the job's own (401 in HMAC mode, else 400).
         Raises CallbackRejected, with no state change, for anything unauthentic or malformed.
         """
-        expected = await self._store.callback_token_hash(job_id)
-        if expected is None:
+        target = await self._store.callback_target(job_id)
+        if target is None or target.token_hash is None:
             raise CallbackRejected(404, "unknown job")
-        if not token or not secrets.compare_digest(token_hash(token), expected):
+        if not token or not secrets.compare_digest(token_hash(token), target.token_hash):
             raise CallbackRejected(403, "bad token")
         if self._hmac_key is not None and (timestamp is None or signature is None):
             raise CallbackRejected(401, "missing webhook signature")
@@ -80,36 +80,23 @@ class Deliveries:
             self._hmac_key, notice.task_id, timestamp, signature, now=self._clock()
         ):
             raise CallbackRejected(401, "bad or stale webhook signature")
-        job = await self._store.get_job(job_id)
-        if job is not None and job.task_id is not None and notice.task_id != job.task_id:
+        if target.task_id is not None and notice.task_id != target.task_id:
             # Signed for another task (a replay against this job's URL) is not authentic here.
             raise CallbackRejected(401 if self._hmac_key else 400, "callback is for another task")
-        if job is None or job.status.terminal:
-            return False  # nothing a callback can change; a replay storm costs one read each
-        if await self._store.count_deliveries(job_id) >= MAX_DELIVERIES_PER_JOB:
-            log.warning("job %s: inbox full; delivery acknowledged, not stored", job_id)
-            return False
         # kie echoes the request (callback URL and token included): never stored in clear.
-        return await self._store.add_delivery(job_id, redact_body(body, token)) is not None
+        # Stored only for a running job with room, decided in the (group) commit itself.
+        kept = await self._store.keep_delivery(
+            job_id, redact_body(body, token), MAX_DELIVERIES_PER_JOB
+        )
+        if kept is Kept.INBOX_FULL:
+            log.warning("job %s: inbox full; delivery acknowledged, not stored", job_id)
+        return kept is Kept.STORED
 
     def process_in_background(self, job_id: str) -> None:
-        """Process a job's inbox soon. A burst of duplicate deliveries shares one run: a run
-        already going for the job just goes round once more when it is done."""
-        if job_id in self._inbox_runs:
-            self._inbox_again.add(job_id)
-            return
-        self._inbox_runs.add(job_id)
-        self._spawn(self._drain(job_id))
-
-    async def _drain(self, job_id: str) -> None:
-        try:
-            while True:
-                self._inbox_again.discard(job_id)
-                await self.process(job_id)
-                if job_id not in self._inbox_again:
-                    return
-        finally:
-            self._inbox_runs.discard(job_id)
+        """Process a job's inbox soon, in the bounded pool of inbox workers. A burst of
+        duplicate deliveries shares one run: a run already going for the job just goes round
+        once more when it is done."""
+        self._workers.submit(job_id)
 
     async def process(self, job_id: str | None = None) -> None:
         """Act on stored deliveries: each triggers a verified refresh of its job."""
@@ -134,19 +121,6 @@ class Deliveries:
         if await self._store.adopt_task(job_id, task_id):
             log.info("job %s: kie task %s learnt from its callback", job_id, task_id)
 
-    def _spawn(self, coro: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-        task.add_done_callback(_log_failure)
-
     async def close(self) -> None:
         """Stop background processing (stored deliveries wait for the next start)."""
-        for task in list(self._background):
-            task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
-
-
-def _log_failure(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error("background job work failed", exc_info=task.exception())
+        await self._workers.close()

@@ -8,22 +8,14 @@ after checking it is a finished job of a family the operation accepts. Nothing i
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import replace
 from typing import Protocol
 
 from mcp_server_kie.catalog import ValidatedRequest
+from mcp_server_kie.catalog.operations import SOURCE_FAMILIES
 from mcp_server_kie.domain import ApiFamily, Job, JobStatus, UserInputError
 
 SOURCE_FIELD = "task_id"
-
-# Operation family -> the families whose finished jobs it can take as its source.
-SOURCE_FAMILIES: Mapping[ApiFamily, frozenset[ApiFamily]] = {
-    ApiFamily.VEO_EXTEND: frozenset({ApiFamily.VEO, ApiFamily.VEO_EXTEND}),
-    ApiFamily.VEO_1080P: frozenset({ApiFamily.VEO, ApiFamily.VEO_EXTEND}),
-    ApiFamily.VEO_4K: frozenset({ApiFamily.VEO, ApiFamily.VEO_EXTEND}),
-    ApiFamily.RUNWAY_EXTEND: frozenset({ApiFamily.RUNWAY, ApiFamily.RUNWAY_EXTEND}),
-}
 
 
 class JobReader(Protocol):

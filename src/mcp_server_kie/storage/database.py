@@ -57,7 +57,8 @@ class Database(Protocol):
 
     async def write(self, fn: Callable[[Transaction], Awaitable[T]]) -> T:
         """Run ``fn`` in one transaction and commit, or roll back if it raises. The
-        transaction finishes even if the caller is cancelled meanwhile."""
+        transaction finishes even if the caller is cancelled meanwhile. ``fn`` awaits only
+        its transaction's methods (SQLite runs it whole on the writer's thread, in one hop)."""
         ...
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]: ...

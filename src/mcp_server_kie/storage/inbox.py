@@ -3,16 +3,36 @@ saved defaults, one JSON value per key."""
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import json
 import time
+from typing import NamedTuple
 
 from mcp_server_kie.storage.database import Database, Transaction
-from mcp_server_kie.storage.records import Delivery
+from mcp_server_kie.storage.group_commit import GroupCommit
+from mcp_server_kie.storage.records import OPEN_STATUSES, Delivery
+
+
+class CallbackTarget(NamedTuple):
+    """What checking a callback for a job needs, read in one query."""
+
+    token_hash: str | None
+    task_id: str | None
+
+
+class Kept(enum.Enum):
+    """What became of an authentic delivery (each is acknowledged all the same)."""
+
+    STORED = "stored"
+    DUPLICATE = "the same body is already stored"
+    JOB_ENDED = "the job has already ended"
+    INBOX_FULL = "the job's inbox is full"
 
 
 class InboxAndPreferences:
     db: Database
+    inbox_commits: GroupCommit  # deliveries arriving together share one transaction
 
     async def preferences(self) -> dict[str, object]:
         rows = await self.db.fetch_all("SELECT key, value FROM preferences ORDER BY key")
@@ -38,7 +58,8 @@ class InboxAndPreferences:
 
     async def add_delivery(self, job_id: str, body: bytes) -> int | None:
         """Store a delivery; None (nothing written) when the same body is already stored
-        for this job, so a replayed delivery is kept once."""
+        for this job, so a replayed delivery is kept once. Returns once the delivery is
+        committed: deliveries that arrive together share one transaction (group commit)."""
         digest = hashlib.sha256(body).hexdigest()
 
         async def insert(conn: Transaction) -> int | None:
@@ -49,7 +70,52 @@ class InboxAndPreferences:
             )
             return int(row["id"]) if row is not None else None
 
-        return await self.db.write(insert)
+        return await self.inbox_commits.run(insert)
+
+    async def callback_target(self, job_id: str) -> CallbackTarget | None:
+        """The job's callback token hash and kie task id; None for an unknown job."""
+        row = await self.db.fetch_one(
+            "SELECT callback_token_hash, task_id FROM jobs WHERE id = ?", (job_id,)
+        )
+        if row is None:
+            return None
+        return CallbackTarget(row["callback_token_hash"] or None, row["task_id"])
+
+    async def keep_delivery(self, job_id: str, body: bytes, max_rows: int) -> Kept:
+        """Store an authentic delivery for a running job, unless the job has ended, the same
+        body is already stored for it, or it already holds ``max_rows`` deliveries: decided
+        in the transaction that stores it, which it shares with the deliveries that arrive
+        together (group commit). Returns once that transaction has committed."""
+        digest = hashlib.sha256(body).hexdigest()
+
+        async def insert(conn: Transaction) -> Kept:
+            row = await conn.fetch_one(
+                "SELECT status IN " + OPEN_STATUSES + " AS running,"
+                " (SELECT count(*) FROM webhook_inbox WHERE job_id = ?) AS held"
+                " FROM jobs WHERE id = ?",
+                (job_id, job_id),
+            )
+            if row is None or not row["running"]:
+                return Kept.JOB_ENDED
+            if int(row["held"]) >= max_rows:
+                return Kept.INBOX_FULL
+            stored = await conn.fetch_one(
+                "INSERT INTO webhook_inbox (job_id, received_at, body, digest)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (job_id, digest) DO NOTHING RETURNING id",
+                (job_id, time.time(), body, digest),
+            )
+            return Kept.STORED if stored is not None else Kept.DUPLICATE
+
+        return await self.inbox_commits.run(insert)
+
+    async def jobs_with_pending_deliveries(self, limit: int) -> list[str]:
+        """Up to ``limit`` jobs that have unprocessed deliveries, oldest delivery first."""
+        rows = await self.db.fetch_all(
+            "SELECT job_id, MIN(id) AS first FROM webhook_inbox WHERE processed_at IS NULL"
+            " GROUP BY job_id ORDER BY first LIMIT ?",
+            (limit,),
+        )
+        return [str(r["job_id"]) for r in rows]
 
     async def count_deliveries(self, job_id: str) -> int:
         """Rows the inbox holds for one job, processed or not."""

@@ -15,7 +15,10 @@ from pathlib import Path
 from mcp_server_kie.domain import Asset, Job, JobError, JobStatus, TaskState
 from mcp_server_kie.storage.backends import open_database
 from mcp_server_kie.storage.database import Database, OnChange, Row, Transaction
+from mcp_server_kie.storage.due import DueQueries
 from mcp_server_kie.storage.errors import DailyLimitReached, IdempotencyConflict
+from mcp_server_kie.storage.files import FileQueries
+from mcp_server_kie.storage.group_commit import GroupCommit
 from mcp_server_kie.storage.inbox import InboxAndPreferences
 from mcp_server_kie.storage.leases import LeaseQueries
 from mcp_server_kie.storage.library import LibraryQueries
@@ -33,12 +36,15 @@ DAY_SECONDS = 24 * 60 * 60
 _WriteStep = Callable[[Transaction], Awaitable[None]]
 
 
-class Store(LibraryQueries, InboxAndPreferences, LeaseQueries, PaceQueries):
+class Store(
+    LibraryQueries, InboxAndPreferences, LeaseQueries, PaceQueries, DueQueries, FileQueries
+):
     """The one object the engine, tools and server hold; the SQL behind it is portable and
     runs on the Database it was opened with (SQLite or PostgreSQL)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.inbox_commits = GroupCommit(db)
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -74,6 +80,7 @@ class Store(LibraryQueries, InboxAndPreferences, LeaseQueries, PaceQueries):
         await self.db.listen(on_change, ready)
 
     async def close(self) -> None:
+        await self.inbox_commits.close()
         await self.db.close()
 
     # ------------------------------------------------------------------ jobs
@@ -135,7 +142,7 @@ class Store(LibraryQueries, InboxAndPreferences, LeaseQueries, PaceQueries):
             job_id,
             JobStatus.PROCESSING,
             "submitted to kie.ai",
-            "task_id = ?, task_state = 'waiting'",
+            "task_id = ?, task_state = 'waiting', check_at = NULL",
             (task_id,),
             only_from=(JobStatus.PENDING,),
         )
@@ -149,7 +156,7 @@ class Store(LibraryQueries, InboxAndPreferences, LeaseQueries, PaceQueries):
             job_id,
             JobStatus.PROCESSING,
             "task id taken from kie.ai's callback",
-            "task_id = ?, task_state = 'waiting'",
+            "task_id = ?, task_state = 'waiting', check_at = NULL",
             (task_id,),
             only_from=(JobStatus.PENDING,),
         )
@@ -175,8 +182,8 @@ class Store(LibraryQueries, InboxAndPreferences, LeaseQueries, PaceQueries):
         async def insert_assets(conn: Transaction) -> None:
             await conn.execute_many(
                 "INSERT INTO assets (id, job_id, idx, kind, path, mime_type, bytes, sha256,"
-                " source_url, width, height, duration, created_at, thumbnail_path)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " source_url, width, height, duration, created_at, thumbnail_path, preview_pending)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         a.id,
@@ -193,6 +200,7 @@ class Store(LibraryQueries, InboxAndPreferences, LeaseQueries, PaceQueries):
                         a.duration,
                         a.created_at,
                         a.thumbnail_path,
+                        int(a.preview_pending),
                     )
                     for a in assets
                 ],
@@ -276,12 +284,6 @@ class Store(LibraryQueries, InboxAndPreferences, LeaseQueries, PaceQueries):
             return None
         _check_same_request(row, request_hash)
         return await self.get_job(str(row["id"]))
-
-    async def callback_token_hash(self, job_id: str) -> str | None:
-        row = await self.db.fetch_one(
-            "SELECT callback_token_hash FROM jobs WHERE id = ?", (job_id,)
-        )
-        return str(row["callback_token_hash"]) if row and row["callback_token_hash"] else None
 
     async def open_jobs(self) -> list[Job]:
         rows = await self.db.fetch_all(

@@ -1,24 +1,32 @@
-"""The SQLite backend: one writer connection, one reader connection, migrations.
+"""The SQLite backend: one writer connection on its own thread, one reader connection,
+migrations.
 
-Every write runs as ``BEGIN IMMEDIATE ... COMMIT`` on the single writer connection, one at a
-time. The transaction runs in its own task, shielded from the caller: a caller cancelled
-mid-write (a client that disconnects) can never leave the connection inside a transaction.
+Every write runs on the writer connection, one at a time, in ONE call to the writer's thread:
+the transaction's function runs there whole, its statements one after another (one hop from
+the event loop per transaction, not one per statement). So the function may await only its
+transaction's own methods (they run at once on that thread); awaiting anything else is refused
+with a TypeError and rolled back. The writes queued while the writer was busy commit together
+(group commit: ``BEGIN IMMEDIATE``, each write in its own savepoint, one ``COMMIT``, one
+fsync): each is still all or nothing on its own, runs in the order it was asked for, and its
+caller hears of it only after that COMMIT. The call is shielded from the caller: a caller
+cancelled mid-write (a client that disconnects) never cuts a transaction short.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import sqlite3
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import aiosqlite
-import stamina
 
 from mcp_server_kie.storage.database import Dialect, OnChange, Params, Row, Transaction
-from mcp_server_kie.storage.sqlite.schema import MIGRATIONS
+from mcp_server_kie.storage.sqlite.opening import READER_PRAGMAS, dict_row, open_writer
 
 log = logging.getLogger(__name__)
 
@@ -45,28 +53,25 @@ DIALECT = Dialect(
 )
 
 
-def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
-    return {column[0]: value for column, value in zip(cursor.description, row, strict=True)}
-
-
 class SqliteTransaction:
-    """The writer connection inside ``BEGIN IMMEDIATE``."""
+    """The writer connection inside ``BEGIN IMMEDIATE``, on the writer's thread: each method
+    runs its statement at once (its coroutine never suspends)."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
 
     async def execute(self, sql: str, params: Params = ()) -> None:
-        await self._conn.execute(sql, tuple(params))
+        self._conn.execute(sql, tuple(params))
 
     async def execute_many(self, sql: str, rows: Iterable[Params]) -> None:
-        await self._conn.executemany(sql, [tuple(r) for r in rows])
+        self._conn.executemany(sql, [tuple(r) for r in rows])
 
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
         rows = await self.fetch_all(sql, params)
         return rows[0] if rows else None
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
-        return list(await self._conn.execute_fetchall(sql, tuple(params)))  # type: ignore[arg-type]
+        return list(self._conn.execute(sql, tuple(params)).fetchall())
 
     async def serialize(self, name: str) -> None:
         """Nothing to do: BEGIN IMMEDIATE already made this the only writer of the file."""
@@ -76,27 +81,22 @@ class SqliteTransaction:
         file find the change when they re-read the store."""
 
 
-# busy_timeout first: switching to WAL needs a moment alone with the file, and another process
-# starting at the same time must wait for it rather than fail with "database is locked".
-_BUSY_SECONDS = 10.0
-_PRAGMAS = (
-    f"PRAGMA busy_timeout={int(_BUSY_SECONDS * 1000)}",
-    "PRAGMA journal_mode=WAL",
-    "PRAGMA synchronous=FULL",
-    "PRAGMA foreign_keys=ON",
-)
-
-
 class SqliteDatabase:
     dialect = DIALECT
 
     def __init__(
-        self, writer: aiosqlite.Connection, reader: aiosqlite.Connection, path: Path
+        self,
+        writer: sqlite3.Connection,
+        thread: ThreadPoolExecutor,
+        reader: aiosqlite.Connection,
+        path: Path,
     ) -> None:
         self.description = f"SQLite {path}"
         self._writer = writer
+        self._thread = thread  # the writer's one thread: transactions queue here, in order
+        self._queued: collections.deque[_Write[Any]] = collections.deque()  # thread-safe
+        self._loop = asyncio.get_running_loop()
         self._reader = reader
-        self._write_lock = asyncio.Lock()
         # One statement at a time on the reader: a statement left open by one coroutine holds
         # a read snapshot that another coroutine's query would share, and so miss a write it
         # has just committed.
@@ -104,40 +104,49 @@ class SqliteDatabase:
     @classmethod
     async def open(cls, path: Path) -> SqliteDatabase:
         path.parent.mkdir(parents=True, exist_ok=True)
-        writer = await aiosqlite.connect(path, isolation_level=None)
+        thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kie-sqlite-writer")
+        loop = asyncio.get_running_loop()
         try:
-            await _set_pragmas(writer)
-            await _migrate(writer)
+            writer = await loop.run_in_executor(thread, open_writer, path)
+        except BaseException:
+            thread.shutdown(wait=False)
+            raise
+        try:
             reader = await aiosqlite.connect(path, isolation_level=None)
         except BaseException:
-            await writer.close()
+            await loop.run_in_executor(thread, writer.close)
+            thread.shutdown(wait=False)
             raise
-        for pragma in (_PRAGMAS[0], *_PRAGMAS[2:]):
+        for pragma in READER_PRAGMAS:
             await reader.execute(pragma)
-        reader.row_factory = _dict_row  # type: ignore[assignment]  # typed as a class only
-        writer.row_factory = _dict_row  # type: ignore[assignment]
+        reader.row_factory = dict_row  # type: ignore[assignment]  # typed as a class only
         log.info("database %s ready (SQLite %s)", path, sqlite3.sqlite_version)
-        return cls(writer, reader, path)
+        return cls(writer, thread, reader, path)
 
     async def close(self) -> None:
-        async with self._write_lock:
-            await self._writer.close()
+        """Close once the writes already queued have committed."""
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._writer.close)
+        self._thread.shutdown(wait=False)
         await self._reader.close()
 
     async def write(self, fn: WriteFn[T]) -> T:
-        """Run ``fn`` inside one immediate transaction; commit, or roll back on error."""
-        return await asyncio.shield(asyncio.ensure_future(self._transaction(fn)))
+        """Run ``fn`` inside one immediate transaction on the writer's thread, shared with the
+        writes queued beside it; commit, or roll back ``fn``'s part if it raises. Returns once
+        committed; finishes even if the caller is cancelled meanwhile."""
+        done: asyncio.Future[T] = self._loop.create_future()
+        self._queued.append(_Write(fn, done))
+        self._thread.submit(self._commit_queued)
+        return await asyncio.shield(done)
 
-    async def _transaction(self, fn: WriteFn[T]) -> T:
-        async with self._write_lock:
-            await self._writer.execute("BEGIN IMMEDIATE")
-            try:
-                result = await fn(SqliteTransaction(self._writer))
-            except BaseException:
-                await self._writer.execute("ROLLBACK")
-                raise
-            await self._writer.execute("COMMIT")
-            return result
+    def _commit_queued(self) -> None:
+        """On the writer's thread: everything queued so far, in one transaction (a later
+        call finds nothing left and returns)."""
+        batch: list[_Write[Any]] = []
+        while self._queued and len(batch) < _MAX_GROUP:
+            batch.append(self._queued.popleft())
+        if batch:
+            outcomes = _transactions(self._writer, [write.fn for write in batch])
+            self._loop.call_soon_threadsafe(_settle, batch, outcomes)
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
         """Runs the query to its end in one hop to the connection's thread. A cursor left open
@@ -165,56 +174,71 @@ class SqliteDatabase:
         return str(next(iter(row.values()))) if row else "no answer"
 
 
-async def _set_pragmas(conn: aiosqlite.Connection) -> None:
-    """The writer's pragmas. Switching a new file to WAL can meet another process's lock
-    without SQLite calling the busy handler (it answers "database is locked" at once), so that
-    is retried with backoff for as long as the busy timeout would have waited."""
-    async for attempt in stamina.retry_context(
-        on=_locked, attempts=None, timeout=_BUSY_SECONDS, wait_initial=0.01, wait_max=0.2
-    ):
-        with attempt:
-            for pragma in _PRAGMAS:
-                await conn.execute(pragma)
+# ---------------------------------------------------------------------- on the writer's thread
 
 
-def _locked(exc: Exception) -> bool:
-    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc)
+class _Write(Generic[T]):
+    __slots__ = ("done", "fn")
+
+    def __init__(self, fn: WriteFn[T], done: asyncio.Future[T]) -> None:
+        self.fn = fn
+        self.done = done
 
 
-async def _migrate(conn: aiosqlite.Connection) -> None:
-    """Bring the schema up to date in ONE immediate transaction, reading the version inside it:
-    processes starting together on a new file take turns, and each later one finds the work
-    done (reading the version before taking the lock let two of them create the same tables)."""
-    await conn.execute("BEGIN IMMEDIATE")
+# Writes per transaction: bounds how long one commit keeps the writes after it waiting.
+_MAX_GROUP = 128
+_Outcome = tuple[bool, Any]  # (committed, result) or (False, the exception)
+
+
+def _settle(batch: list[_Write[Any]], outcomes: list[_Outcome]) -> None:
+    for write, (ok, value) in zip(batch, outcomes, strict=True):
+        if write.done.done():
+            continue
+        if ok:
+            write.done.set_result(value)
+        else:
+            write.done.set_exception(value)
+
+
+def _transactions(conn: sqlite3.Connection, fns: list[WriteFn[Any]]) -> list[_Outcome]:
+    """Run each function in its own savepoint inside one transaction and commit once. A
+    function that raises loses only its own changes; if the transaction itself fails (BEGIN,
+    COMMIT, or an error that makes SQLite abandon it), every function fails with it."""
+    outcomes: list[_Outcome] = []
     try:
-        async with conn.execute("PRAGMA user_version") as cursor:
-            row = await cursor.fetchone()
-        version = int(row[0]) if row else 0
-        if version > len(MIGRATIONS):
-            raise RuntimeError(
-                f"The database was written by a newer mcp-server-kie (schema {version}, "
-                f"this version knows {len(MIGRATIONS)}). Upgrade the server."
-            )
-        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-            for statement in _statements(script):
-                await conn.execute(statement)
-            await conn.execute(f"PRAGMA user_version={number}")
-            log.info("database migrated to schema %d", number)
-    except BaseException:
-        await conn.execute("ROLLBACK")
-        raise
-    await conn.execute("COMMIT")
+        conn.execute("BEGIN IMMEDIATE")
+        for fn in fns:
+            conn.execute("SAVEPOINT write")
+            try:
+                result = _run_at_once(fn(SqliteTransaction(conn)))
+            except Exception as exc:
+                if not conn.in_transaction:
+                    raise  # SQLite rolled the whole transaction back: nothing is kept
+                conn.execute("ROLLBACK TO write")
+                outcomes.append((False, exc))
+            else:
+                outcomes.append((True, result))
+            conn.execute("RELEASE write")
+        conn.execute("COMMIT")
+    except BaseException as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        if not isinstance(exc, Exception):
+            raise
+        return [(False, exc)] * len(fns)
+    return outcomes
 
 
-def _statements(script: str) -> list[str]:
-    """Split a script into complete statements (trigger bodies contain semicolons)."""
-    statements: list[str] = []
-    pending = ""
-    for line in script.splitlines(keepends=True):
-        pending += line
-        if sqlite3.complete_statement(pending):
-            statements.append(pending.strip())
-            pending = ""
-    if pending.strip():
-        raise ValueError(f"incomplete SQL statement in migration: {pending.strip()[:60]}")
-    return statements
+def _run_at_once(step: Awaitable[T]) -> T:
+    """The result of a coroutine that awaits only statements that run at once."""
+    if not isinstance(step, Coroutine):
+        raise TypeError("a write transaction's function must be a coroutine function")
+    try:
+        step.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    step.close()
+    raise TypeError(
+        "a SQLite write transaction awaited something other than its own statements; "
+        "it runs whole on the writer's thread, so do that work before or after it"
+    )
