@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -19,6 +19,7 @@ import stamina
 
 from mcp_server_kie.storage.database import Dialect, OnChange, Params, Row, Transaction
 from mcp_server_kie.storage.sqlite.schema import MIGRATIONS
+from mcp_server_kie.storage.sqlite.search import search_page
 
 log = logging.getLogger(__name__)
 
@@ -26,17 +27,11 @@ T = TypeVar("T")
 WriteFn = Callable[[Transaction], Awaitable[T]]
 
 
-def _prompt_match(words: Sequence[str]) -> tuple[str, list[object]]:
-    """FTS5: every word as a word prefix. Quoting each word keeps FTS5 operators and
-    punctuation in user text from meaning anything."""
-    expression = " ".join(f'"{word}"*' for word in words)
-    return "id IN (SELECT job_id FROM jobs_fts WHERE jobs_fts MATCH ?)", [expression]
-
-
 DIALECT = Dialect(
     name="sqlite",
     for_update="",  # the write transaction already holds the whole file
-    prompt_match=_prompt_match,
+    search_page=search_page,
+    search_sorted=False,  # in the index's order: see storage.sqlite.search
     clear_search=(
         "DELETE FROM jobs_fts WHERE job_id IN"
         " (SELECT id FROM jobs WHERE status NOT IN ('pending', 'processing'))"

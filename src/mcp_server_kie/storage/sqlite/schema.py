@@ -221,4 +221,37 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE webhook_inbox ADD COLUMN digest TEXT;
     CREATE UNIQUE INDEX webhook_inbox_once ON webhook_inbox (job_id, digest);
     """,
+    # 10: prompt search reads the index newest first and stops after a page (see
+    # storage.sqlite.search): the index's rowid becomes the creation time in whole microseconds
+    # times 1024 plus a counter within the microsecond, and prefix indexes answer every word
+    # prefix up to 20 characters without merging the lists of all words that share it.
+    """
+    DROP TRIGGER jobs_fts_insert;
+    DROP TRIGGER jobs_fts_delete;
+    DROP TABLE jobs_fts;
+    CREATE VIRTUAL TABLE jobs_fts USING fts5 (
+        job_id UNINDEXED, prompt, tokenize = 'unicode61 remove_diacritics 2',
+        prefix = '1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20'
+    );
+    INSERT INTO jobs_fts (rowid, job_id, prompt)
+    SELECT bucket * 1024 + row_number() OVER (PARTITION BY bucket ORDER BY created_at, id) - 1,
+        id, prompt
+    FROM (SELECT CAST(max(created_at, 0) * 1000000 AS INTEGER) AS bucket, created_at, id, prompt
+        FROM jobs)
+    ORDER BY 1;
+    CREATE TRIGGER jobs_fts_insert AFTER INSERT ON jobs BEGIN
+        SELECT RAISE(ABORT, 'more than 1024 jobs created in one microsecond')
+        FROM (SELECT CAST(max(new.created_at, 0) * 1000000 AS INTEGER) * 1024 AS lo)
+        JOIN jobs_fts ON jobs_fts.rowid = lo + 1023;
+        INSERT INTO jobs_fts (rowid, job_id, prompt)
+        SELECT coalesce(max(jobs_fts.rowid) + 1, lo), new.id, new.prompt
+        FROM (SELECT CAST(max(new.created_at, 0) * 1000000 AS INTEGER) * 1024 AS lo)
+        LEFT JOIN jobs_fts ON jobs_fts.rowid BETWEEN lo AND lo + 1023;
+    END;
+    CREATE TRIGGER jobs_fts_delete AFTER DELETE ON jobs BEGIN
+        DELETE FROM jobs_fts WHERE job_id = old.id
+            AND rowid >= CAST(max(old.created_at, 0) * 1000000 AS INTEGER) * 1024
+            AND rowid < CAST(max(old.created_at, 0) * 1000000 AS INTEGER) * 1024 + 1024;
+    END;
+    """,
 )
