@@ -278,7 +278,7 @@ async def main() -> None:
     args = parse_args(__doc__)
     started = setup()
     sizes = (1_000, 5_000, 10_000) if args.smoke else (10_000, 100_000, 1_000_000)
-    calls = 20 if args.smoke else 200
+    calls = 10 if args.smoke else 200
     words = vocabulary(random.Random(5))
     result = Result(5, "Library", args.smoke)
     by_backend: dict[str, dict[str, Any]] = {}
