@@ -224,7 +224,8 @@ MIGRATIONS: tuple[str, ...] = (
     # 10: prompt search reads the index newest first and stops after a page (see
     # storage.sqlite.search): the index's rowid becomes the creation time in whole microseconds
     # times 1024 plus a counter within the microsecond, and prefix indexes answer every word
-    # prefix up to 20 characters without merging the lists of all words that share it.
+    # prefix up to 20 characters without merging the lists of all words that share it. The
+    # trigger finds the microsecond's last rowid in the index's own rowid table (jobs_fts_content).
     """
     DROP TRIGGER jobs_fts_insert;
     DROP TRIGGER jobs_fts_delete;
@@ -240,13 +241,15 @@ MIGRATIONS: tuple[str, ...] = (
         FROM jobs)
     ORDER BY 1;
     CREATE TRIGGER jobs_fts_insert AFTER INSERT ON jobs BEGIN
-        SELECT RAISE(ABORT, 'more than 1024 jobs created in one microsecond')
-        FROM (SELECT CAST(max(new.created_at, 0) * 1000000 AS INTEGER) * 1024 AS lo)
-        JOIN jobs_fts ON jobs_fts.rowid = lo + 1023;
         INSERT INTO jobs_fts (rowid, job_id, prompt)
-        SELECT coalesce(max(jobs_fts.rowid) + 1, lo), new.id, new.prompt
-        FROM (SELECT CAST(max(new.created_at, 0) * 1000000 AS INTEGER) * 1024 AS lo)
-        LEFT JOIN jobs_fts ON jobs_fts.rowid BETWEEN lo AND lo + 1023;
+        SELECT CASE WHEN last = lo + 1023
+                THEN RAISE(ABORT, 'more than 1024 jobs created in one microsecond')
+                ELSE coalesce(last + 1, lo) END,
+            new.id,
+            new.prompt
+        FROM (SELECT lo, (SELECT max(id) FROM jobs_fts_content WHERE id BETWEEN lo AND lo + 1023)
+                AS last
+            FROM (SELECT CAST(max(new.created_at, 0) * 1000000 AS INTEGER) * 1024 AS lo));
     END;
     CREATE TRIGGER jobs_fts_delete AFTER DELETE ON jobs BEGIN
         DELETE FROM jobs_fts WHERE job_id = old.id
