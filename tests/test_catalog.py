@@ -99,6 +99,6 @@ def test_one_image_fills_a_one_item_list_and_prices_follow_settings() -> None:
 
 
 def test_catalogue_covers_every_kind_and_every_family() -> None:
-    assert len(CATALOG) >= 130
+    assert len(CATALOG) >= 147
     assert len({spec.id for spec in CATALOG}) == len(CATALOG)
     assert {spec.family for spec in CATALOG} == set(ApiFamily)

@@ -20,12 +20,18 @@ class MediaKind(StrEnum):
 
 
 class ApiFamily(StrEnum):
-    """kie.ai serves models through five API families with different endpoints and shapes."""
+    """kie.ai serves models through API families with different endpoints and shapes."""
 
     MARKET = "market"  # /api/v1/jobs/*: most models
     GPT4O_IMAGE = "4o-image"  # /api/v1/gpt4o-image/*
-    VEO = "veo"  # /api/v1/veo/*
-    RUNWAY = "runway"  # /api/v1/runway/*
+    FLUX_KONTEXT = "flux-kontext"  # /api/v1/flux/kontext/*
+    VEO = "veo"  # /api/v1/veo/generate
+    VEO_EXTEND = "veo-extend"  # /api/v1/veo/extend: continues an earlier Veo task
+    VEO_1080P = "veo-1080p"  # /api/v1/veo/get-1080p-video: an earlier Veo task in 1080p
+    VEO_4K = "veo-4k"  # /api/v1/veo/get-4k-video: an earlier Veo task in 4K
+    RUNWAY = "runway"  # /api/v1/runway/generate
+    RUNWAY_EXTEND = "runway-extend"  # /api/v1/runway/extend: continues an earlier Runway task
+    ALEPH = "aleph"  # /api/v1/aleph/*: Runway Aleph video-to-video
     SUNO = "suno"  # /api/v1/generate/*: Suno music
 
 

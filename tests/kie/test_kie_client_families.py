@@ -173,7 +173,22 @@ async def test_family_may_be_given_by_value_and_unknown_families_are_refused(
     task_id = await client.create_task("runway", "runway", {"prompt": "p"}, None)  # type: ignore[arg-type]
     assert task_id == "ee603959-debb-48d1-98c4-a6d1c717eba6"
     with pytest.raises(ValueError, match="family"):
-        await client.create_task("aleph", "x", {}, None)  # type: ignore[arg-type]
+        await client.create_task("midjourney", "x", {}, None)  # type: ignore[arg-type]
+
+
+def sample_create(family: ApiFamily) -> tuple[str, dict[str, Any]]:
+    """A model and a snake_case input each family's create body accepts."""
+    source = {"task_id": "veo_task_abcdef123456"}
+    return {
+        ApiFamily.VEO: ("veo3", {"prompt": "p"}),
+        ApiFamily.SUNO: ("m", {"prompt": "p", "model": "V5"}),
+        ApiFamily.FLUX_KONTEXT: ("flux-kontext-pro", {"prompt": "p"}),
+        ApiFamily.VEO_EXTEND: ("veo3-extend", {**source, "prompt": "p"}),
+        ApiFamily.VEO_1080P: ("veo3-1080p", source),
+        ApiFamily.VEO_4K: ("veo3-4k", source),
+        ApiFamily.RUNWAY_EXTEND: ("runway-extend", {**source, "prompt": "p", "quality": "720p"}),
+        ApiFamily.ALEPH: ("runway-aleph", {"prompt": "p", "video_url": "https://e.com/v.mp4"}),
+    }.get(family, ("m", {"prompt": "p"}))
 
 
 # family, record fixture, expected path, expected state, expected result count
@@ -277,8 +292,7 @@ async def test_errors_never_carry_the_key(
     family: ApiFamily, code: int, error_type: type[KieError]
 ) -> None:
     body = {"code": code, "msg": f"echo Bearer {KEY}", "data": None}
-    model = "veo3" if family is ApiFamily.VEO else "m"
-    snake = {"prompt": "p", "model": "V5"} if family is ApiFamily.SUNO else {"prompt": "p"}
+    model, snake = sample_create(family)
     for call in (
         lambda c: c.create_task(family, model, snake, None),
         lambda c: c.get_task(family, "task12345"),

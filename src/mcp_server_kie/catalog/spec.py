@@ -18,6 +18,8 @@ from mcp_server_kie.domain import ApiFamily, MediaKind
 
 # Knobs whose values are images (URLs, or local files that get uploaded first).
 IMAGE_KNOBS: frozenset[str] = frozenset({"reference_images", "first_frame", "last_frame"})
+# Fields whose values are videos to work on (URLs, or local files that get uploaded first).
+VIDEO_INPUTS: frozenset[str] = frozenset({"video_url", "video_urls", "reference_video_urls"})
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,11 @@ class ModelSpec:
     def image_fields(self) -> frozenset[str]:
         """Input fields that carry image URLs."""
         return frozenset(f for knob, f in self.knobs.items() if knob in IMAGE_KNOBS)
+
+    @property
+    def video_fields(self) -> frozenset[str]:
+        """Input fields that carry video URLs (video-to-video sources)."""
+        return VIDEO_INPUTS & frozenset(self.fields)
 
     def price(self, values: Mapping[str, Any]) -> float | None:
         """Credits (1 credit = US$0.005) for a request with these input values (defaults

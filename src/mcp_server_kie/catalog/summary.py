@@ -63,6 +63,7 @@ def models_section(catalogue: Mapping[str, Any]) -> str:
         + ", ".join(f"`{m}`" for m in sorted(RETIRED))
         + " (retired: OpenAI closed the Sora API on 2026-09-24).",
         _not_yet(models),
+        _operations(models),
         "",
         "`list_models` pages and filters the catalogue (kind, capability, words) and "
         "`describe_model` shows one model's fields, allowed values, defaults and prices. To "
@@ -71,6 +72,23 @@ def models_section(catalogue: Mapping[str, Any]) -> str:
         "`scripts/update-catalog --check` fails when the committed file is stale.",
     ]
     return "\n".join(lines) + "\n"
+
+
+def _operations(models: list[Mapping[str, Any]]) -> str:
+    """The per-family APIs that work on an earlier job (their input names its kie task id)."""
+    ids = sorted(
+        m["id"]
+        for m in models
+        if m["family"] != "market" and "task_id" in m["input_schema"].get("properties", {})
+    )
+    if not ids:
+        return "- No model works on an earlier job."
+    return (
+        f"- **Operations on an earlier job:** {', '.join(f'`{i}`' for i in ids)} take the "
+        "`job_id` of a finished job of their family as `options.task_id` (generate_video sends "
+        "kie that job's task id); `runway-aleph` restyles a video given as `options.video_url`, "
+        "an https URL or a local file (uploaded for you)."
+    )
 
 
 def _not_yet(models: list[Mapping[str, Any]]) -> str:

@@ -108,14 +108,15 @@ def _veo_images(given: dict[str, Any], values: dict[str, Any]) -> None:
 
 
 def _as_sent(spec: ModelSpec, values: Mapping[str, Any]) -> dict[str, Any]:
-    """The input as kie will see it: a local image file (uploaded after validation) stands in
-    as the URL it will become, so URL patterns in kie's schema are checked fairly."""
+    """The input as kie will see it: a local image or video file (uploaded after validation)
+    stands in as the URL it will become, so URL patterns in kie's schema are checked fairly."""
     sent = dict(values)
-    for name in spec.image_fields & set(values):
+    for name in (spec.image_fields | spec.video_fields) & set(values):
         value = values[name]
         items = value if isinstance(value, list) else [value]
+        suffix = "mp4" if name in spec.video_fields else "png"
         urls = [
-            v if not isinstance(v, str) or "://" in v else f"https://upload.local/{len(v)}.png"
+            v if not isinstance(v, str) or "://" in v else f"https://upload.local/{len(v)}.{suffix}"
             for v in items
         ]
         sent[name] = urls if isinstance(value, list) else urls[0]

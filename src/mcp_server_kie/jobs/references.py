@@ -1,11 +1,13 @@
-"""Reference images from the user's disk: checked, then uploaded so a model can use them.
+"""Reference images (and source videos) from the user's disk: checked, then uploaded so a
+model can use them.
 
 A value is either an http(s) URL (passed through: kie fetches it, not us), a local path /
 ``file://`` URL, or the location of an earlier output in an object store (``s3://...``, as a
 result's ``path`` names it when KIE_MEDIA_URL is a bucket), read back through the media store.
 A local file must resolve (symlinks followed) to a place under one of the allowed directories,
 be a regular file under the size cap, and be an image by its bytes (a stored one: under the cap
-and an image). Everything is checked before any request leaves the process.
+and an image); a video field's file (Aleph's `video_url`) the same with a video's cap and bytes.
+Everything is checked before any request leaves the process.
 """
 
 from __future__ import annotations
@@ -26,12 +28,15 @@ from mcp_server_kie.media.store import MediaStore, MediaStoreError
 Upload = Callable[[bytes, str, str], Awaitable[str]]  # (data, file name, mime) -> URL
 
 MAX_REFERENCE_BYTES = 10 * 1024 * 1024
+MAX_VIDEO_BYTES = 100 * 1024 * 1024  # kie's file-stream upload limit
+_WHAT = {"image": "a PNG, JPEG, WebP or GIF image", "video": "an MP4, MOV or WebM video"}
 
 
 @dataclass(frozen=True, slots=True)
 class LocalImage:
     path: Path
     mime_type: str
+    kind: str = "image"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +44,7 @@ class StoredImage:
     """An earlier output in the (object) media store, checked when it is read."""
 
     location: str
+    kind: str = "image"
 
 
 class ReferenceResolver:
@@ -55,12 +61,14 @@ class ReferenceResolver:
     def check(self, request: ValidatedRequest) -> dict[str, list[LocalImage | StoredImage | str]]:
         """Every image input of the request, local files checked. Raises UserInputError."""
         found: dict[str, list[LocalImage | StoredImage | str]] = {}
-        for name in request.spec.image_fields:
+        videos = request.spec.video_fields
+        for name in request.spec.image_fields | videos:
             value = request.input.get(name)
             if value is None:
                 continue
             items = value if isinstance(value, list) else [value]
-            found[name] = [self._check_one(str(item)) for item in items]
+            kind = "video" if name in videos else "image"
+            found[name] = [self._check_one(str(item), kind) for item in items]
         return found
 
     async def resolve(self, request: ValidatedRequest, upload: Upload) -> ValidatedRequest:
@@ -69,7 +77,7 @@ class ReferenceResolver:
         if all(isinstance(i, str) for items in checked.values() for i in items):
             return request
         stored = {  # read and checked before anything is uploaded
-            item.location: await self._read_stored(item.location)
+            item.location: await self._read_stored(item.location, item.kind)
             for items in checked.values()
             for item in items
             if isinstance(item, StoredImage)
@@ -94,28 +102,31 @@ class ReferenceResolver:
         data = await asyncio.to_thread(item.path.read_bytes)
         return await upload(data, item.path.name, item.mime_type)
 
-    async def _read_stored(self, location: str) -> tuple[bytes, str]:
+    async def _read_stored(self, location: str, kind: str) -> tuple[bytes, str]:
         assert self._media is not None  # only StoredImage values need it, and imply it
+        cap = self._cap(kind)
         try:
-            data = await self._media.read(location, self._max_bytes)
+            data = await self._media.read(location, cap)
         except MediaStoreError:
             raise UserInputError(
                 f"{location!r} is not in the media library (deleted?); list_media shows it."
             ) from None
         if data is None:
             raise UserInputError(
-                f"{location!r} is larger than {self._max_bytes / 1e6:.0f} MB, the limit for "
-                "reference images."
+                f"{location!r} is larger than {cap / 1e6:.0f} MB, the limit for {kind} inputs."
             )
         mime = sniff(data[:SNIFF_BYTES])
-        if mime is None or not mime.startswith("image/"):
-            raise UserInputError(f"{location!r} is not a PNG, JPEG, WebP or GIF image.")
+        if mime is None or not mime.startswith(f"{kind}/"):
+            raise UserInputError(f"{location!r} is not {_WHAT[kind]}.")
         return data, mime
 
-    def _check_one(self, value: str) -> LocalImage | StoredImage | str:
+    def _cap(self, kind: str) -> int:
+        return max(self._max_bytes, MAX_VIDEO_BYTES) if kind == "video" else self._max_bytes
+
+    def _check_one(self, value: str, kind: str = "image") -> LocalImage | StoredImage | str:
         media = self._media
         if media is not None and "://" in media.root and value.startswith(media.root + "/"):
-            return StoredImage(value)
+            return StoredImage(value, kind)
         parts = urlsplit(value)
         if parts.scheme in ("http", "https"):
             if not parts.netloc:
@@ -129,9 +140,9 @@ class ReferenceResolver:
             raise UserInputError(
                 f"Reference images must be https URLs or local image files, not {parts.scheme}:"
             )
-        return self._check_path(path, value)
+        return self._check_path(path, value, kind)
 
-    def _check_path(self, path: Path, shown: str) -> LocalImage:
+    def _check_path(self, path: Path, shown: str, kind: str = "image") -> LocalImage:
         if not path.is_absolute():
             raise UserInputError(f"Give the full path of {shown!r} (it is relative).")
         if "\0" in str(path):
@@ -145,14 +156,14 @@ class ReferenceResolver:
             )
         if not resolved.is_file():
             raise UserInputError(f"{shown!r} does not exist or is not a file.")
-        size = resolved.stat().st_size
-        if size > self._max_bytes:
+        size, cap = resolved.stat().st_size, self._cap(kind)
+        if size > cap:
+            noun = "reference images" if kind == "image" else "source videos"
             raise UserInputError(
-                f"{shown!r} is {size / 1e6:.1f} MB; reference images may be at most "
-                f"{self._max_bytes / 1e6:.0f} MB."
+                f"{shown!r} is {size / 1e6:.1f} MB; {noun} may be at most {cap / 1e6:.0f} MB."
             )
         with resolved.open("rb") as handle:
             mime = sniff(handle.read(SNIFF_BYTES))
-        if mime is None or not mime.startswith("image/"):
-            raise UserInputError(f"{shown!r} is not a PNG, JPEG, WebP or GIF image.")
-        return LocalImage(resolved, mime)
+        if mime is None or not mime.startswith(f"{kind}/"):
+            raise UserInputError(f"{shown!r} is not {_WHAT[kind]}.")
+        return LocalImage(resolved, mime, kind)

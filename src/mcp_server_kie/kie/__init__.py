@@ -8,9 +8,10 @@ the `KieError` family. Modules:
 - `wire`      the {code, msg, data} envelope, text cleaning, URL lists, snake -> wire mapping.
 - `errors`    the exception family.
 - `families`  ApiFamily -> paths, create-body builder, record parser, error reading.
-- `market`, `gpt4o`, `veo`, `runway`, `suno`  one pure module per API family.
+- `market`, `gpt4o`, `flux`, `veo`, `veo_followups`, `runway`, `aleph`, `suno`  one pure
+  module per API family (`veo_followups`: Veo extend, 1080p and 4K; `runway` has its extend).
 - `upload`    the File Upload API's multipart form and reply, pure.
-- `callbacks` callback bodies of all five families -> CallbackNotice, pure.
+- `callbacks` callback bodies of every family -> CallbackNotice, pure.
 - `signing`   webhook HMAC signatures, pure.
 
 Adding a family: a pure module with its paths, a `FIELDS` table (snake_case -> wire name),

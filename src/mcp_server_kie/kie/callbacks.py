@@ -6,8 +6,9 @@ state always come from kie.ai's status endpoint (fetch-to-verify), so nothing el
 The claimed state, per family shape:
 
 - Market (a known `data.state` or `data.successFlag`): that state.
-- 4o Image and Veo (`data.taskId` + `data.info`), Runway (`data.task_id` + `data.video_url`):
-  body `code` 200 means success.
+- 4o Image, Flux Kontext, Veo and its extend/4K (`data.taskId` + `data.info`), Runway and
+  Runway extend (`data.task_id` + `data.video_url`), Aleph (top-level `taskId` +
+  `data.result_video_url`): body `code` 200 means success.
 - Any other body whose `code` is not 200 (4o 400/451/500; Veo 400/422/500/501;
   Runway 400/500; market 501): failure.
 - Suno (`data.callbackType`, code 200): `complete` success, `error` failure; the intermediate
@@ -84,6 +85,8 @@ def _claimed_state(body: Mapping[str, Any], data: Mapping[str, Any] | None) -> T
         return None
     if code != 200:
         return TaskState.FAIL
-    if data is not None and (isinstance(data.get("info"), Mapping) or "video_url" in data):
+    if data is not None and (
+        isinstance(data.get("info"), Mapping) or "video_url" in data or "result_video_url" in data
+    ):
         return TaskState.SUCCESS
     return callback_state(data) if data is not None else None

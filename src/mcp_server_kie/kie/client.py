@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import httpx2
 
-from mcp_server_kie.domain import ApiFamily, TaskSnapshot
+from mcp_server_kie.domain import ApiFamily, TaskSnapshot, TaskState
 from mcp_server_kie.kie import upload, veo
 from mcp_server_kie.kie.errors import (
     BASE_URL_HINT,
@@ -35,7 +35,6 @@ from mcp_server_kie.kie.limits import KieLimits, Pace, Paces, SlidingWindow
 from mcp_server_kie.kie.wire import (
     clean_provider_text,
     clean_task_id,
-    created_task_id,
     is_http_url,
     parse_number,
 )
@@ -109,10 +108,18 @@ class KieClient:
         what = f"creating a {api.label} task for model {shown_model}"
         async with _paced(self._creates):
             try:
-                data = await self._call("POST", api.create_path, what=what, body=body, creates=True)
+                if api.create_method == "GET":
+                    query = {key: str(value) for key, value in body.items()}
+                    data = await self._call("GET", api.create_path, what=what, params=query)
+                else:
+                    data = await self._call(
+                        "POST", api.create_path, what=what, body=body, creates=True
+                    )
             except KieError as exc:
-                raise api.map_error(exc) from exc.__cause__
-        task_id = created_task_id(data)
+                if not api.pending(exc):
+                    raise api.map_error(exc) from exc.__cause__
+                data = None  # accepted; the result is not ready yet
+        task_id = api.created_id(data, body)
         if task_id is None:
             raise KieUncertainError(
                 f"kie.ai accepted the request while {what} but returned no usable task id; "
@@ -132,9 +139,11 @@ class KieClient:
         async with _paced(self._queries):
             try:
                 data = await self._call(
-                    "GET", api.record_path, what=what, params={"taskId": checked}
+                    "GET", api.record_path, what=what, params=api.record_params(checked)
                 )
             except KieError as exc:
+                if api.pending(exc):
+                    return TaskSnapshot(task_id=checked, state=TaskState.GENERATING)
                 raise api.map_error(exc) from exc.__cause__
         if isinstance(data, Mapping) and data.get("taskId") is None:
             data = {**data, "taskId": checked}

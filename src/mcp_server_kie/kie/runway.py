@@ -1,5 +1,6 @@
-"""The Runway family (Gen-3/4, not Aleph): `POST /api/v1/runway/generate` and
-`GET /api/v1/runway/record-detail`. Builds request bodies and reads task records. Pure.
+"""The Runway family (Gen-3/4, not Aleph): `POST /api/v1/runway/generate`,
+`POST /api/v1/runway/extend` (continues an earlier task, named by `task_id`) and
+`GET /api/v1/runway/record-detail` for both. Builds request bodies and reads task records. Pure.
 
 There is no model field on the wire. A record reports a `state` spelled `wait`, `queueing`,
 `generating`, `success` or `fail` (not the Market spellings), one video at
@@ -20,6 +21,7 @@ from mcp_server_kie.kie.wire import (
     add_callback_url,
     clean_fail_code,
     clean_provider_text,
+    clean_task_id,
     map_fields,
     record_task_id,
     url_list,
@@ -28,6 +30,8 @@ from mcp_server_kie.kie.wire import (
 LABEL = "Runway"
 CREATE_PATH = "/api/v1/runway/generate"
 RECORD_PATH = "/api/v1/runway/record-detail"
+EXTEND_LABEL = "Runway extend"
+EXTEND_PATH = "/api/v1/runway/extend"
 
 # Our snake_case input key -> kie's wire name.
 FIELDS: Mapping[str, str] = MappingProxyType(
@@ -39,6 +43,10 @@ FIELDS: Mapping[str, str] = MappingProxyType(
         "aspect_ratio": "aspectRatio",
         "water_mark": "waterMark",
     }
+)
+
+EXTEND_FIELDS: Mapping[str, str] = MappingProxyType(
+    {"task_id": "taskId", "prompt": "prompt", "quality": "quality", "water_mark": "waterMark"}
 )
 
 _STATES: dict[str, TaskState] = {
@@ -57,6 +65,15 @@ def create_body(model: str, input: Mapping[str, Any], callback_url: str | None) 
     """The JSON body of a Runway generate call. `model` names the catalogue entry only and is
     not sent."""
     return add_callback_url(map_fields(input, FIELDS, family=LABEL), callback_url)
+
+
+def extend_body(model: str, input: Mapping[str, Any], callback_url: str | None) -> dict[str, Any]:
+    """The JSON body of a Runway extend call; `task_id` is the kie task id of the earlier
+    Runway task. `model` names the catalogue entry only and is not sent."""
+    body = map_fields(input, EXTEND_FIELDS, family=EXTEND_LABEL)
+    if clean_task_id(body.get("taskId")) is None:
+        raise ValueError("Runway extend needs task_id, the kie task id of an earlier Runway task")
+    return add_callback_url(body, callback_url)
 
 
 def parse_state(data: Mapping[str, Any]) -> TaskState | None:

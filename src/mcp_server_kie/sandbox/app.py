@@ -27,15 +27,18 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mcp_server_kie.sandbox.aleph import ALEPH
 from mcp_server_kie.sandbox.config import RecordFault
 from mcp_server_kie.sandbox.errors import NO_ACCESS, ApiError, message_for
+from mcp_server_kie.sandbox.flux import FLUX_KONTEXT
 from mcp_server_kie.sandbox.gpt4o import GPT4O
 from mcp_server_kie.sandbox.market import MARKET
-from mcp_server_kie.sandbox.runway import RUNWAY
+from mcp_server_kie.sandbox.runway import RUNWAY, RUNWAY_EXTEND
 from mcp_server_kie.sandbox.suno import SUNO
 from mcp_server_kie.sandbox.tasks import Family
 from mcp_server_kie.sandbox.uploads import MAX_STREAM_BYTES
 from mcp_server_kie.sandbox.veo import VEO
+from mcp_server_kie.sandbox.veo_followups import VEO_4K, VEO_EXTEND
 
 if TYPE_CHECKING:
     from mcp_server_kie.sandbox.simulator import Sandbox
@@ -43,7 +46,18 @@ if TYPE_CHECKING:
 Handler = Callable[[Request], Awaitable[Any]]
 Endpoint = Callable[[Request], Awaitable[Response]]
 
-FAMILIES: tuple[Family, ...] = (MARKET, GPT4O, VEO, RUNWAY, SUNO)
+FAMILIES: tuple[Family, ...] = (
+    MARKET,
+    GPT4O,
+    FLUX_KONTEXT,
+    VEO,
+    VEO_EXTEND,
+    VEO_4K,
+    RUNWAY,
+    RUNWAY_EXTEND,
+    ALEPH,
+    SUNO,
+)
 UPLOADED = "File uploaded successfully"
 
 
@@ -239,9 +253,10 @@ class _Routes:
 def build_app(sandbox: Sandbox) -> Starlette:
     routes = _Routes(sandbox)
     table: list[Route] = []
-    for family in FAMILIES:
+    for family in FAMILIES:  # an operation's tasks are read where its source family's are
         table.append(Route(family.create_path, routes.creator(family), methods=["POST"]))
-        table.append(Route(family.record_path, routes.recorder(family), methods=["GET"]))
+        if all(route.path != family.record_path for route in table):
+            table.append(Route(family.record_path, routes.recorder(family), methods=["GET"]))
     uploads = {
         "/api/file-stream-upload": routes.stream_upload,
         "/api/file-base64-upload": routes.base64_upload,

@@ -1,5 +1,6 @@
-"""The Runway family (Gen-3/4, not Aleph; reference §3.4): `POST /api/v1/runway/generate` and
-`GET /api/v1/runway/record-detail`.
+"""The Runway family (Gen-3/4, not Aleph; reference §3.4): `POST /api/v1/runway/generate`,
+`POST /api/v1/runway/extend` (continues a finished task named by `taskId`; its record names
+that task as `parentTaskId`) and `GET /api/v1/runway/record-detail` for both.
 
 Task ids are UUIDs. The record's `state` is spelled `wait`, `queueing`, `generating`,
 `success`, `fail`; a finished video comes with a JPEG cover (`videoInfo.imageUrl`). The
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from mcp_server_kie.sandbox.errors import ApiError
@@ -20,7 +22,7 @@ from mcp_server_kie.sandbox.models import (
     prompt,
     validate_fields,
 )
-from mcp_server_kie.sandbox.tasks import FAIL_MESSAGE, Order, Output, SimTask
+from mcp_server_kie.sandbox.tasks import FAIL_MESSAGE, Order, Output, SimTask, source_task
 
 RETENTION_SECONDS = 14 * 24 * 3600
 
@@ -33,6 +35,15 @@ FIELDS: dict[str, FieldSpec] = {
     "waterMark": FieldSpec(),
     "callBackUrl": FieldSpec(),
 }
+
+EXTEND_FIELDS: dict[str, FieldSpec] = {
+    "taskId": FieldSpec(required=True),
+    "prompt": prompt(1800),
+    "quality": FieldSpec(required=True, allowed=("720p", "1080p")),
+    "waterMark": FieldSpec(),
+    "callBackUrl": FieldSpec(),
+}
+EXTEND_SECONDS = 5
 
 # Credits by (duration, quality), reference §6; 10 s at 1080p does not exist.
 PRICES: dict[tuple[int, str], float] = {(5, "720p"): 12.0, (10, "720p"): 30.0, (5, "1080p"): 30.0}
@@ -105,7 +116,7 @@ class RunwayFamily:
         expired = success and now > task.completed_at + RETENTION_SECONDS
         return {
             "taskId": task.task_id,
-            "parentTaskId": "",
+            "parentTaskId": str(task.inputs.get("taskId") or ""),
             "generateParam": {
                 "prompt": task.prompt,
                 "imageUrl": task.inputs.get("imageUrl") or "",
@@ -132,4 +143,33 @@ class RunwayFamily:
         return {"code": 400, "msg": FAIL_MESSAGE, "data": empty}
 
 
+class RunwayExtendFamily(RunwayFamily):
+    name = "runway-extend"
+    create_path = "/api/v1/runway/extend"
+    sources = frozenset({"runway", "runway-extend"})
+
+    def parse(self, body: dict[str, Any]) -> Order:
+        raise ApiError(422, "record is null")  # only reachable with a source task
+
+    def parse_from(self, body: dict[str, Any], tasks: Mapping[str, SimTask], now: float) -> Order:
+        source = source_task(self, body, tasks, now)
+        problem = validate_fields(EXTEND_FIELDS, body)
+        if problem is not None:
+            raise ApiError(422, problem)
+        aspect = source.result.aspect_ratio
+        return Order(
+            model="runway-extend",
+            kind="video",
+            request=dict(body),
+            callback_url=body.get("callBackUrl") or None,
+            price=PRICES[(EXTEND_SECONDS, body["quality"])],
+            prompt=body["prompt"],
+            outputs=(
+                Output("result", 0, "mp4", aspect, EXTEND_SECONDS, label="extended"),
+                Output("cover", 0, "jpg", aspect),
+            ),
+        )
+
+
 RUNWAY = RunwayFamily()
+RUNWAY_EXTEND = RunwayExtendFamily()

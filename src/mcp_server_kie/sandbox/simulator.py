@@ -1,10 +1,11 @@
 """The sandbox itself: its tasks, uploads, balance and logs, and the operations the routes call.
 
-Every family (market, 4o Image, Veo, Runway, Suno) goes through the same create path: faults, the
-shared create rate limit, the family's validation, input URLs on this sandbox checked to
-exist, then credits. A create is refused (402; Suno: 429) unless the balance, less what
-unfinished tasks may still cost, covers the price; the price is taken only when a task
-succeeds. Settling happens lazily against the clock whenever anything looks at the state.
+Every family (market, 4o Image, Flux Kontext, Veo and its extend/4K, Runway and its extend,
+Aleph, Suno) goes through the same create path: faults, the shared create rate limit, the
+family's validation (an extend or upgrade: against the finished task it names), input URLs
+on this sandbox checked to exist, then credits. A create is refused (402; Suno: 429) unless
+the balance, less what unfinished tasks may still cost, covers the price; the price is taken
+only when a task succeeds. Settling happens lazily whenever anything looks at the state.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from mcp_server_kie.sandbox.errors import ApiError, message_for
 from mcp_server_kie.sandbox.journal import TaskJournal
 from mcp_server_kie.sandbox.market import MARKET
 from mcp_server_kie.sandbox.media import MediaFile
-from mcp_server_kie.sandbox.tasks import FAIL_DIRECTIVE, SLOW_DIRECTIVE, Family, SimTask
+from mcp_server_kie.sandbox.tasks import FAIL_DIRECTIVE, SLOW_DIRECTIVE, Family, Follower, SimTask
 from mcp_server_kie.sandbox.uploads import UPLOAD_PREFIX, Upload, UploadStore, decode_base64
 from mcp_server_kie.sandbox.veo import VEO
 
@@ -146,7 +147,13 @@ class Sandbox:
         self._admit(now)
         if not isinstance(body, dict):
             raise ApiError(400, "The request body must be a JSON object")
-        order = MARKET.parse(body, self.shelf.models) if family is MARKET else family.parse(body)
+        order = (
+            family.parse_from(body, self.tasks, now)  # an extend or upgrade of a finished task
+            if isinstance(family, Follower)
+            else MARKET.parse(body, self.shelf.models)
+            if family is MARKET
+            else family.parse(body)
+        )
         if not all(self._fetchable(url) for url in order.input_urls):
             raise ApiError(422, INPUT_FETCH_FAILED)
         self.settle()
@@ -173,18 +180,10 @@ class Sandbox:
         logger.debug("sandbox created %s task %s for %s", family.name, task_id, order.model)
         return task
 
-    def create_task(self, body: object) -> SimTask:
-        """A market createTask."""
-        return self.create(MARKET, body)
-
     def record(self, family: Family, task_id: str) -> dict[str, Any]:
         task = self._task(family, task_id)
         self.settle()
         return task.record(self.clock())
-
-    def record_info(self, task_id: str) -> dict[str, Any]:
-        """A market recordInfo."""
-        return self.record(MARKET, task_id)
 
     def veo_1080p(self, task_id: str, index: str) -> dict[str, str]:
         task = self._task(VEO, task_id)
@@ -264,7 +263,7 @@ class Sandbox:
 
     def _task(self, family: Family, task_id: str) -> SimTask:
         task = self.tasks.get(task_id)
-        if task is None or task.family is not family:
+        if task is None or task.family.record_path != family.record_path:
             if family is MARKET:  # kie's live answer for an unknown Market task (issue 12)
                 raise ApiError(422, "recordInfo is null")
             raise ApiError(422, "record is null")  # the legacy query endpoints' wording

@@ -9,9 +9,11 @@ into an `Order` and renders the task's record and callback in its own wire shape
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
+from mcp_server_kie.sandbox.errors import ApiError
 from mcp_server_kie.sandbox.models import Kind
 
 FAIL_DIRECTIVE = "[sandbox:fail]"
@@ -100,6 +102,35 @@ class Family(Protocol):
         ...
 
 
+@runtime_checkable
+class Follower(Family, Protocol):
+    """A family whose tasks continue or upgrade an earlier task, named by the body's `taskId`
+    (Veo extend and 4K, Runway extend)."""
+
+    sources: frozenset[str]  # names of the families whose tasks it takes
+
+    def parse_from(self, body: dict[str, Any], tasks: Mapping[str, SimTask], now: float) -> Order:
+        """Validate a create body for the finished task it names (`source_task`; raising
+        ApiError)."""
+        ...
+
+
+def source_task(
+    family: Follower, body: dict[str, Any], tasks: Mapping[str, SimTask], now: float
+) -> SimTask:
+    """The finished task an extend or upgrade names in `taskId`, or kie's refusal (422 with
+    the legacy query endpoints' wording)."""
+    source_id = body.get("taskId")
+    if not isinstance(source_id, str) or not source_id.strip():
+        raise ApiError(422, "taskId is required")
+    source = tasks.get(source_id)
+    if source is None or source.family.name not in family.sources:
+        raise ApiError(422, "record is null")
+    if not source.succeeded(now):
+        raise ApiError(422, "record status is not success")
+    return source
+
+
 @dataclass(slots=True)
 class SimTask:
     """A task as the sandbox holds it. Times are clock seconds."""
@@ -140,6 +171,11 @@ class SimTask:
     @property
     def result_urls(self) -> tuple[str, ...]:
         return self.urls("result")
+
+    @property
+    def result(self) -> Output:
+        """The first result file (its shape and length)."""
+        return next(output for output in self.outputs if output.role == "result")
 
     def urls(self, role: Role) -> tuple[str, ...]:
         return tuple(output.url for output in self.outputs if output.role == role)

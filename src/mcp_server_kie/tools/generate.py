@@ -14,6 +14,7 @@ from mcp_server_kie.catalog import DEFAULT_MODEL, models_of, validate_request
 from mcp_server_kie.domain import MediaKind, NotConfiguredError, UserInputError
 from mcp_server_kie.jobs import SubmitError
 from mcp_server_kie.jobs.budget import request_fingerprint
+from mcp_server_kie.jobs.source_task import with_source_task
 from mcp_server_kie.tools.context import bounded_wait, tool_context, wait_with_progress
 from mcp_server_kie.tools.preferences import apply_defaults, default_model
 from mcp_server_kie.tools.results import JobResult, tool_result
@@ -158,8 +159,11 @@ async def generate_video(
     Videos take one to several minutes, so this call normally returns quickly with a job_id
     and status "processing". Then call get_status(job_id, wait_seconds=30) until it is
     completed. Never call generate_video again for the same request: that pays twice.
-    Image-to-video models need first_frame (an https URL or a local image path). list_models
-    shows every model, what it accepts and what it costs.
+    Image-to-video models need first_frame (an https URL or a local image path). To continue
+    or upgrade an earlier video, pass its job_id as options.task_id with model veo3-extend,
+    veo3-1080p or veo3-4k (a Veo job) or runway-extend (a Runway job). runway-aleph restyles
+    a video: options.video_url (an https URL or a local video path). list_models shows every
+    model, what it accepts and what it costs.
     """
     knobs: dict[str, Any] = {
         "aspect_ratio": aspect_ratio,
@@ -272,6 +276,7 @@ async def _generate(
             spec = state.catalogue.get_model(chosen, kind)
             knobs = apply_defaults(preferences, spec, knobs)
             request = validate_request(spec, prompt, knobs, options)
+            request = await with_source_task(store, request)
             job = await state.engine.submit(
                 kind,
                 request,

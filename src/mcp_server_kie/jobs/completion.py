@@ -1,0 +1,168 @@
+"""Acting on a task's status: re-read it from kie (fetch-to-verify), download every output,
+and move the job to a terminal state exactly once, then wake whoever waits on it.
+
+Callbacks, the poller and restarts all funnel into ``refresh``/``check``. The job's lease
+(``job:<id>``) makes one process at a time talk to kie.ai about a job and store its outputs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import weakref
+from collections.abc import Callable
+
+from mcp_server_kie.domain import Job, JobError, TaskSnapshot, TaskState, clean_provider_text
+from mcp_server_kie.jobs.leases import Leases
+from mcp_server_kie.jobs.outputs import OutputStore
+from mcp_server_kie.jobs.waiters import JobSignals
+from mcp_server_kie.kie.client import KieClient
+from mcp_server_kie.kie.errors import KieError
+from mcp_server_kie.media import DownloadError
+from mcp_server_kie.storage import Store
+
+log = logging.getLogger(__name__)
+
+# Retry budget for transient download failures before the job fails for good.
+_MAX_DOWNLOAD_ATTEMPTS = 3
+
+
+def job_lease(job_id: str) -> str:
+    """The name of the lease that guards a job's work."""
+    return f"job:{job_id}"
+
+
+class Completer:
+    def __init__(
+        self,
+        store: Store,
+        require_kie: Callable[[], KieClient],
+        outputs: OutputStore,
+        leases: Leases,
+        signals: JobSignals,
+    ) -> None:
+        self._store = store
+        self._require_kie = require_kie
+        self._outputs = outputs
+        self._leases = leases
+        self._signals = signals
+        self._job_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+        self._download_failures: dict[str, int] = {}
+
+    async def refresh(self, job_id: str) -> Job | None:
+        """Ask kie for the task's state and act on it. Safe to call any number of times.
+        A failed status query is logged and leaves the job as it was."""
+        try:
+            return await self.check(job_id)
+        except KieError as exc:
+            log.warning("status of job %s unavailable: %s", job_id, exc.message)
+            return await self._store.get_job(job_id)
+
+    async def check(self, job_id: str) -> Job | None:
+        """`refresh`, except that a failed status query raises its KieError, so that the
+        poller can pace itself (Retry-After) and notice a task kie.ai does not know."""
+        async with self._lock(job_id), self._hold(job_id) as held:
+            job = await self._store.get_job(job_id)
+            if not held or job is None or job.status.terminal or job.task_id is None:
+                return job  # (not held: another process is on it, and will finish it)
+            snapshot = await self._require_kie().get_task(job.family, job.task_id)
+            await self._apply(job, snapshot)
+        return await self.changed(job_id)
+
+    async def give_up(self, job_id: str, error: JobError) -> Job | None:
+        """Fail a job that is not terminal yet for a reason of our own (an interrupted submit,
+        a deadline, a task kie.ai does not know). A job that finished meanwhile is kept."""
+        async with self._lock(job_id), self._hold(job_id) as held:
+            job = await self._store.get_job(job_id)
+            if not held or job is None or job.status.terminal:
+                return job
+            return await self.fail(job_id, error, None)
+
+    async def fail(self, job_id: str, error: JobError, state: TaskState | None) -> Job:
+        await self._store.fail_job(job_id, error, state)
+        log.info("job %s failed: %s", job_id, error.category)
+        return await self.changed(job_id)
+
+    async def changed(self, job_id: str) -> Job:
+        """Re-read the job and tell its waiters and watchers."""
+        job = await self._store.get_job(job_id)
+        assert job is not None
+        self._signals.changed(job)
+        return job
+
+    def _hold(self, job_id: str) -> contextlib.AbstractAsyncContextManager[bool]:
+        """The job's lease, waiting for another holder for up to a lease's length (long
+        enough for a dead holder's lease to run out), or until the job is finished."""
+
+        async def finished() -> bool:
+            job = await self._store.get_job(job_id)
+            return job is None or job.status.terminal
+
+        return self._leases.hold(job_lease(job_id), wait=self._leases.seconds, give_up=finished)
+
+    def _lock(self, job_id: str) -> asyncio.Lock:
+        lock = self._job_locks.get(job_id)
+        if lock is None:
+            lock = self._job_locks[job_id] = asyncio.Lock()
+        return lock
+
+    async def _apply(self, job: Job, snapshot: TaskSnapshot) -> None:
+        if snapshot.state is TaskState.FAIL:
+            detail = clean_provider_text(snapshot.fail_message or "no reason given")
+            await self.fail(
+                job.id,
+                JobError(
+                    "generation_failed",
+                    f"kie.ai could not generate this {job.kind.value}. Provider says: {detail}",
+                    provider_code=snapshot.fail_code,
+                ),
+                TaskState.FAIL,
+            )
+        elif snapshot.state is TaskState.SUCCESS:
+            await self._finish(job, snapshot)
+        elif snapshot.state is not job.task_state:
+            await self._store.set_task_state(job.id, snapshot.state)
+
+    async def _finish(self, job: Job, snapshot: TaskSnapshot) -> None:
+        if not snapshot.result_urls:
+            error = JobError("no_output", "kie.ai reported success but returned no files.")
+            await self.fail(job.id, error, TaskState.SUCCESS)
+            return
+        kie = self._require_kie()
+
+        async def fresh_link(url: str) -> str:
+            try:
+                return await kie.get_download_url(url)
+            except KieError as exc:
+                raise DownloadError(
+                    "expired",
+                    f"the link expired and kie.ai gave no fresh one ({exc.message})",
+                    retryable=exc.retryable,
+                ) from None
+
+        try:
+            assets = await self._outputs.store_all(job, snapshot.result_urls, fresh_link)
+        except DownloadError as exc:
+            attempts = self._download_failures.get(job.id, 0) + 1
+            if exc.retryable and attempts < _MAX_DOWNLOAD_ATTEMPTS:
+                self._download_failures[job.id] = attempts
+                log.warning("download for job %s failed (%s); will retry", job.id, exc.message)
+                return
+            self._download_failures.pop(job.id, None)
+            error = JobError(
+                "download_failed",
+                f"The {job.kind.value} was generated but could not be saved: {exc.message}.",
+                retryable=exc.retryable,
+            )
+            await self.fail(job.id, error, TaskState.SUCCESS)
+            return
+        self._download_failures.pop(job.id, None)
+        if await self._store.complete_job(job.id, assets, snapshot.credits):
+            log.info("job %s completed with %d file(s)", job.id, len(assets))
+        else:  # another process finished it first; keep the files its row points at
+            winner = await self._store.get_job(job.id)
+            kept = {a.path for a in winner.assets} if winner else set()
+            await self._outputs.discard([a for a in assets if a.path not in kept])

@@ -1,0 +1,152 @@
+"""Callback deliveries: authenticate and persist each one (the sidecar acknowledges it once
+stored), then act on the stored deliveries, each of which triggers a verified refresh of its
+job. Processing runs in the background; a burst of deliveries for one job shares one run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+
+from mcp_server_kie.jobs.callbacks import MAX_DELIVERIES_PER_JOB, CallbackRejected, decode_callback
+from mcp_server_kie.jobs.completion import Completer
+from mcp_server_kie.jobs.submission import token_hash
+from mcp_server_kie.kie.callbacks import parse_callback
+from mcp_server_kie.kie.errors import KieProtocolError
+from mcp_server_kie.kie.signing import verify_signature
+from mcp_server_kie.redaction import redact_body
+from mcp_server_kie.storage import Store
+
+log = logging.getLogger(__name__)
+
+
+class Deliveries:
+    def __init__(
+        self,
+        store: Store,
+        completer: Completer,
+        *,
+        hmac_key: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """``hmac_key``: when set, every callback must be signed with it. ``clock``:
+        wall-clock seconds, for the signature's freshness window."""
+        self._store = store
+        self._completer = completer
+        self._hmac_key = hmac_key or None
+        self._clock = clock
+        self._background: set[asyncio.Task[None]] = set()
+        self._inbox_runs: set[str] = set()  # jobs whose inbox a background run is processing
+        self._inbox_again: set[str] = set()  # ... and that got another delivery meanwhile
+
+    async def accept(
+        self,
+        job_id: str,
+        token: str | None,
+        body: bytes,
+        *,
+        timestamp: str | None = None,
+        signature: str | None = None,
+    ) -> bool:
+        """Authenticate and persist one callback delivery; processing happens afterwards.
+        True when the delivery was stored and wants processing; False when it is authentic
+        but has nothing to add (acknowledge it all the same): the job has already ended, the
+        same body is already stored, or the job's inbox is full.
+
+        ``timestamp`` and ``signature`` are the X-Webhook-Timestamp and X-Webhook-Signature
+        headers. Checks run cheapest first and nothing is written until all pass: the job's
+        token (404 unknown job, 403 bad token); in HMAC mode, both headers present (401); a
+        strict parse of the body (400); in HMAC mode, the signature over the body's task id,
+        fresh within 300 s (401); that task id is the job's own (401 in HMAC mode, else 400).
+        Raises CallbackRejected, with no state change, for anything unauthentic or malformed.
+        """
+        expected = await self._store.callback_token_hash(job_id)
+        if expected is None:
+            raise CallbackRejected(404, "unknown job")
+        if not token or not secrets.compare_digest(token_hash(token), expected):
+            raise CallbackRejected(403, "bad token")
+        if self._hmac_key is not None and (timestamp is None or signature is None):
+            raise CallbackRejected(401, "missing webhook signature")
+        payload = decode_callback(body)
+        try:
+            notice = parse_callback(payload)
+        except (KieProtocolError, ValueError):
+            raise CallbackRejected(400, "not a kie.ai callback") from None
+        # One task id, from one parse: the id the signature covers is the id matched to the job.
+        if self._hmac_key is not None and not verify_signature(
+            self._hmac_key, notice.task_id, timestamp, signature, now=self._clock()
+        ):
+            raise CallbackRejected(401, "bad or stale webhook signature")
+        job = await self._store.get_job(job_id)
+        if job is not None and job.task_id is not None and notice.task_id != job.task_id:
+            # Signed for another task (a replay against this job's URL) is not authentic here.
+            raise CallbackRejected(401 if self._hmac_key else 400, "callback is for another task")
+        if job is None or job.status.terminal:
+            return False  # nothing a callback can change; a replay storm costs one read each
+        if await self._store.count_deliveries(job_id) >= MAX_DELIVERIES_PER_JOB:
+            log.warning("job %s: inbox full; delivery acknowledged, not stored", job_id)
+            return False
+        # kie echoes the request (callback URL and token included): never stored in clear.
+        return await self._store.add_delivery(job_id, redact_body(body, token)) is not None
+
+    def process_in_background(self, job_id: str) -> None:
+        """Process a job's inbox soon. A burst of duplicate deliveries shares one run: a run
+        already going for the job just goes round once more when it is done."""
+        if job_id in self._inbox_runs:
+            self._inbox_again.add(job_id)
+            return
+        self._inbox_runs.add(job_id)
+        self._spawn(self._drain(job_id))
+
+    async def _drain(self, job_id: str) -> None:
+        try:
+            while True:
+                self._inbox_again.discard(job_id)
+                await self.process(job_id)
+                if job_id not in self._inbox_again:
+                    return
+        finally:
+            self._inbox_runs.discard(job_id)
+
+    async def process(self, job_id: str | None = None) -> None:
+        """Act on stored deliveries: each triggers a verified refresh of its job."""
+        for delivery in await self._store.pending_deliveries(job_id):
+            job = await self._store.get_job(delivery.job_id)
+            if job is not None and not job.status.terminal and job.task_id is None:
+                # kie created the task, but its create response is still on the way or was
+                # lost (the server stopped mid-submit): the authentic callback names the task.
+                await self._adopt_task(job.id, delivery.body)
+                job = await self._store.get_job(job.id)
+            if job is not None and not job.status.terminal:
+                job = await self._completer.refresh(job.id)
+            await self._store.mark_delivery_processed(delivery.id)
+            if job is None or job.status.terminal:
+                await self._store.prune_deliveries(delivery.job_id)
+
+    async def _adopt_task(self, job_id: str, body: bytes) -> None:
+        try:
+            task_id = parse_callback(decode_callback(body)).task_id
+        except (CallbackRejected, KieProtocolError, ValueError):
+            return  # checked when accepted; a body this version cannot read names nothing
+        if await self._store.adopt_task(job_id, task_id):
+            log.info("job %s: kie task %s learnt from its callback", job_id, task_id)
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        task.add_done_callback(_log_failure)
+
+    async def close(self) -> None:
+        """Stop background processing (stored deliveries wait for the next start)."""
+        for task in list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background job work failed", exc_info=task.exception())

@@ -1,0 +1,68 @@
+"""Waiting for a job: return it once terminal, or as it stands when the wait is over.
+
+A waiter is woken at once by changes this process makes (``JobSignals``) and by changes
+other processes or replicas make that the store reports (PostgreSQL's notifications); it
+also re-reads the store on a short period, since the store is the source of truth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+
+from mcp_server_kie.domain import Job
+from mcp_server_kie.jobs.waiters import JobSignals
+from mcp_server_kie.storage import Store
+
+ProgressFn = Callable[[Job], Awaitable[None]]
+
+# How often a waiter re-reads the store even without a signal (another process may finish it).
+WAIT_RECHECK_SECONDS = 1.0
+
+
+class Waiting:
+    def __init__(
+        self, store: Store, signals: JobSignals, recheck_seconds: float = WAIT_RECHECK_SECONDS
+    ) -> None:
+        self._store = store
+        self._signals = signals
+        self._recheck = recheck_seconds
+
+    async def wait(
+        self, job_id: str, seconds: float, on_update: ProgressFn | None = None
+    ) -> Job | None:
+        """Return the job once terminal, or as it stands after ``seconds``."""
+        deadline = time.monotonic() + max(0.0, seconds)
+        event = self._signals.subscribe(job_id)
+        try:
+            last_seen: tuple[object, object] | None = None
+            while True:
+                event.clear()
+                job = await self._store.get_job(job_id)
+                if job is None or job.status.terminal:
+                    return job
+                seen = (job.status, job.task_state)
+                if on_update is not None and seen != last_seen:
+                    await on_update(job)
+                last_seen = seen
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return job
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(event.wait(), timeout=min(remaining, self._recheck))
+        finally:
+            self._signals.unsubscribe(job_id, event)
+
+    async def follow_changes(self, ready: asyncio.Event) -> None:
+        """Pass job changes made by other processes or replicas (PostgreSQL notifies them) to
+        this process's waiters, resource subscribers and /events streams. Runs until
+        cancelled; ``ready`` is set once following."""
+
+        async def changed(job_id: str) -> None:
+            job = await self._store.get_job(job_id)
+            if job is not None:
+                self._signals.changed(job)
+
+        await self._store.follow_changes(changed, ready)
