@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pytest
 from psycopg import sql as pgsql
 
 from mcp_server_kie.domain import MediaKind
@@ -218,5 +219,18 @@ async def test_a_library_from_schema_9_is_searched_in_order_after_upgrading(
         assert await walk(store, text="lighthouse") == ["job_c", "job_a", "job_d"]
         row = await store.db.fetch_one("SELECT count(*) AS n FROM jobs_fts")
         assert row is not None and row["n"] == 3
+    finally:
+        await store.close()
+
+
+async def test_the_index_refuses_a_1025th_job_in_one_microsecond(tmp_path: Path) -> None:
+    """Each microsecond holds 1,024 index rowids; one more would sort into the next one."""
+    store = await Store.open(tmp_path / "db.sqlite3")
+    try:
+        same = 1_790_000_000.25
+        await fill(store, [(f"job_{i:04d}", "image", "a cat", same) for i in range(1024)])
+        with pytest.raises(sqlite3.IntegrityError, match="1024 jobs created in one microsecond"):
+            await fill(store, [("job_late", "image", "a cat", same)])
+        assert len(await walk(store, text="cat")) == 1024
     finally:
         await store.close()
