@@ -6,7 +6,8 @@ recovery done), then one answer per command read from stdin:
 
     submit <n> [image|video] [model] [knob=value ...]
                                start n jobs at once -> {"event": "submitted", "jobs": [...]}
-    wait <seconds> <job>...    wait for jobs        -> {"event": "waited", "status": {...}}
+    wait <seconds> <job>...    wait for jobs        -> {"event": "waited", "status": {...},
+                                                     "at": {job: Unix time its wait ended}}
     call <n> <tool> <json>     n concurrent MCP tool calls with the JSON arguments
                                -> {"event": "called", "results": [{"job_id"|"error": ...}]}
 
@@ -26,6 +27,7 @@ import contextlib
 import json
 import logging
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -134,9 +136,20 @@ async def submit(
     return [job_id for job_id in ids if job_id]
 
 
-async def wait(runtime: Runtime, seconds: float, job_ids: list[str]) -> dict[str, str | None]:
-    jobs = await asyncio.gather(*(runtime.engine.wait(j, seconds) for j in job_ids))
-    return {j: (job.status.value if job else None) for j, job in zip(job_ids, jobs, strict=True)}
+async def wait(
+    runtime: Runtime, seconds: float, job_ids: list[str]
+) -> tuple[dict[str, str | None], dict[str, float]]:
+    """Each job's status once it ended (or the wait ran out), and when its waiter returned."""
+
+    async def one(job_id: str) -> tuple[str | None, float]:
+        job = await runtime.engine.wait(job_id, seconds)
+        return (job.status.value if job else None), time.time()
+
+    ended = await asyncio.gather(*(one(j) for j in job_ids))
+    return (
+        {j: status for j, (status, _) in zip(job_ids, ended, strict=True)},
+        {j: at for j, (_, at) in zip(job_ids, ended, strict=True)},
+    )
 
 
 async def call(client: Client, count: int, tool: str, arguments: dict[str, Any]) -> list[Any]:
@@ -168,7 +181,8 @@ async def command(runtime: Runtime, client: Client, line: str) -> None:
         knobs = {k: json.loads(v) for k, v in (a.split("=", 1) for a in args[3:])}
         emit("submitted", jobs=await submit(runtime, int(args[0]), kind, model, knobs))
     elif name == "wait":
-        emit("waited", status=await wait(runtime, float(args[0]), args[1:]))
+        status, at = await wait(runtime, float(args[0]), args[1:])
+        emit("waited", status=status, at=at)
     else:
         raise SystemExit(f"unknown command {name!r}")
 

@@ -2,8 +2,9 @@
 
 Prints {"base_url": ...} once listening, then answers one command per stdin line with one JSON
 line: "tasks" (every task, with its callback URL and the callback body kie would send when it
-finishes), "requests" (requests received, by path) or "log" (every request: method, path,
-query, time). Exits when stdin closes.
+finishes), "requests" (requests received, by path), "log" (every request: method, path,
+query, time) or "callbacks" (every callback POST: task id, when its answer came, whether it
+was a 2xx). Exits when stdin closes.
 
 The create rate limit (20 per 10 s, as on kie.ai) is lifted and the balance is ample: the
 benchmarks measure this server, not kie's quota or our wallet. Options:
@@ -97,6 +98,8 @@ async def main() -> None:
                 answer = Counter(request.path for request in sandbox.requests)
             elif command == "log":
                 answer = [[r.method, r.path, r.query, r.time] for r in sandbox.requests]
+            elif command == "callbacks":
+                answer = [[c.task_id, c.time, c.ok] for c in sandbox.callbacks]
             else:
                 answer = {"error": f"unknown command {command!r}"}
             print(json.dumps(answer), flush=True)

@@ -11,6 +11,10 @@ This measures the server, not kie.ai's quota: the simulated account and the serv
 (KIE_CREATE_LIMIT, KIE_STATUS_LIMIT) are raised to 1,000 creates per 10 s and 1,000 status
 reads per second. At kie's defaults (20 per 10 s, 10 per s) the same 1,000 jobs take at least
 500 s just to start, by design: they wait for a slot rather than fail.
+
+Then the same on replicas (bench/replicas.py): 1 and 3 replicas on one PostgreSQL behind
+haproxy, jobs per second and the callback → waiter latency across replicas, each as a ratio
+against one replica.
 """
 
 from __future__ import annotations
@@ -27,13 +31,16 @@ from harness import (
     Row,
     emit,
     free_port,
+    ms,
     parse_args,
     peak_growth,
+    percentile,
     sandbox_process,
     server_settings,
     setup,
 )
 from mcp import Client
+from replicas import Measured, measure, postgres_server
 
 from mcp_server_kie.domain import Asset
 from mcp_server_kie.server.app import build_server
@@ -157,7 +164,77 @@ async def main() -> None:
         "the simulator runs in its own process and does not count."
     )
     result.details = {"checks": checks, "single_job_seconds": round(single, 3)}
+    one, three = await on_replicas(args.smoke)
+    result.rows += replica_rows(one, three)
+    result.notes.append(
+        f"Replicas: {one.jobs} generate_image calls at once spread over the replicas (each "
+        "awaited where it started), then callback → waiter samples in batches of 5, on 1 and "
+        "on 3 replicas (bench/killstorm_child.py processes) sharing one PostgreSQL "
+        "(scripts/postgres) and one media folder, behind haproxy, which hands each of the "
+        "simulator's callbacks to a random replica. With 3 replicas every latency sample is "
+        "a waiter on one replica woken by a completion on another (LISTEN/NOTIFY); with 1 it "
+        "is the same process. All replicas and the simulator share this machine's cores."
+    )
+    result.details["replicas"] = {
+        str(m.replicas): {"jobs": m.jobs, "completed": m.completed, "seconds": round(m.seconds, 2),
+                          "latency_samples": len(m.latencies)}
+        for m in (one, three)
+    }  # fmt: skip
     emit(result, started)
+
+
+async def on_replicas(smoke: bool) -> tuple[Measured, Measured]:
+    """1 replica, then 3, on one PostgreSQL server and one simulator."""
+    jobs, batches = (12, 1) if smoke else (150, 6)
+    with tempfile.TemporaryDirectory(prefix="bench-replicas-") as tmp:
+        async with (
+            postgres_server() as server,
+            sandbox_process(image_seconds=1.5, image_spread=1.0) as sandbox,
+        ):
+            one = await measure(sandbox, server, Path(tmp) / "one", 1, jobs, batches)
+            three = await measure(sandbox, server, Path(tmp) / "three", 3, jobs, batches)
+    return one, three
+
+
+def replica_rows(one: Measured, three: Measured) -> list[Row]:
+    rows = []
+    for m in (one, three):
+        rows.append(
+            Row(
+                f"{m.replicas} replica{'s' if m.replicas > 1 else ''} on PostgreSQL: {m.jobs} "
+                f"jobs at once, jobs per second ({m.completed} / {m.jobs} completed)",
+                round(m.per_second, 1),
+                "jobs/s",
+                None if m is one else "1 replica",
+                None if m is one else round(one.per_second, 1),
+                None if m is one else round(m.per_second / one.per_second, 2),
+                None if m is one else "3 replicas ÷ 1",
+                target=f"all {m.jobs} complete",
+                ok=m.completed == m.jobs,
+                gap=f"{m.jobs - m.completed} not completed",
+                remedy="see the replica logs (replica*.log) for the failed jobs.",
+            )
+        )
+    measures = (
+        ("Callback → waiter p{q}, waiter on replica A woken by a completion on B", "latencies"),
+        ("Completion stored on B → waiter on A returns p{q} (the wake-up alone)", "wakes"),
+    )
+    for title, name in measures:
+        for q in (50, 95) if name == "latencies" else (50,):
+            base = ms(percentile(getattr(one, name), q))
+            across = ms(percentile(getattr(three, name), q))
+            rows.append(
+                Row(
+                    f"{title.format(q=q)} ({len(getattr(three, name))} samples)",
+                    across,
+                    "ms",
+                    "1 replica (same process)",
+                    base,
+                    round(across / base, 2) if base else None,
+                    "3 replicas ÷ 1",
+                )
+            )
+    return rows
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from mcp import Client
 
 from mcp_server_kie.config import Settings
+from mcp_server_kie.domain import Job
 from mcp_server_kie.sandbox import Sandbox, SandboxConfig, serve_sandbox
 from mcp_server_kie.server.runtime import Runtime, open_runtime
 
@@ -96,3 +97,11 @@ async def call(client: Client, tool: str, args: dict[str, Any]) -> dict[str, Any
     assert not result.is_error, result.content
     assert result.structured_content is not None
     return dict(result.structured_content)
+
+
+async def previews_made(runtime: Runtime, job_id: str) -> Job | None:
+    """The job once it is terminal and its previews are made (they follow its completion)."""
+    job = await runtime.engine.get(job_id)
+    if job is None or not job.status.terminal or any(a.preview_pending for a in job.assets):
+        return None
+    return job

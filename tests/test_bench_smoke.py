@@ -11,15 +11,18 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 
 
+@pytest.mark.timeout(300)  # the scale script starts PostgreSQL, haproxy and four replicas
 def test_every_benchmark_runs_in_smoke_mode_and_renders_the_table(tmp_path: Path) -> None:
     table, raw = tmp_path / "BENCHMARKS.md", tmp_path / "results.json"
     done = subprocess.run(
         [sys.executable, str(BENCH / "run_all.py"), "--smoke", f"--output={table}",
          f"--json={raw}"],
-        capture_output=True, text=True, timeout=110, check=False,
+        capture_output=True, text=True, timeout=240, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-4000:]
     results = json.loads(raw.read_text())

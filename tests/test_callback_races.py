@@ -43,10 +43,12 @@ async def deliver(task: SimTask, body: dict[str, Any]) -> int:
 
 
 async def settled(runtime: Runtime, job_id: str) -> bool:
-    """The job is terminal and every delivery for it has been processed."""
+    """The job is terminal, its previews are made (they follow completion) and every
+    delivery for it has been processed."""
     job = await runtime.engine.get(job_id)
     pending = await runtime.engine.store.pending_deliveries(job_id)
-    return job is not None and job.status.terminal and not pending
+    previews = job is not None and any(a.preview_pending for a in job.assets)
+    return job is not None and job.status.terminal and not pending and not previews
 
 
 async def inbox_empty(runtime: Runtime) -> bool:

@@ -1,12 +1,15 @@
 """Every client era: old SDK clients read finished results, only what their protocol revision
 knows reaches them, errors carry the spec's JSON-RPC codes, and output schemas are strict.
 
-The 2025-03-26 client is the real Python ``mcp`` 1.9.4, installed into its own venv by
-scripts/install-old-client, driving the server as a subprocess over stdio and over HTTP.
+The 2025 clients are the released Python ``mcp`` SDKs of each era (1.9.4 for 2025-03-26,
+1.22.0 for 2025-06-18, 1.30.0 for 2025-11-25), each installed into its own venv by
+scripts/install-old-client, driving the server as a subprocess over stdio and over HTTP. The
+2026-07-28 client is the project's own SDK.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -19,22 +22,28 @@ from typing import Any
 import httpx2
 import jsonschema
 import pytest
-from mcp import Client
+from mcp import Client, StdioServerParameters
 from mcp.shared.exceptions import MCPError
+from mcp.types import BlobResourceContents
 
 from mcp_server_kie.server.app import build_server
 from support import free_port, sandbox_and_runtime
 
 ROOT = Path(__file__).resolve().parent.parent
-OLD_PYTHON = ROOT / ".venv-mcp194" / "bin" / "python"
-DRIVER = Path(__file__).with_name("clients") / "mcp194_drive.py"
+DRIVER = Path(__file__).with_name("clients") / "sdk_drive.py"
+# The protocol revision each released SDK negotiates, and the venv it lives in.
+CLIENT_VENVS = {
+    "2025-03-26": ".venv-mcp194",
+    "2025-06-18": ".venv-mcp122",
+    "2025-11-25": ".venv-mcp130",
+}
 
 
 @pytest.fixture(scope="session")
-def old_client() -> Path:
-    """The Python of a venv holding mcp 1.9.4 (installed on first use)."""
-    subprocess.run(["bash", str(ROOT / "scripts" / "install-old-client")], check=True, timeout=600)
-    return OLD_PYTHON
+def old_clients() -> dict[str, Path]:
+    """The Python of each era's SDK venv (installed on first use)."""
+    subprocess.run(["bash", str(ROOT / "scripts" / "install-old-client")], check=True, timeout=900)
+    return {era: ROOT / venv / "bin" / "python" for era, venv in CLIENT_VENVS.items()}
 
 
 def drive(old_python: Path, *args: str) -> dict[str, Any]:
@@ -42,7 +51,7 @@ def drive(old_python: Path, *args: str) -> dict[str, Any]:
         [str(old_python), str(DRIVER), *args],
         capture_output=True,
         text=True,
-        timeout=90,
+        timeout=120,
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
@@ -50,27 +59,45 @@ def drive(old_python: Path, *args: str) -> dict[str, Any]:
     return report
 
 
-def assert_old_client_read_the_result(report: dict[str, Any], data_dir: Path) -> None:
-    assert report["protocol"] == "2025-03-26"
+def stdio_server(data_dir: Path) -> list[str]:
+    """The stdio server command line, as a host would start it."""
+    command = [sys.executable, "-m", "mcp_server_kie", "serve", "--sandbox"]
+    return [*command, "--data-dir", str(data_dir), "--port", "0"]
+
+
+def assert_read_the_finished_image(report: dict[str, Any], era: str, data_dir: Path) -> None:
+    """The client negotiated ``era``, saw only what its revision defines, and read the file."""
+    assert report["protocol"] == era
     assert "generate_image" in report["tools"]
-    # Nothing the 2025-03-26 schema lacks: no titles, output schemas, _meta on tools.
-    assert not {"title", "outputSchema", "_meta", "icons"} & set(report["tool_fields"])
-    assert "resource_link" not in report["block_types"]
+    fields = set(report["tool_fields"])
+    assert not {"icons", "execution"} & fields or era == "2025-11-25"
+    if era == "2025-03-26":
+        # Nothing the 2025-03-26 schema lacks: no titles, output schemas, _meta on tools.
+        assert not {"title", "outputSchema", "_meta"} & fields
+        assert "resource_link" not in report["block_types"]
+        assert report["has_structured_content"] is False
+    else:
+        assert "outputSchema" in fields
+        assert report["block_types"][-1] == "resource_link"
+        assert report["has_structured_content"] is True
     assert report["block_types"][0] == "text" and "image" in report["block_types"]
-    assert "structuredContent" not in report["extra_result_fields"]
     assert report["is_error"] is False
     job = report["job"]
     assert job["status"] == "completed"
     [output] = job["outputs"]
+    if era != "2025-03-26":
+        assert report["links"] == [output["uri"]]
     path = Path(output["path"])
     assert path.is_relative_to(data_dir)
     assert report["resource_bytes"] == path.stat().st_size == output["bytes"]
 
 
-def test_mcp_1_9_client_reads_a_finished_image_over_stdio(old_client: Path, tmp_path: Path) -> None:
-    server = [sys.executable, "-m", "mcp_server_kie", "serve", "--sandbox"]
-    report = drive(old_client, "stdio", *server, "--data-dir", str(tmp_path), "--port", "0")
-    assert_old_client_read_the_result(report, tmp_path)
+@pytest.mark.parametrize("era", list(CLIENT_VENVS))
+def test_each_eras_client_reads_a_finished_image_over_stdio(
+    old_clients: dict[str, Path], era: str, tmp_path: Path
+) -> None:
+    report = drive(old_clients[era], "plain", "stdio", *stdio_server(tmp_path))
+    assert_read_the_finished_image(report, era, tmp_path)
 
 
 @pytest.fixture
@@ -119,11 +146,44 @@ def _wait_healthy(base: str, proc: subprocess.Popen[bytes]) -> None:
     raise AssertionError("the HTTP server did not become healthy")
 
 
-def test_mcp_1_9_client_reads_a_finished_image_over_http(
-    old_client: Path, http_server: str, tmp_path: Path
+@pytest.mark.parametrize("era", list(CLIENT_VENVS))
+def test_each_eras_client_reads_a_finished_image_over_http(
+    old_clients: dict[str, Path], era: str, http_server: str, tmp_path: Path
 ) -> None:
-    report = drive(old_client, "http", http_server)
-    assert_old_client_read_the_result(report, tmp_path)
+    report = drive(old_clients[era], "plain", "http", http_server)
+    assert_read_the_finished_image(report, era, tmp_path)
+
+
+async def modern_client_reads_a_finished_image(client: Client, data_dir: Path) -> None:
+    """The project's SDK on 2026-07-28: structured result, link, and the file's bytes."""
+    assert client.protocol_version == "2026-07-28"
+    result = await client.call_tool("generate_image", {"prompt": "a fox", "wait_seconds": 30})
+    assert not result.is_error and result.structured_content is not None
+    job = result.structured_content
+    assert job["status"] == "completed"
+    [output] = job["outputs"]
+    assert [b.type for b in result.content][-1] == "resource_link"
+    media = await client.read_resource(output["uri"])
+    blob = media.contents[0]
+    path = Path(output["path"])
+    assert path.is_relative_to(data_dir)
+    assert isinstance(blob, BlobResourceContents)
+    assert len(base64.b64decode(blob.blob)) == path.stat().st_size == output["bytes"]
+
+
+async def test_the_2026_client_reads_a_finished_image_over_stdio(tmp_path: Path) -> None:
+    command, *args = stdio_server(tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIE_")}
+    params = StdioServerParameters(command=command, args=args, env=env)
+    async with Client(params, mode="2026-07-28") as client:
+        await modern_client_reads_a_finished_image(client, tmp_path)
+
+
+async def test_the_2026_client_reads_a_finished_image_over_http(
+    http_server: str, tmp_path: Path
+) -> None:
+    async with Client(http_server, mode="2026-07-28") as client:
+        await modern_client_reads_a_finished_image(client, tmp_path)
 
 
 async def test_new_clients_keep_structured_results_and_links(tmp_path: Path) -> None:

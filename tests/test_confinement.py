@@ -26,7 +26,7 @@ from mcp_server_kie.media.confine import confined, confined_to_any
 from mcp_server_kie.server.app import build_server
 from mcp_server_kie.server.gallery import GALLERY_HEADER
 from mcp_server_kie.server.runtime import Runtime
-from support import call, sandbox_and_runtime
+from support import call, eventually, previews_made, sandbox_and_runtime
 from test_references import png_bytes, request_with
 
 SECRET = b"\x89PNG\r\n\x1a\n top secret bytes outside the media folder"
@@ -42,6 +42,9 @@ async def finished(tmp_path: Path) -> AsyncIterator[tuple[Runtime, dict[str, Any
         async with Client(build_server(runtime.tools)) as client:
             job = await call(client, "generate_image", {"prompt": "a cat", "wait_seconds": 20})
         assert job["status"] == "completed", job
+        await eventually(lambda: previews_made(runtime, job["job_id"]), what="the preview")
+        async with Client(build_server(runtime.tools)) as client:
+            job = await call(client, "get_status", {"job_id": job["job_id"]})
         yield runtime, job["outputs"][0]
 
 

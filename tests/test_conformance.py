@@ -1,13 +1,17 @@
 """The official MCP conformance runner (@modelcontextprotocol/conformance, on Node 22 from the
 npm registry; scripts/install-conformance) against the real server over HTTP.
 
-Only the scenarios that apply to a server with our tools run. The others exercise fixture
-tools, prompts and resources of the runner's reference server (``test_simple_text``,
-``test://static-binary``, ``test_prompt_with_arguments``, ``json_schema_2020_12_tool``,
-``test_reconnection`` ...), or capabilities this server does not offer (``logging/setLevel``,
-deprecated in 2026-07-28, and ``completion/complete``). ``tools-call-error`` calls the fixture
-tool ``test_error_handling``: here it checks that an unknown tool answers an ``isError`` result
-with a message.
+Only the scenarios that apply to a server with our tools run (``list`` of runner 0.1.16 has 32
+server scenarios). The others exercise fixture tools, prompts and resources of the runner's
+reference server: tools-call-simple-text, -image, -audio, -embedded-resource, -mixed-content,
+-with-logging, -with-progress, -sampling, -elicitation (``test_*`` tools), json-schema-2020-12
+(``json_schema_2020_12_tool``), elicitation-sep1034-defaults and -sep1330-enums,
+server-sse-polling (``test_reconnection``), resources-read-text, -read-binary, -templates-read
+(``test://...``), prompts-get-simple, -with-args, -embedded-resource, -with-image
+(``test_*`` prompts); or capabilities this server does not declare: logging-set-level (logs go
+to stderr, not to the client) and completion-complete (which also names a fixture prompt).
+``tools-call-error`` calls the fixture tool ``test_error_handling``: here it checks that an
+unknown tool answers an ``isError`` result with a message.
 """
 
 from __future__ import annotations

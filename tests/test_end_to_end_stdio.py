@@ -95,6 +95,7 @@ async def test_no_key_every_tool_explains_how_to_set_it(tmp_path: Path) -> None:
         "generate_image": {"prompt": "x"},
         "generate_video": {"prompt": "x"},
         "generate_audio": {"prompt": "x"},
+        "transform_media": {"source": "job_0", "operation": "upscale"},
         "get_status": {"job_id": "job_0"},
         "list_media": {},
         "delete_media": {"job_id": "job_0"},

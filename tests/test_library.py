@@ -22,7 +22,14 @@ from mcp_server_kie.server.app import build_server
 from mcp_server_kie.server.runtime import open_runtime
 from mcp_server_kie.storage import MediaQuery, NewJob, Store, decode_cursor
 from media_backends import stored
-from support import SANDBOX_KEY, call, eventually, sandbox_and_runtime, settings_for
+from support import (
+    SANDBOX_KEY,
+    call,
+    eventually,
+    previews_made,
+    sandbox_and_runtime,
+    settings_for,
+)
 
 
 def new_job(job_id: str, prompt: str, **overrides: Any) -> NewJob:
@@ -225,6 +232,7 @@ async def test_resources_serve_files_and_announce_finished_jobs(
                             break
             await eventually(lambda: uri in legacy_updates, what="legacy resources/updated")
 
+            await eventually(lambda: previews_made(runtime, job["job_id"]), what="the preview")
             done = await call(modern, "get_status", {"job_id": job["job_id"]})
             output = done["outputs"][0]
             media = (await modern.read_resource(output["uri"])).contents[0]
@@ -275,6 +283,7 @@ async def test_media_routes_serve_by_id_with_ranges_and_only_locally(
         base = runtime.sidecar_url
         async with Client(build_server(runtime.tools)) as client:
             job = await call(client, "generate_video", {"prompt": "river", "wait_seconds": 20})
+        await eventually(lambda: previews_made(runtime, job["job_id"]), what="the preview")
         output = job["outputs"][0]
         data = await stored(runtime.tools.library.media, output["path"])
         assert data
@@ -370,5 +379,4 @@ async def test_jobs_finishing_after_the_call_or_a_restart_are_saved_and_thumbnai
 
 
 async def _terminal(runtime: Any, job_id: str) -> Any:
-    job = await runtime.engine.get(job_id)
-    return job if job is not None and job.status.terminal else None
+    return await previews_made(runtime, job_id)  # terminal, previews made

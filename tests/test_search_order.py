@@ -187,17 +187,17 @@ async def test_a_rare_word_sorts_only_its_own_matches(database_url: str) -> None
         await store.close()
 
 
-async def test_a_library_from_schema_9_is_searched_in_order_after_upgrading(
+async def test_a_library_from_before_the_ordered_index_is_searched_in_order_after_upgrading(
     tmp_path: Path,
 ) -> None:
-    """Schema 10 rebuilds the SQLite index in place: rows inserted out of date order (the old
+    """Schema 11 rebuilds the SQLite index in place: rows inserted out of date order (the old
     index numbered them by insertion) come back newest first, and deleting still unindexes."""
     path = tmp_path / "db.sqlite3"
     conn = sqlite3.connect(path)
-    for script in MIGRATIONS[:9]:
+    for script in MIGRATIONS[:10]:
         for statement in _statements(script):
             conn.execute(statement)
-    conn.execute("PRAGMA user_version=9")
+    conn.execute("PRAGMA user_version=10")
     for job_id, created in (("job_b", 20.0), ("job_c", 30.0), ("job_a", 20.0), ("job_d", 5.0)):
         conn.execute(
             "INSERT INTO jobs (id, kind, model, prompt, params, status, created_at, updated_at)"

@@ -177,3 +177,29 @@ async def test_clients_without_tasks_get_todays_bounded_wait(tmp_path: Path) -> 
                 with pytest.raises(MCPError) as unknown:
                     await get_task(client, "job_000000000000000000000000")
                 assert unknown.value.error.code in (-32601, -32602)
+
+
+async def test_an_operation_on_an_earlier_result_runs_as_a_task(tmp_path: Path) -> None:
+    clock = Clock()
+    config = SandboxConfig(api_key=SANDBOX_KEY, video_seconds=8.0, clock=clock)
+    async with serve_sandbox(config) as sandbox:
+        async with (
+            runtime_on(sandbox, tmp_path) as runtime,
+            tasks_client(runtime) as (client, _ext),
+        ):
+            video = {"prompt": "a tide", "model": "veo3_fast"}
+            source = (await start_task(client, "generate_video", video)).task_id
+            clock.now += 20
+            await runtime.engine.refresh(source)
+            assert (await get_task(client, source)).status == "completed"
+            args = {"source": source, "operation": "extend", "prompt": "the tide turns"}
+            created = await start_task(client, "transform_media", args)
+            assert created.result_type == "task" and created.status == "working"
+            assert created.task_id != source
+            clock.now += 20
+            await runtime.engine.refresh(created.task_id)
+            done = await get_task(client, created.task_id)
+            assert done.status == "completed", done
+            assert done.result is not None
+            assert done.result["structuredContent"]["kind"] == "video"
+            assert done.result["structuredContent"]["model"] == "veo3-extend"

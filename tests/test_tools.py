@@ -20,6 +20,7 @@ async def test_tools_publish_input_and_output_schemas(tmp_path: Path) -> None:
         "generate_image",
         "generate_video",
         "generate_audio",
+        "transform_media",
         "get_status",
         "list_media",
         "delete_media",

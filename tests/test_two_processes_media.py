@@ -21,11 +21,12 @@ import httpx2
 import uvicorn
 from starlette.types import Receive, Scope, Send
 
+from mcp_server_kie.domain import Job
 from mcp_server_kie.media import open_media_store
 from mcp_server_kie.sandbox import SandboxConfig, serve_sandbox
 from mcp_server_kie.storage import Store
 from media_backends import contents, stored
-from support import SANDBOX_KEY
+from support import SANDBOX_KEY, eventually
 from test_two_processes import ROOT, ServerProcess
 
 _SECOND_FILE = re.compile(r"^/cdn/[^/]+/1\.(?:png|jpg)$")
@@ -141,8 +142,14 @@ async def test_a_stopping_process_never_deletes_another_ones_finished_files(
                 assert waited["status"] == {job_id: "completed"}
 
                 store = await Store.open(tmp_path / "data" / "kie.sqlite3")
-                try:
-                    job = await store.get_job(job_id)
+                try:  # A made the previews after completing the job (and waking the waiter)
+
+                    async def previewed() -> Job | None:
+                        job = await store.get_job(job_id)
+                        pending = job is None or any(a.preview_pending for a in job.assets)
+                        return None if pending else job
+
+                    job = await eventually(previewed, what="the previews")
                 finally:
                     await store.close()
                 assert job is not None and len(job.assets) == 2

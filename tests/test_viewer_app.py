@@ -256,3 +256,59 @@ async def test_viewer_actions_and_library_go_through_the_servers_tools(
             await expect(view.locator(f"img[data-asset-id='{first}']")).to_be_visible()
             await expect(view.locator("#prompt")).to_have_text("a red kite")
             await page.context.close()
+
+
+async def test_viewer_extends_a_video_through_transform_media(
+    tmp_path: Path,
+    browser: Browser,  # noqa: F811
+    host_bundle: Path,
+) -> None:
+    data = tmp_path / "data"
+    with host_origin(host_bundle) as origin:
+        with http_server(data, KIE_HTTP_CORS_ORIGINS=origin, KIE_SANDBOX_VIDEO_SECONDS="1") as base:
+            args = {
+                "prompt": "a paper boat drifting",
+                "model": "grok-imagine/text-to-video",
+                "wait_seconds": 20,
+            }
+            page, view, job = await open_host(
+                browser, origin, base, "generate_video", args, "light"
+            )
+            first = job["outputs"][0]["asset_id"]
+            await expect(view.locator(f"video[data-asset-id='{first}']")).to_be_attached(
+                timeout=30 * SECONDS
+            )
+            await expect(view.locator("#variations")).to_be_hidden()
+            await expect(view.locator("#upscale")).to_be_visible()
+            await view.locator("#extend").click()  # a new paid job, through the host
+            await expect(view.locator("#facts")).to_contain_text(
+                "grok-imagine/extend", timeout=10 * SECONDS
+            )
+            extended = view.locator("#media video")
+            await expect(extended).not_to_have_attribute("data-asset-id", first, timeout=30_000)
+            await expect(view.locator("#status")).to_have_text("Video ready.")
+            await expect(view.locator("#prompt")).to_have_text("a paper boat drifting")
+            await page.context.close()
+
+            # transform_media and generate_audio render in the viewer too (startHost fails for
+            # a tool without _meta.ui.resourceUri).
+            args = {"source": job["job_id"], "operation": "upscale", "wait_seconds": 20}
+            page, view, upscaled = await open_host(
+                browser, origin, base, "transform_media", args, "dark"
+            )
+            assert upscaled["model"] == "grok-imagine/upscale"
+            shown = upscaled["outputs"][0]["asset_id"]
+            await expect(view.locator(f"video[data-asset-id='{shown}']")).to_be_attached(
+                timeout=10 * SECONDS
+            )
+            await page.context.close()
+            args = {"prompt": "Hello from the viewer.", "wait_seconds": 20}
+            page, view, spoken = await open_host(
+                browser, origin, base, "generate_audio", args, "light"
+            )
+            shown = spoken["outputs"][0]["asset_id"]
+            await expect(view.locator(f"audio[data-asset-id='{shown}']")).to_be_attached(
+                timeout=10 * SECONDS
+            )
+            await expect(view.locator("#upscale")).to_be_hidden()
+            await page.context.close()

@@ -91,9 +91,19 @@ async def test_finished_image_result_is_small_and_matches_its_schema(tmp_path: P
             schema = {t.name: t for t in (await client.list_tools()).tools}[
                 "generate_image"
             ].output_schema
-            result = await client.call_tool(
+            finished = await client.call_tool(
                 "generate_image", {"prompt": "a lantern " * 40, "wait_seconds": 20}
             )
+            assert finished.structured_content is not None
+            assert finished.structured_content["status"] == "completed"
+            job_id = finished.structured_content["job_id"]
+
+            async def with_thumbnail() -> Any:
+                # The job completes before its preview is made; a later result carries it.
+                again = await client.call_tool("get_status", {"job_id": job_id})
+                return again if any(b.type == "image" for b in again.content) else None
+
+            result = await eventually(with_thumbnail, what="the result with its thumbnail")
     assert not result.is_error
     assert result.structured_content is not None
     assert result.structured_content["status"] == "completed"

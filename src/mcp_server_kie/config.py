@@ -21,7 +21,8 @@ _UNSET = re.compile(r"\s*(\$\{[^}]*\}\s*)?")
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="KIE_", extra="ignore")
+    # Errors never echo what was given: several settings are secrets.
+    model_config = SettingsConfigDict(env_prefix="KIE_", extra="ignore", hide_input_in_errors=True)
 
     api_key: SecretStr | None = Field(default=None, description="kie.ai API key.")
     base_url: str = Field(default="https://api.kie.ai", description="kie.ai API base URL.")
@@ -75,11 +76,30 @@ class Settings(BaseSettings):
         description="How long a job's lease (who refreshes and downloads it) outlives a "
         "process that died holding it; then another process or replica takes the job over.",
     )
+    orphan_age_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="How old a stored file no asset refers to (left by a process killed while "
+        "storing a job) must be before the sweep removes it; the sweep runs this often.",
+    )
     media_url: str | None = Field(
         default=None,
         description="Where finished media are stored: unset (the data folder's media/), a "
         "folder path, or s3://bucket/prefix for any S3-compatible store (configured by "
         "AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION).",
+    )
+    mcp_server_name: str = Field(
+        default=APP_NAME,
+        min_length=1,
+        max_length=100,
+        description="The name this MCP server reports (serverInfo) and seals into its "
+        "multi-round-trip request state as the audience: the same on every replica.",
+    )
+    request_state_keys: SecretStr | None = Field(
+        default=None,
+        description="Comma-separated secrets (each at least 32 characters) sealing MCP's "
+        "multi-round-trip requestState; the first seals, all unseal (rotation). Unset: a key "
+        "made at start that only this process knows. Several replicas: the same on each.",
     )
     sandbox: bool = Field(default=False, description="Use the embedded kie.ai simulator.")
     sandbox_callbacks: bool = Field(
@@ -177,6 +197,27 @@ class Settings(BaseSettings):
         if value is not None:
             parse_allow_hosts(value.split(","))  # raises ValueError naming the bad entry
         return value
+
+    @field_validator("request_state_keys")
+    @classmethod
+    def _check_state_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        keys = [key.strip() for key in value.get_secret_value().split(",")]
+        short = [str(n + 1) for n, key in enumerate(keys) if len(key.encode()) < 32]
+        if short:  # never echo the keys themselves
+            raise ValueError(
+                f"KIE_REQUEST_STATE_KEYS: key {', '.join(short)} of {len(keys)} is shorter than "
+                "32 characters; make one with: python -c 'import secrets; "
+                "print(secrets.token_hex(32))'"
+            )
+        return value
+
+    def request_state_key_list(self) -> list[str]:
+        """The request-state keys in clear (the first seals), for the MCP server's builder."""
+        if self.request_state_keys is None:
+            return []
+        return [key.strip() for key in self.request_state_keys.get_secret_value().split(",")]
 
     @property
     def resolved_data_dir(self) -> Path:

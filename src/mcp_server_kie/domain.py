@@ -116,6 +116,8 @@ class Asset:
     height: int | None = None
     duration: float | None = None
     thumbnail_path: str | None = None
+    # True while the preview is still to be made (it is made after the job completes).
+    preview_pending: bool = False
 
 
 @dataclass(frozen=True, slots=True)

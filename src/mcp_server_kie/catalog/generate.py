@@ -1,7 +1,7 @@
 """Turn kie.ai's OpenAPI documents into the committed catalogue file (`catalog/data/models.json`).
 
 Pure: `build_catalogue(snapshot)` maps the documents (shape of `reference/README.md`) to the
-catalogue; `main()` reads the shipped snapshot and writes the file (`scripts/update-catalog`).
+catalogue; `catalog.update` reads the shipped snapshot (or kie's docs online) and writes the file.
 Every image, video and audio model becomes one entry: id, media kind, API family, capabilities,
 the JSON Schema of its input (kie's own; property names of the per-family APIs in snake_case),
 defaults, prices per variant (`hand_kept`), typical time and the documentation URL.
@@ -9,11 +9,9 @@ defaults, prices per variant (`hand_kept`), typical time and the documentation U
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import json
 import re
-import sys
 from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
@@ -265,36 +263,3 @@ def schema_defaults(schema: Mapping[str, Any]) -> dict[str, Any]:
 def render(catalogue: Mapping[str, Any]) -> str:
     """The file's exact text (stable key order, one trailing newline)."""
     return json.dumps(catalogue, indent=1, ensure_ascii=False, sort_keys=True) + "\n"
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="update-catalog",
-        description="Regenerate catalog/data/models.json from kie.ai's OpenAPI snapshot.",
-    )
-    parser.add_argument("--snapshot", type=Path, help="a snapshot file (.json or .json.gz)")
-    parser.add_argument("--output", type=Path, default=DATA_FILE)
-    parser.add_argument("--check", action="store_true", help="exit 1 if the file is stale")
-    args = parser.parse_args(argv)
-    path: Path | None = args.snapshot
-    if path is not None and path.suffix == ".json":
-        snapshot = json.loads(path.read_text(encoding="utf-8"))
-    else:
-        snapshot = load_snapshot(path)
-    text = render(build_catalogue(snapshot))
-    output: Path = args.output
-    if args.check:
-        current = output.read_text(encoding="utf-8") if output.exists() else ""
-        if current != text:
-            sys.stderr.write(f"{output} is stale: run scripts/update-catalog\n")
-            return 1
-        return 0
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text, encoding="utf-8")
-    count = len(json.loads(text)["models"])
-    sys.stderr.write(f"wrote {count} models to {output}\n")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

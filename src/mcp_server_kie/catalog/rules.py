@@ -288,9 +288,14 @@ RULES: tuple[Rule, ...] = (
 PROSE_DEFAULTS: dict[str, dict[str, Any]] = {
     # "Video duration, optional values are 5 or 10." / "optional values are 720p or 1080p."
     "runway": {"duration": 5, "quality": "720p", "aspect_ratio": "16:9"},
+    # runway-extend requires quality: "Video resolution, optional values are 720p or 1080p."
+    "runway-extend": {"quality": "720p"},
     # kie's schema requires Suno's `model` and names no default; we send V5 ("`V5`: Superior
     # musical expression, faster generation."), not the oldest version its enum lists first.
     "suno": {"model": "V5"},
+    # grok-imagine/extend requires extend_times and names two values, "`6`: Expand 6 seconds of
+    # video content" and "`10`: ..."; we send the shorter (and cheaper) one.
+    "grok-imagine/extend": {"extend_times": 6},
 }
 
 

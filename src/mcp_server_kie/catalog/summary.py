@@ -67,9 +67,11 @@ def models_section(catalogue: Mapping[str, Any]) -> str:
         "",
         "`list_models` pages and filters the catalogue (kind, capability, words) and "
         "`describe_model` shows one model's fields, allowed values, defaults and prices. To "
-        "refresh it from a newer snapshot of kie's documents (same shape, in "
-        "`src/mcp_server_kie/reference/`), run `scripts/update-catalog` and commit the result; "
-        "`scripts/update-catalog --check` fails when the committed file is stale.",
+        "refresh it, run `scripts/update-catalog` (offline, the default: the snapshot of kie's "
+        "documents in `src/mcp_server_kie/reference/`) or `scripts/update-catalog --online` "
+        "(kie's documentation as it is now: `https://docs.kie.ai/llms.txt` and the OpenAPI "
+        "pages it lists), review the diff and commit it; `scripts/update-catalog --check` "
+        "fails when the committed file is stale.",
     ]
     return "\n".join(lines) + "\n"
 

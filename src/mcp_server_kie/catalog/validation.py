@@ -158,6 +158,13 @@ def _coerce(spec: ModelSpec, field_name: str, value: Any) -> Any:
 
 
 def _describe(spec: ModelSpec, error: ValidationError) -> str:
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        # "valid under none of the forms": say what the closest form (fewest problems) lacks
+        forms: dict[object, list[ValidationError]] = {}
+        for sub in error.context:
+            forms.setdefault(sub.relative_schema_path[0], []).append(sub)
+        closest = min(forms.values(), key=len)
+        return "; ".join(p for p in (_describe(spec, sub) for sub in closest) if p)
     path = ".".join(str(p) for p in error.absolute_path)
     if error.validator in ("additionalProperties", "unevaluatedProperties"):
         sent = error.instance if isinstance(error.instance, dict) else {}

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Mapping
 
 from mcp_server_kie.domain import MediaKind, UserInputError
+from mcp_server_kie.storage import Store
+from mcp_server_kie.storage.store import DAY_SECONDS
 
 
 class Budget:
@@ -37,6 +40,15 @@ class Budget:
                 "credits per job (KIE_MAX_CREDITS_PER_JOB). Nothing was sent. Ask the user "
                 "before choosing a cheaper model or settings, or to raise the limit."
             )
+
+    async def check_today(self, store: Store, model: str, expected: float | None) -> None:
+        """The daily limit, for a caller with work to do before submitting (an upload): the
+        store decides it again, atomically, when the job is written."""
+        if self.per_day is None:
+            return
+        committed = await store.credits_committed_since(time.time() - DAY_SECONDS)
+        if committed + (expected or 0.0) > self.per_day:
+            raise UserInputError(self.over_daily_limit(model, expected, committed))
 
     def over_daily_limit(self, model: str, expected: float | None, committed: float) -> str:
         return (

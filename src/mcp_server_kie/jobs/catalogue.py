@@ -5,6 +5,9 @@ One refresh reads `GET /api/v1/models` (every Market model with its pricing sent
 schema of each model the committed file does not know, within kie's 1 request/s budget for
 these endpoints. When kie cannot be asked (down, refused, malformed), the committed file is
 offered instead: never a half-read list.
+
+That budget is account-wide, so replicas (and processes) sharing a store refresh under one
+lease (``catalogue``): one of them asks kie; the others wait for it and take what it cached.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 from mcp_server_kie.catalog import COMMITTED, COMMITTED_ENTRIES, RETIRED, Catalogue, load_models
 from mcp_server_kie.catalog.hand_kept import NOT_MEDIA
 from mcp_server_kie.catalog.live import merge
+from mcp_server_kie.jobs.leases import Leases
 from mcp_server_kie.kie.client import KieClient
 from mcp_server_kie.kie.discovery import input_schema, listed_models
 from mcp_server_kie.kie.errors import KieError
@@ -28,6 +32,8 @@ log = logging.getLogger(__name__)
 CACHE_KEY = "kie_catalogue_cache"  # a store preference no tool shows or sets
 DEFAULT_TTL = 6 * 3600.0
 MAX_NEW_SCHEMAS = 50  # schemas read per refresh (1 request/s each)
+LEASE = "catalogue"  # who may ask kie's discovery endpoints now
+LEASE_WAIT = MAX_NEW_SCHEMAS * 3.0  # seconds to wait for another replica's refresh
 
 Publish = Callable[[Catalogue], None]
 
@@ -49,21 +55,42 @@ class CatalogueRefresher:
         self._publish = publish
         self._ttl = ttl
         self._clock = clock
+        self._leases = Leases(store)
         self.current: Catalogue = COMMITTED
 
     async def run(self) -> None:
-        """Use a fresh cache or refresh now; then refresh every `ttl` seconds."""
-        cached = (await self._store.preferences()).get(CACHE_KEY)
-        age = self._clock() - float(cached.get("fetched_at", 0)) if isinstance(cached, dict) else 0
-        if isinstance(cached, dict) and 0 <= age < self._ttl:
-            self._set(_build(cached), "cache")
-            await asyncio.sleep(self._ttl - age)
+        """Use the cache while it is fresh (whichever replica filled it), else refresh; again
+        whenever it grows stale."""
         while True:
-            await self.refresh()
-            await asyncio.sleep(self._ttl)
+            cached = await self._cached()
+            age = self._clock() - float(cached.get("fetched_at", 0)) if cached else -1.0
+            if cached and 0 <= age < self._ttl:
+                self._set(_build(cached), "cache")
+            else:
+                await self.refresh()
+                age = 0.0
+            await asyncio.sleep(self._ttl - age)
 
     async def refresh(self) -> Catalogue:
-        """Ask kie now; on failure offer the committed file. Returns what is offered."""
+        """Ask kie now, holding the catalogue lease; on failure offer the committed file. If
+        another replica refreshed while this one waited for the lease, take its result instead
+        of asking again. Returns what is offered."""
+        began = self._clock()
+        async with self._leases.hold(LEASE, wait=LEASE_WAIT) as held:
+            cached = await self._cached()
+            if cached and float(cached.get("fetched_at", 0)) >= began:
+                self._set(_build(cached), "another replica's refresh")
+                return self.current
+            if not held:
+                log.warning("another replica is still refreshing the catalogue; keeping this one")
+                return self.current
+            return await self._ask_kie()
+
+    async def _cached(self) -> dict[str, Any] | None:
+        cached = (await self._store.preferences()).get(CACHE_KEY)
+        return cached if isinstance(cached, dict) else None
+
+    async def _ask_kie(self) -> Catalogue:
         try:
             listed = await listed_models(self._kie)
             known = {str(entry["id"]) for entry in COMMITTED_ENTRIES}

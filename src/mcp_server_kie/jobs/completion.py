@@ -41,12 +41,16 @@ class Completer:
         outputs: OutputStore,
         leases: Leases,
         signals: JobSignals,
+        on_completed: Callable[[str], None],
     ) -> None:
+        """``on_completed(job_id)``: called once waiters have been told that this process
+        completed the job (the previews are made then)."""
         self._store = store
         self._require_kie = require_kie
         self._outputs = outputs
         self._leases = leases
         self._signals = signals
+        self._on_completed = on_completed
         self._job_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
@@ -70,7 +74,11 @@ class Completer:
                 return job  # (not held: another process is on it, and will finish it)
             snapshot = await self._require_kie().get_task(job.family, job.task_id)
             await self._apply(job, snapshot)
-        return await self.changed(job_id)
+            # Waiters first (before the lease is handed back), previews after.
+            job = await self.changed(job_id)
+        if any(asset.preview_pending for asset in job.assets):
+            self._on_completed(job_id)
+        return job
 
     async def give_up(self, job_id: str, error: JobError) -> Job | None:
         """Fail a job that is not terminal yet for a reason of our own (an interrupted submit,

@@ -18,13 +18,15 @@ from mcp_server_kie.jobs.budget import Budget
 from mcp_server_kie.jobs.completion import Completer
 from mcp_server_kie.jobs.deliveries import Deliveries
 from mcp_server_kie.jobs.leases import DEFAULT_LEASE_SECONDS, Leases
-from mcp_server_kie.jobs.outputs import OutputStore
+from mcp_server_kie.jobs.outputs import OutputStore, Render
+from mcp_server_kie.jobs.previews import Previews
 from mcp_server_kie.jobs.references import ReferenceResolver
 from mcp_server_kie.jobs.submission import SubmitError, Submitter, token_hash
 from mcp_server_kie.jobs.waiters import JobSignals
 from mcp_server_kie.jobs.waiting import WAIT_RECHECK_SECONDS, ProgressFn, Waiting
 from mcp_server_kie.kie.client import KieClient
 from mcp_server_kie.kie.errors import KieError
+from mcp_server_kie.media.thumbnail import preview_jpeg
 from mcp_server_kie.storage import Store
 
 __all__ = ["Engine", "ProgressFn", "ProviderError", "SubmitError", "token_hash"]
@@ -49,19 +51,24 @@ class Engine:
         clock: Callable[[], float] = time.time,
         wait_recheck_seconds: float = WAIT_RECHECK_SECONDS,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        render_preview: Render = preview_jpeg,
     ) -> None:
         """``webhook_hmac_key``: when set, every callback must be signed with it.
         ``clock``: wall-clock seconds, for the signature's freshness window.
         ``wait_recheck_seconds``: how often a waiter re-reads the store on its own (for
         changes made by another process); changes made here wake it at once.
         ``lease_seconds``: how long a job's lease outlives a holder that stopped renewing
-        it (a killed process): the delay before another process takes its work over."""
+        it (a killed process): the delay before another process takes its work over.
+        ``render_preview``: makes a JPEG preview from a file (blocking; run in a thread)."""
         self.store = store
         self.signals = JobSignals()
         self._kie = kie
         self._not_configured = not_configured_message
         leases = Leases(store, lease_seconds)
-        self._completer = Completer(store, self.require_kie, outputs, leases, self.signals)
+        self._previews = Previews(store, outputs, leases, self.signals, render_preview)
+        self._completer = Completer(
+            store, self.require_kie, outputs, leases, self.signals, self._previews.schedule
+        )
         self._deliveries = Deliveries(
             store, self._completer, hmac_key=webhook_hmac_key, clock=clock
         )
@@ -86,6 +93,7 @@ class Engine:
         self.check = self._completer.check
         self.wait = self._waiting.wait
         self.follow_changes = self._waiting.follow_changes
+        self.catch_up_previews = self._previews.catch_up
 
     @property
     def public_url(self) -> str | None:
@@ -139,3 +147,4 @@ class Engine:
 
     async def close(self) -> None:
         await self._deliveries.close()
+        await self._previews.close()

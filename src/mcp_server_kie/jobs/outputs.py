@@ -3,27 +3,35 @@
 Each call names its files with a fresh random writer token (``0-3f9a1c2e.png``), so another
 process or an earlier attempt storing the same job never writes, replaces or deletes the same
 name; a failed or interrupted call removes only what it published itself.
+
+Previews are not made here: the job completes first, and ``preview`` makes each one after,
+from the stored file (jobs/previews.py schedules it).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
-from mcp_server_kie.domain import Asset, Job
+from mcp_server_kie.domain import Asset, Job, MediaKind
 from mcp_server_kie.media import (
     DownloadError,
     Fetcher,
     MediaStore,
     MediaStoreError,
+    MissingMedia,
     Refresh,
     describe,
-    preview_jpeg,
 )
 from mcp_server_kie.media.sniff import EXTENSIONS
+from mcp_server_kie.media.tempfiles import held, temp_path
+
+# Makes a preview (JPEG bytes, or None when there can be none) from a file and its type.
+Render = Callable[[Path, str], bytes | None]
 
 
 class OutputStore:
@@ -53,15 +61,9 @@ class OutputStore:
                 name = f"{index}-{writer}"
                 async with self._fetcher.download(url, staging / name, job.kind, refresh) as got:
                     info = await asyncio.to_thread(describe, got.path, got.mime_type)
-                    preview = await asyncio.to_thread(preview_jpeg, got.path, got.mime_type)
                     key = f"{directory}/{name}{EXTENSIONS[got.mime_type]}"
                     location = await self._publish(got.path, key, got.mime_type)
                     published.append(location)
-                thumbnail = None
-                if preview is not None:
-                    key = f"{directory}/{name}.thumb.jpg"
-                    thumbnail = await self._publish(preview, key, "image/jpeg")
-                    published.append(thumbnail)
                 assets.append(
                     Asset(
                         id="asset_" + secrets.token_hex(12),
@@ -77,7 +79,7 @@ class OutputStore:
                         width=info.width,
                         height=info.height,
                         duration=info.duration,
-                        thumbnail_path=thumbnail,
+                        preview_pending=job.kind is not MediaKind.AUDIO,  # a sound has none
                     )
                 )
         except BaseException:
@@ -95,5 +97,58 @@ class OutputStore:
 
     async def discard(self, assets: Sequence[Asset]) -> None:
         """Remove the files (and previews) of assets that will not be recorded."""
-        locations = [name for a in assets for name in (a.path, a.thumbnail_path) if name]
+        await self.discard_files([n for a in assets for n in (a.path, a.thumbnail_path) if n])
+
+    async def discard_files(self, locations: Sequence[str]) -> None:
+        """Remove files that will not be recorded."""
         await self._media.remove(locations)
+
+    async def preview(self, job: Job, asset: Asset, render: Render) -> str | None:
+        """Make the asset's preview from its stored file and publish it under a fresh name;
+        its location, or None when the file has no preview (undecodable, or gone from the
+        store). DownloadError when the store cannot be read or written (try again later)."""
+        try:
+            async with self._local_copy(job, asset) as source:
+                data = await asyncio.to_thread(render, source, asset.mime_type)
+        except MissingMedia:
+            return None  # deleted meanwhile: there is nothing to preview
+        if data is None:
+            return None
+        stem = Path(asset.path).name.split(".", 1)[0]  # "0-3f9a1c2e"
+        key = f"{self.job_directory(job)}/{stem}.{secrets.token_hex(4)}.thumb.jpg"
+        return await self._publish(data, key, "image/jpeg")
+
+    @contextlib.asynccontextmanager
+    async def _local_copy(self, job: Job, asset: Asset) -> AsyncIterator[Path]:
+        """The stored file as a local file: itself in a local store, else a held temporary
+        copy (removed afterwards, and swept after a crash)."""
+        local = self._media.local_path(asset.path)
+        if local is not None:
+            yield local
+            return
+        temp = temp_path(self._media.staging(self.job_directory(job)) / f"preview-{asset.id}")
+        try:
+            with held(temp):
+                written = await self._copy_out(asset.path, temp)
+                if written != asset.bytes:
+                    raise DownloadError(
+                        "storage", "the media store returned the file short", retryable=True
+                    )
+                yield temp
+        except MissingMedia:
+            raise
+        except MediaStoreError as exc:
+            raise DownloadError(
+                "storage", f"the media store failed ({exc})", retryable=True
+            ) from None
+        finally:
+            temp.unlink(missing_ok=True)
+
+    async def _copy_out(self, location: str, dest: Path) -> int:
+        size = await self._media.size(location)
+        written = 0
+        with dest.open("r+b") as out:
+            async for chunk in self._media.stream(location, 0, size):
+                await asyncio.to_thread(out.write, chunk)
+                written += len(chunk)
+        return written

@@ -2,7 +2,9 @@
 
 Without a public URL this is how jobs finish. With webhooks it is the safety net: it first
 polls a job only once the callback is overdue. It also resumes every unfinished job after a
-restart, since it works from the store, not from memory.
+restart, since it works from the store, not from memory. Each sweep reads only the jobs that
+are due (``jobs.check_at``, indexed), never every open job; a process takes a due job by moving
+its due time forward, so replicas share one schedule and poll each job once per step.
 
 A failing status endpoint never fails a job by itself: 5xx, resets and timeouts are retried on
 the schedule, and a 429 pushes that job's next poll past kie's Retry-After (the client also
@@ -37,6 +39,10 @@ DEFAULT_DEADLINES: Mapping[MediaKind, float] = MappingProxyType(
 # Consecutive "no such task" answers before a job is failed (a fresh task could briefly be
 # unknown to a replica; three answers span several seconds of the schedule).
 _UNKNOWN_TASK_ANSWERS = 3
+# How soon a stale pending job whose create this process is still sending is looked at again.
+_SUBMITTING_RECHECK_SECONDS = 1.0
+# How often previews left pending (by a crash) are looked for, and per-job memory is pruned.
+_CATCH_UP_SECONDS = 10.0
 
 
 def poll_interval(age: float) -> float:
@@ -69,14 +75,11 @@ class Poller:
         self._callback_wait = callback_wait
         self._interval = interval
         self._tick = tick
-        self._due: dict[str, float] = {}
+        self._next_catch_up = 0.0
         self._limit = asyncio.Semaphore(max_concurrent)
         self._in_flight: dict[str, asyncio.Task[None]] = {}
         self._last_error: dict[str, str] = {}  # the latest failed status query, per job
         self._unknown: dict[str, int] = {}  # consecutive "no such task" answers, per job
-
-    def poll_soon(self, job_id: str, delay: float = 0.0) -> None:
-        self._due[job_id] = time.time() + delay
 
     async def run(self) -> None:
         try:
@@ -104,25 +107,56 @@ class Poller:
 
     async def _sweep(self) -> None:
         now = time.time()
-        open_jobs = await self._engine.store.open_jobs()
-        open_ids = {job.id for job in open_jobs}
-        for memory in (self._due, self._last_error, self._unknown):
-            for job_id in [job_id for job_id in memory if job_id not in open_ids]:
-                del memory[job_id]
-        for job in open_jobs:
+        if now >= self._next_catch_up:
+            self._next_catch_up = now + _CATCH_UP_SECONDS
+            await self._catch_up()
+        store = self._engine.store
+        for job, seen in await store.due_jobs(now):
             if job.id in self._in_flight:
                 continue
             if job.status is JobStatus.PENDING:
-                stale = now - job.created_at > _STALE_PENDING_SECONDS
-                if stale and not self._engine.submitting(job.id):
-                    await self._abandon(job)
+                await self._pending(job, seen, now)
                 continue
-            due = self._due.setdefault(job.id, job.created_at + self._first_delay(job))
-            overdue = now - job.created_at >= self._deadline(job)
-            if due <= now or overdue:
-                self._in_flight[job.id] = asyncio.create_task(self._poll(job, overdue))
+            deadline_at = job.created_at + self._deadline(job)
+            if seen is None:  # first seen: schedule its first look
+                first = min(job.created_at + self._first_delay(job), deadline_at)
+                if first > now:
+                    await store.reschedule(job.id, None, first)
+                    continue
+            overdue = now >= deadline_at
+            then = now + self._interval(now - job.created_at)
+            if not overdue:
+                then = min(then, deadline_at)
+            if await store.reschedule(job.id, seen, then):  # ours to poll (not a replica's)
+                self._in_flight[job.id] = asyncio.create_task(self._poll(job, then, overdue))
 
-    async def _poll(self, job: Job, overdue: bool) -> None:
+    async def _pending(self, job: Job, seen: float | None, now: float) -> None:
+        """A job still pending when due was interrupted mid-submit, unless this process is
+        still sending its create (which may wait for a slot under kie's create limit). Each
+        move is made only while the job is still pending: a job whose create went through
+        meanwhile keeps the fresh schedule it got then."""
+        stale_at = job.created_at + _STALE_PENDING_SECONDS
+        if now < stale_at:
+            at = stale_at
+        elif self._engine.submitting(job.id):
+            at = now + _SUBMITTING_RECHECK_SECONDS
+        else:
+            at = now + self._interval(0.0)
+        moved = await self._engine.store.reschedule(job.id, seen, at, JobStatus.PENDING)
+        if moved and now >= stale_at and not self._engine.submitting(job.id):
+            await self._abandon(job)
+
+    async def _catch_up(self) -> None:
+        """Previews a crash left pending, and memory of jobs that have ended meanwhile."""
+        await self._engine.catch_up_previews()
+        remembered = list(self._last_error.keys() | self._unknown.keys())
+        still_open = await self._engine.store.open_among(remembered)
+        for job_id in remembered:
+            if job_id not in still_open:
+                self._last_error.pop(job_id, None)
+                self._unknown.pop(job_id, None)
+
+    async def _poll(self, job: Job, then: float, overdue: bool) -> None:
         delay: float | None = None
         try:
             async with self._limit:
@@ -134,12 +168,12 @@ class Poller:
             log.exception("polling job %s failed", job.id)
         finally:
             self._in_flight.pop(job.id, None)
-            if delay is None:
-                delay = self._interval(time.time() - job.created_at)
-            self._due[job.id] = time.time() + delay
+            if delay is not None and time.time() + delay > then:  # kie asked for a pause
+                await self._engine.store.reschedule(job.id, then, time.time() + delay)
 
-    async def _check(self, job: Job) -> float:
-        """Refresh the job from kie; return the seconds until its next poll."""
+    async def _check(self, job: Job) -> float | None:
+        """Refresh the job from kie; the seconds until its next poll when kie asked for a
+        pause (None: the schedule's own step)."""
         delay = self._interval(time.time() - job.created_at)
         try:
             await self._engine.check(job.id)
@@ -157,10 +191,10 @@ class Poller:
                     await self._engine.give_up(job.id, _unknown_task_error(job, exc))
             else:
                 self._unknown.pop(job.id, None)
-            return delay
+            return None
         self._last_error.pop(job.id, None)
         self._unknown.pop(job.id, None)
-        return delay
+        return None
 
     def _timeout_error(self, job: Job) -> JobError:
         seconds = self._deadline(job)

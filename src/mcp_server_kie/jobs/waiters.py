@@ -21,18 +21,27 @@ WATCH_BACKLOG = 1000
 _REMEMBERED_JOBS = 10_000
 
 
+class JobEvent(asyncio.Event):
+    """Set when a job changes; ``job`` is the job as the change left it (read from the store
+    after the change committed), so a waiter woken by a finish need not read it again."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.job: Job | None = None
+
+
 class JobSignals:
     def __init__(self) -> None:
-        self._events: dict[str, set[asyncio.Event]] = {}
+        self._events: dict[str, set[JobEvent]] = {}
         self._watchers: set[asyncio.Queue[Job | None]] = set()
         self._last_seen: dict[str, tuple[object, ...]] = {}
 
-    def subscribe(self, job_id: str) -> asyncio.Event:
-        event = asyncio.Event()
+    def subscribe(self, job_id: str) -> JobEvent:
+        event = JobEvent()
         self._events.setdefault(job_id, set()).add(event)
         return event
 
-    def unsubscribe(self, job_id: str, event: asyncio.Event) -> None:
+    def unsubscribe(self, job_id: str, event: JobEvent) -> None:
         events = self._events.get(job_id)
         if events is not None:
             events.discard(event)
@@ -52,8 +61,10 @@ class JobSignals:
 
     def changed(self, job: Job) -> None:
         for event in self._events.get(job.id, ()):
+            event.job = job
             event.set()
-        state = (job.status, job.task_state, len(job.assets))
+        previews_pending = sum(asset.preview_pending for asset in job.assets)
+        state = (job.status, job.task_state, len(job.assets), previews_pending)
         if self._last_seen.get(job.id) == state:
             return  # a refresh that changed nothing is not news
         self._last_seen.pop(job.id, None)

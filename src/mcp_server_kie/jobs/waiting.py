@@ -43,6 +43,7 @@ class Waiting:
                 job = await self._store.get_job(job_id)
                 if job is None or job.status.terminal:
                     return job
+                event.job = None
                 seen = (job.status, job.task_state)
                 if on_update is not None and seen != last_seen:
                     await on_update(job)
@@ -51,7 +52,10 @@ class Waiting:
                 if remaining <= 0:
                     return job
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(event.wait(), timeout=min(remaining, self._recheck))
+                    async with asyncio.timeout(min(remaining, self._recheck)):
+                        await event.wait()
+                if event.job is not None and event.job.status.terminal:
+                    return event.job  # read after the change committed: no second read
         finally:
             self._signals.unsubscribe(job_id, event)
 

@@ -4,7 +4,13 @@ from mcp_server_kie.media.describe import MediaInfo, describe
 from mcp_server_kie.media.errors import DownloadError
 from mcp_server_kie.media.fetch import Fetcher, FetchLimits, Refresh, StoredFile
 from mcp_server_kie.media.ssrf import SsrfPolicy, origin_of, parse_allow_hosts
-from mcp_server_kie.media.store import MediaStore, MediaStoreError, MissingMedia, open_media_store
+from mcp_server_kie.media.store import (
+    MediaStore,
+    MediaStoreError,
+    MissingMedia,
+    StoredObject,
+    open_media_store,
+)
 from mcp_server_kie.media.thumbnail import preview_jpeg, write_preview
 
 __all__ = [
@@ -18,6 +24,7 @@ __all__ = [
     "Refresh",
     "SsrfPolicy",
     "StoredFile",
+    "StoredObject",
     "describe",
     "open_media_store",
     "origin_of",

@@ -13,11 +13,11 @@ import errno
 import os
 import secrets
 import shutil
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 
 from mcp_server_kie.media.confine import confined
-from mcp_server_kie.media.store import MediaStoreError, MissingMedia
+from mcp_server_kie.media.store import LIST_BATCH, MediaStoreError, MissingMedia, StoredObject
 from mcp_server_kie.media.tempfiles import held, remove_abandoned, temp_path
 
 _CHUNK = 256 * 1024
@@ -156,6 +156,28 @@ class LocalMediaStore:
             except OSError:  # not empty (or already gone): stop climbing
                 return
             directory = directory.parent
+
+    async def objects(self) -> AsyncIterator[list[StoredObject]]:
+        walk = os.walk(self._root)  # advanced in a thread, one batch at a time
+        while batch := await asyncio.to_thread(self._next_batch, walk):
+            yield batch
+
+    def _next_batch(self, walk: Iterator[tuple[str, list[str], list[str]]]) -> list[StoredObject]:
+        batch: list[StoredObject] = []
+        for folder, _dirs, names in walk:
+            for name in names:
+                if name.startswith("."):  # a download's temporary file (or a probe)
+                    continue
+                path = Path(folder) / name
+                try:
+                    modified = path.stat().st_mtime
+                except FileNotFoundError:  # removed meanwhile
+                    continue
+                key = path.relative_to(self._root).as_posix()
+                batch.append(StoredObject(str(path), key, modified))
+            if len(batch) >= LIST_BATCH:
+                break
+        return batch
 
     def sweep(self) -> int:
         return remove_abandoned(self._root)

@@ -24,7 +24,7 @@ import obstore
 from obstore.exceptions import AlreadyExistsError, BaseError, NotFoundError, PreconditionError
 from obstore.store import S3Store
 
-from mcp_server_kie.media.store import MediaStoreError, MissingMedia
+from mcp_server_kie.media.store import LIST_BATCH, MediaStoreError, MissingMedia, StoredObject
 from mcp_server_kie.media.tempfiles import remove_abandoned
 
 log = logging.getLogger(__name__)
@@ -149,6 +149,24 @@ class S3MediaStore:
             files += 1
             freed += size
         return files, freed
+
+    async def objects(self) -> AsyncIterator[list[StoredObject]]:
+        """Every object under the prefix (keys come back relative to it), but the doctor's
+        ``.probe/`` objects. Incomplete multipart uploads are not objects and are not listed:
+        obstore cannot list or abort them, so the bucket's lifecycle rule removes them."""
+        try:
+            async for chunk in obstore.list(self._store, chunk_size=LIST_BATCH):
+                yield [
+                    StoredObject(
+                        f"{self._url}/{meta['path']}",
+                        meta["path"],
+                        meta["last_modified"].timestamp(),
+                    )
+                    for meta in chunk
+                    if not meta["path"].startswith(".probe/")
+                ]
+        except _FAILURES as exc:
+            raise MediaStoreError(f"listing {self._url} failed: {_first_line(exc)}") from None
 
     def sweep(self) -> int:
         return remove_abandoned(self._staging)

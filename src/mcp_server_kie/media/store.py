@@ -15,8 +15,11 @@ its *location*: the absolute file path (local) or ``s3://bucket/prefix/key`` (S3
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+LIST_BATCH = 1000  # objects per batch when listing a store
 
 
 class MediaStoreError(Exception):
@@ -25,6 +28,16 @@ class MediaStoreError(Exception):
 
 class MissingMedia(MediaStoreError):
     """No object at that location (deleted, never written, or not in this store)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    """One published object: its location (as an asset records it), its key under the
+    store's root (``YYYY/MM/DD/job_id/name``) and when it was last written (Unix time)."""
+
+    location: str
+    key: str
+    modified: float
 
 
 class MediaStore(Protocol):
@@ -66,6 +79,10 @@ class MediaStore(Protocol):
 
     async def remove(self, locations: Sequence[str]) -> tuple[int, int]:
         """Delete these objects (missing ones are skipped); return (files, bytes) freed."""
+        ...
+
+    def objects(self) -> AsyncIterator[list[StoredObject]]:
+        """Every published object under the root, in batches (temporary files excluded)."""
         ...
 
     def sweep(self) -> int:

@@ -14,6 +14,7 @@ from mcp.server import MCPServer, ServerRequestContext
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError
+from mcp.server.request_state import RequestStateSecurity
 from mcp.server.session import ServerSession
 from mcp.server.subscriptions import InMemorySubscriptionBus, ResourceUpdated
 from mcp.shared.exceptions import MCPError
@@ -28,9 +29,11 @@ from mcp.types import (
 from pydantic import AnyUrl, ValidationError
 
 from mcp_server_kie import __version__
+from mcp_server_kie.config import APP_NAME, Settings
 from mcp_server_kie.jobs.waiters import JobSignals
 from mcp_server_kie.media.sniff import sniff
 from mcp_server_kie.server.eras import era_middleware
+from mcp_server_kie.server.legacy_tasks import LegacyTasks
 from mcp_server_kie.server.tasks import Tasks
 from mcp_server_kie.server.viewer import viewer_extension
 from mcp_server_kie.tools import ToolContext, register_tools
@@ -50,7 +53,9 @@ library.
    "retry" a wait: that pays twice (pass idempotency_key if you must repeat a call).
 3. Show: give the user outputs[].path (or url); the result carries a thumbnail to look at.
 Each result states expected_credits (1 credit = $0.005); tell the user before costly jobs.
-list_media finds earlier results by prompt words, model, kind or client_ref."""
+list_media finds earlier results by prompt words, model, kind or client_ref.
+transform_media(source, operation) upscales, extends, edits (...) an earlier result by its job_id
+or asset_id, as a new job."""
 
 
 class _KieServer(MCPServer):
@@ -145,8 +150,12 @@ class JobNotifier:
                         log.exception("could not publish the update of %s", job.id)
 
 
-def build_server(context: ToolContext) -> MCPServer:
-    """The MCP server; its lifespan hands every tool the already-running engine."""
+def build_server(context: ToolContext, settings: Settings | None = None) -> MCPServer:
+    """The MCP server; its lifespan hands every tool the already-running engine. From
+    ``settings``, what must match on every replica behind one load balancer: the server's
+    name (the audience of the request state it seals) and the request-state keys (without
+    them, a key only this process knows: state one replica sealed fails on another)."""
+    keys = settings.request_state_key_list() if settings else []
     notifier = JobNotifier()
 
     @asynccontextmanager
@@ -160,14 +169,16 @@ def build_server(context: ToolContext) -> MCPServer:
                 await task
 
     server = _KieServer(
-        "mcp-server-kie",
+        settings.mcp_server_name if settings else APP_NAME,
         title="kie.ai images and videos",
         instructions=INSTRUCTIONS,
         version=__version__,
         lifespan=lifespan,
         subscriptions=notifier.bus,
-        middleware=[era_middleware],
+        # 2025-11-25 tasks shape whole answers: outermost, before the era shaping.
+        middleware=[LegacyTasks(context), era_middleware],
         extensions=[viewer_extension(), Tasks(context)],
+        request_state_security=RequestStateSecurity(keys=keys) if keys else None,
     )
     register_tools(server)
     register_resources(server)

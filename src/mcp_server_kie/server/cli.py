@@ -134,7 +134,7 @@ async def _serve(settings: Settings, *, http: bool) -> None:
                     log.info("MCP over HTTP at %s/mcp", runtime.sidecar_url)
                     await asyncio.Event().wait()  # until SIGINT/SIGTERM
                 else:
-                    await serve_stdio(build_server(runtime.tools))
+                    await serve_stdio(build_server(runtime.tools, runtime.settings))
     except (OSError, sqlite3.Error) as exc:
         explained = explain_storage_failure(exc, settings.database_path)
         if explained is None:

@@ -5,132 +5,64 @@ and follows ``/events``; no front-end build. Every route uses the same access po
 ``/media``. Routes that change something also refuse any request whose Origin is not this
 server's own, and want a JSON body or a custom header (which a plain cross-site form cannot
 send), so another web page open in the same browser cannot delete the library. Only ids from
-the request reach the store; the page's own files come from a fixed list read at start-up.
+the request reach the store. The page and its files: server.gallery_page; the list query:
+server.gallery_filters.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from mcp_server_kie.catalog import CATALOG, get_model
-from mcp_server_kie.domain import Job, JobStatus, MediaKind, UserInputError
+from mcp_server_kie.catalog import COMMITTED, Catalogue, get_model
+from mcp_server_kie.domain import Job, UserInputError
 from mcp_server_kie.jobs import Library
 from mcp_server_kie.server.access import TOKEN_COOKIE, LocalAccess
+from mcp_server_kie.server.gallery_filters import MediaFilters, explain
+from mcp_server_kie.server.gallery_page import PAGE_HEADERS, STATIC_TYPES, GalleryPage
 from mcp_server_kie.server.media_routes import ASSET_ID, JOB_ID
-from mcp_server_kie.storage import BadCursor, MediaQuery, Store, decode_cursor
+from mcp_server_kie.storage import BadCursor, Store
 from mcp_server_kie.tools.library import CLEAR_ALL_CONFIRMATION, DeleteResult
 from mcp_server_kie.tools.results import MediaLinks, MediaPage, job_result
 
 log = logging.getLogger(__name__)
 
-ASSETS_DIR = Path(__file__).with_name("gallery")
-_STATIC_TYPES = {
-    "gallery.css": "text/css; charset=utf-8",
-    "gallery.js": "text/javascript; charset=utf-8",
-    "icon.svg": "image/svg+xml",
-}
-PAGE_SIZE = 24
 _MAX_BODY = 1024
 # The header the page sends with every change; a cross-site form cannot set it.
 GALLERY_HEADER = "x-requested-with"
-_PAGE_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-        "media-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'self'; "
-        "frame-ancestors 'self'"
-    ),
-    "X-Frame-Options": "SAMEORIGIN",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
-
-
-class MediaFilters(BaseModel):
-    """The query string of ``GET /api/media``: list_media's arguments, same meanings."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    kind: Literal["image", "video", "audio"] | None = None
-    model: Annotated[str | None, Field(max_length=200)] = None
-    status: Literal["pending", "processing", "completed", "failed"] | None = None
-    query: Annotated[str | None, Field(max_length=500)] = None
-    client_ref: Annotated[str | None, Field(max_length=200)] = None
-    since: datetime | None = None
-    until: datetime | None = None
-    sort: Literal["newest", "oldest"] = "newest"
-    limit: Annotated[int, Field(ge=1, le=100)] = PAGE_SIZE
-    cursor: str | None = None
-
-    @field_validator("kind", "model", "status", "query", "client_ref", "since", "until", "cursor")
-    @classmethod
-    def _blank_is_absent(cls, value: object) -> object:
-        return None if isinstance(value, str) and not value.strip() else value
-
-    def to_query(self) -> MediaQuery:
-        newest_first = self.sort == "newest"
-        return MediaQuery(
-            kind=MediaKind(self.kind) if self.kind else None,
-            model=self.model,
-            status=JobStatus(self.status) if self.status else None,
-            text=self.query,
-            client_ref=self.client_ref,
-            since=_timestamp(self.since),
-            until=_timestamp(self.until),
-            newest_first=newest_first,
-            limit=self.limit,
-            after=decode_cursor(self.cursor, newest_first) if self.cursor else None,
-        )
 
 
 def gallery_routes(
-    store: Store, library: Library, links: MediaLinks, access: LocalAccess
+    store: Store,
+    library: Library,
+    links: MediaLinks,
+    access: LocalAccess,
+    offered: Callable[[], Catalogue] = lambda: COMMITTED,
 ) -> list[BaseRoute]:
     """The page, its static files and its JSON API, plus catch-alls that answer 404 for any
-    other path under ``/static`` and ``/api``."""
-    templates = Environment(
-        loader=FileSystemLoader(ASSETS_DIR),
-        autoescape=select_autoescape(("html",)),
-        undefined=StrictUndefined,
-        auto_reload=False,
-    )
-    # The page holds no library data (the script fetches it), so it is rendered once.
-    page_html = templates.get_template("index.html").render(
-        model_groups=[
-            (title, [(spec.id, spec.title) for spec in CATALOG if spec.kind is kind])
-            for title, kind in (
-                ("Images", MediaKind.IMAGE),
-                ("Videos", MediaKind.VIDEO),
-                ("Audio", MediaKind.AUDIO),
-            )
-        ],
-        statuses=[status.value for status in JobStatus],
-        confirmation=CLEAR_ALL_CONFIRMATION,
-        page_size=PAGE_SIZE,
-    )
-    token_html = templates.get_template("token.html").render()
-    static = {name: (ASSETS_DIR / name).read_bytes() for name in _STATIC_TYPES}
+    other path under ``/static`` and ``/api``. ``offered`` is the catalogue in use now (its
+    models fill the page's model filter)."""
+    shell = GalleryPage(offered)
+    static = shell.static
 
     async def page(request: Request) -> Response:
         refused = access.refusal(request)
         if refused == 401:
-            return HTMLResponse(token_html, 401, headers=_PAGE_HEADERS)
+            return HTMLResponse(shell.token_html, 401, headers=PAGE_HEADERS)
         if refused is not None:
             return _error(404, "not found")
         presented = request.query_params.get("token")
         if access.token_required and presented is not None:
             # Trade the token in the address for a cookie, and take it out of the address bar.
-            response = RedirectResponse("/", status_code=303, headers=_PAGE_HEADERS)
+            response = RedirectResponse("/", status_code=303, headers=PAGE_HEADERS)
             if access.is_token(presented):
                 response.set_cookie(
                     TOKEN_COOKIE,
@@ -141,7 +73,7 @@ def gallery_routes(
                     path="/",
                 )
             return response
-        return HTMLResponse(page_html, headers=_PAGE_HEADERS)
+        return HTMLResponse(shell.html(), headers=PAGE_HEADERS)
 
     async def static_file(request: Request) -> Response:
         refused = access.refusal(request)
@@ -150,7 +82,7 @@ def gallery_routes(
             return _error(refused or 404, "not found")
         return Response(
             static[name],
-            media_type=_STATIC_TYPES[name],
+            media_type=STATIC_TYPES[name],
             headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
         )
 
@@ -162,7 +94,7 @@ def gallery_routes(
             filters = MediaFilters.model_validate(dict(request.query_params))
             query = filters.to_query()
         except ValidationError as exc:
-            return _error(400, _explain(exc))
+            return _error(400, explain(exc))
         except BadCursor as exc:
             return _error(400, str(exc))
         found = await store.list_jobs(query)
@@ -295,20 +227,6 @@ def _aspect_ratio(job: Job) -> str | None:
 
 def _deleted(jobs: int, files: int, freed: int) -> dict[str, Any]:
     return DeleteResult(jobs_deleted=jobs, files_deleted=files, bytes_freed=freed).model_dump()
-
-
-def _explain(exc: ValidationError) -> str:
-    problems = []
-    for error in exc.errors(include_url=False):
-        where = ".".join(str(part) for part in error["loc"]) or "query"
-        problems.append(f"{where}: {error['msg']}")
-    return "; ".join(problems)
-
-
-def _timestamp(moment: datetime | None) -> float | None:
-    if moment is None:
-        return None
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 def _iso(timestamp: float) -> str:

@@ -27,6 +27,7 @@ from mcp_server_kie.jobs.budget import Budget
 from mcp_server_kie.jobs.catalogue import CatalogueRefresher
 from mcp_server_kie.jobs.pace import shared_paces
 from mcp_server_kie.jobs.references import ReferenceResolver
+from mcp_server_kie.jobs.sweep import OrphanSweep
 from mcp_server_kie.kie.client import DEFAULT_BASE_URL, KieClient
 from mcp_server_kie.kie.limits import KieLimits
 from mcp_server_kie.media import (
@@ -143,10 +144,10 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
         token = settings.http_token.get_secret_value() if settings.http_token else None
         access = LocalAccess(token)
         routes = media_routes(store, engine.signals, media, access, links=links)
-        routes += gallery_routes(store, tools.library, links, access)
+        routes += gallery_routes(store, tools.library, links, access, lambda: tools.catalogue)
         if mcp_http:
             mcp_route, manager = mcp_http_route(
-                build_server(tools),
+                build_server(tools, settings),
                 token=token,
                 extra_hosts=settings.extra_http_hosts(),
                 cors_origins=settings.cors_origins(),
@@ -184,6 +185,9 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
         poller = Poller(engine, deadlines=deadlines)
         poller_task = asyncio.create_task(poller.run(), name="kie-poller")
         stack.push_async_callback(_cancel, poller_task)
+        sweeper = OrphanSweep(store, media, min_age=settings.orphan_age_seconds)
+        sweep_task = asyncio.create_task(sweeper.run(settings.orphan_age_seconds), name="kie-sweep")
+        stack.push_async_callback(_cancel, sweep_task)
         refresher = None
         live = settings.live_catalogue
         if kie is not None and (live or (live is None and base_url == DEFAULT_BASE_URL)):

@@ -26,14 +26,15 @@ from mcp.types import INVALID_PARAMS, CallToolRequestParams, CallToolResult, Req
 from pydantic import ConfigDict, Field
 
 from mcp_server_kie.domain import Job, MediaKind
+from mcp_server_kie.storage.store import Store
 from mcp_server_kie.tools import ToolContext
 from mcp_server_kie.tools.results import summary, tool_result
 
 EXTENSION_ID = "io.modelcontextprotocol/tasks"
 TASK_PROTOCOLS = frozenset({"2026-07-28"})
-TASK_TOOLS = frozenset({"generate_image", "generate_video"})
+TASK_TOOLS = frozenset({"generate_image", "generate_video", "generate_audio", "transform_media"})
 CANCELLED_CAUSE = "task cancelled by its requester"
-_POLL_MS = {MediaKind.IMAGE: 2000, MediaKind.VIDEO: 5000}
+_POLL_MS = {MediaKind.IMAGE: 2000, MediaKind.AUDIO: 3000, MediaKind.VIDEO: 5000}
 
 
 class TaskIdParams(RequestParams):
@@ -110,8 +111,18 @@ class Tasks(Extension):
         return job
 
     async def _cancelled(self, job: Job) -> bool:
-        events = await self._context.engine.store.job_events(job.id)
-        return any(cause == CANCELLED_CAUSE for _at, _from, _to, cause in events)
+        return await is_cancelled(self._context.engine.store, job)
+
+
+async def is_cancelled(store: Store, job: Job) -> bool:
+    """Whether the job's task was cancelled (in either protocol era): a note in its history."""
+    events = await store.job_events(job.id)
+    return any(cause == CANCELLED_CAUSE for _at, _from, _to, cause in events)
+
+
+def poll_interval_ms(job: Job) -> int:
+    """How often a client should ask about this job's task."""
+    return _POLL_MS.get(job.kind, 5000)
 
 
 def _wants_tasks(ctx: ServerRequestContext[Any, Any]) -> bool:
@@ -128,12 +139,12 @@ def _task(job: Job, *, cancelled: bool) -> dict[str, Any]:
         "taskId": job.id,
         "status": status,
         "statusMessage": summary(job),
-        "createdAt": _iso(job.created_at),
-        "lastUpdatedAt": _iso(job.updated_at),
+        "createdAt": iso(job.created_at),
+        "lastUpdatedAt": iso(job.updated_at),
         "ttlMs": None,  # kept as long as the job is in the library
-        "pollIntervalMs": _POLL_MS.get(job.kind, 5000),
+        "pollIntervalMs": poll_interval_ms(job),
     }
 
 
-def _iso(timestamp: float) -> str:
+def iso(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="milliseconds")

@@ -86,4 +86,5 @@ def asset_from_row(row: Row) -> Asset:
         height=row["height"],
         duration=row["duration"],
         thumbnail_path=row["thumbnail_path"],
+        preview_pending=bool(row["preview_pending"]),
     )

@@ -15,7 +15,9 @@ from pathlib import Path
 from mcp_server_kie.domain import Asset, Job, JobError, JobStatus, TaskState
 from mcp_server_kie.storage.backends import open_database
 from mcp_server_kie.storage.database import Database, OnChange, Row, Transaction
+from mcp_server_kie.storage.due import DueQueries
 from mcp_server_kie.storage.errors import DailyLimitReached, IdempotencyConflict
+from mcp_server_kie.storage.files import FileQueries
 from mcp_server_kie.storage.inbox import InboxAndPreferences
 from mcp_server_kie.storage.leases import LeaseQueries
 from mcp_server_kie.storage.library import LibraryQueries
@@ -33,7 +35,9 @@ DAY_SECONDS = 24 * 60 * 60
 _WriteStep = Callable[[Transaction], Awaitable[None]]
 
 
-class Store(LibraryQueries, InboxAndPreferences, LeaseQueries, PaceQueries):
+class Store(
+    LibraryQueries, InboxAndPreferences, LeaseQueries, PaceQueries, DueQueries, FileQueries
+):
     """The one object the engine, tools and server hold; the SQL behind it is portable and
     runs on the Database it was opened with (SQLite or PostgreSQL)."""
 
@@ -135,7 +139,7 @@ class Store(LibraryQueries, InboxAndPreferences, LeaseQueries, PaceQueries):
             job_id,
             JobStatus.PROCESSING,
             "submitted to kie.ai",
-            "task_id = ?, task_state = 'waiting'",
+            "task_id = ?, task_state = 'waiting', check_at = NULL",
             (task_id,),
             only_from=(JobStatus.PENDING,),
         )
@@ -149,7 +153,7 @@ class Store(LibraryQueries, InboxAndPreferences, LeaseQueries, PaceQueries):
             job_id,
             JobStatus.PROCESSING,
             "task id taken from kie.ai's callback",
-            "task_id = ?, task_state = 'waiting'",
+            "task_id = ?, task_state = 'waiting', check_at = NULL",
             (task_id,),
             only_from=(JobStatus.PENDING,),
         )
@@ -175,8 +179,8 @@ class Store(LibraryQueries, InboxAndPreferences, LeaseQueries, PaceQueries):
         async def insert_assets(conn: Transaction) -> None:
             await conn.execute_many(
                 "INSERT INTO assets (id, job_id, idx, kind, path, mime_type, bytes, sha256,"
-                " source_url, width, height, duration, created_at, thumbnail_path)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " source_url, width, height, duration, created_at, thumbnail_path, preview_pending)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         a.id,
@@ -193,6 +197,7 @@ class Store(LibraryQueries, InboxAndPreferences, LeaseQueries, PaceQueries):
                         a.duration,
                         a.created_at,
                         a.thumbnail_path,
+                        int(a.preview_pending),
                     )
                     for a in assets
                 ],

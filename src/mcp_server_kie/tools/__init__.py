@@ -13,6 +13,7 @@ from mcp_server_kie.tools.failures import in_sentences
 from mcp_server_kie.tools.generate import generate_audio, generate_image, generate_video
 from mcp_server_kie.tools.library import delete_media, get_status, list_media
 from mcp_server_kie.tools.models import describe_model, get_credits, list_models
+from mcp_server_kie.tools.operations import transform_media
 from mcp_server_kie.tools.preferences import get_settings, update_settings
 
 __all__ = ["SHOWN_IN_VIEWER", "VIEWER_URI", "ToolContext", "register_tools"]
@@ -23,6 +24,8 @@ SHOWN_IN_VIEWER = frozenset(
     {
         "generate_image",
         "generate_video",
+        "generate_audio",
+        "transform_media",
         "get_status",
         "list_media",
     }
@@ -46,6 +49,7 @@ def register_tools(server: MCPServer) -> None:
         (generate_image, "Generate an image", _STARTS_PAID_JOB),
         (generate_video, "Generate a video", _STARTS_PAID_JOB),
         (generate_audio, "Generate speech or music", _STARTS_PAID_JOB),
+        (transform_media, "Upscale, extend or edit a result", _STARTS_PAID_JOB),
         (get_status, "Get a job's status", _READS_LIBRARY),
         (list_media, "List generated media", _READS_LIBRARY),
         (delete_media, "Delete generated media", _DELETES_FILES),

@@ -88,6 +88,9 @@ async def _asset_bytes(ctx: Context, asset_id: str, *, thumbnail: bool) -> bytes
     if asset is None or not name:
         uri = f"media://{asset_id}{'/thumbnail' if thumbnail else ''}"
         what = "thumbnail" if thumbnail else "file"
+        if asset is not None and asset.preview_pending:
+            message = f"The thumbnail of {asset_id!r} is still being made; read it again soon."
+            raise not_found(ctx.protocol_version, uri, message)
         raise not_found(ctx.protocol_version, uri, f"No {what} for {asset_id!r}.")
     try:
         data = await state.library.media.read(name, MAX_RESOURCE_BYTES)

@@ -108,7 +108,14 @@ def job_result(job: Job, links: MediaLinks) -> JobResult:
 
 def next_step(job: Job) -> str:
     if job.status is JobStatus.COMPLETED:
-        return "Show the result to the user: the files are at the paths in outputs."
+        show = "Show the result to the user: the files are at the paths in outputs."
+        if any(asset.preview_pending for asset in job.assets):
+            # The job completes before its previews are made (they take tens of ms more).
+            show += (
+                f" Its thumbnail is still being made: get_status(job_id={job.id!r}) in a "
+                "moment includes it."
+            )
+        return show
     if job.status is JobStatus.FAILED:
         if job.error and job.error.retryable:
             return "Tell the user it failed; retrying with generate_* may work."
@@ -126,7 +133,10 @@ def summary(job: Job) -> str:
     if job.status is JobStatus.COMPLETED:
         files = "; ".join(_describe(a) for a in job.assets)
         cost = f" Cost {job.credits:g} credits." if job.credits is not None else ""
-        return f"{what} completed. {files}.{cost}"
+        pending = ""
+        if any(asset.preview_pending for asset in job.assets):
+            pending = f" Thumbnail still being made: get_status(job_id={job.id!r}) shows it."
+        return f"{what} completed. {files}.{cost}{pending}"
     if job.status is JobStatus.FAILED:
         reason = job.error.message if job.error else "unknown reason"
         return f"{what} failed: {reason}"

@@ -131,6 +131,8 @@
     const done = current.status === "completed";
     $("actions").hidden = !done;
     $("variations").hidden = current.kind !== "image";
+    $("extend").hidden = current.kind !== "video";
+    $("upscale").hidden = current.kind === "audio";
     $("open-gallery").hidden = !(current.outputs[0] && current.outputs[0].url);
     if (done) showMedia(current);
     else $("media").replaceChildren();
@@ -249,23 +251,40 @@
     }));
     request("ui/download-file", { contents }).catch((error) => showError(error.message));
   });
-  $("variations").addEventListener("click", async () => {
+  // An action starts a new paid job through the server's tools; the view then follows it.
+  async function act(button, starting, name, args) {
     if (!job) return;
-    const button = $("variations");
     button.disabled = true;
-    setStatus("Starting a variation…");
+    setStatus(starting);
     try {
-      const result = await request("tools/call", {
-        name: "generate_image",
-        arguments: { prompt: job.prompt, model: job.model, client_ref: "variations" },
-      });
-      showResult(result);
+      showResult(await request("tools/call", { name, arguments: args }));
     } catch (error) {
       showError(error.message);
     } finally {
       button.disabled = false;
     }
-  });
+  }
+  $("variations").addEventListener("click", () =>
+    act($("variations"), "Starting a variation…", "generate_image", {
+      prompt: job.prompt,
+      model: job.model,
+      client_ref: "variations",
+    }),
+  );
+  $("extend").addEventListener("click", () =>
+    act($("extend"), "Extending the video…", "transform_media", {
+      source: job.job_id,
+      operation: "extend",
+      client_ref: "viewer",
+    }),
+  );
+  $("upscale").addEventListener("click", () =>
+    act($("upscale"), `Upscaling the ${job.kind}…`, "transform_media", {
+      source: job.job_id,
+      operation: "upscale",
+      client_ref: "viewer",
+    }),
+  );
 
   new ResizeObserver(() => {
     const box = document.documentElement.getBoundingClientRect();

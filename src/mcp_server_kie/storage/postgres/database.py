@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import secrets
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -37,7 +38,9 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 Connection = psycopg.AsyncConnection[dict[str, Any]]
 
-CHANNEL = "kie_jobs"  # NOTIFY payload: the id of a job that changed
+# NOTIFY payload: the id of a job that changed, a space, and the notifying process's origin
+# (its own changes it has told its waiters of already, as on SQLite: it skips them).
+CHANNEL = "kie_jobs"
 _RELISTEN_FIRST, _RELISTEN_MAX = 0.5, 10.0
 _POOL_SIZE = 10
 _CONNECT_SECONDS = 30.0
@@ -83,8 +86,9 @@ DIALECT = Dialect(
 
 
 class PostgresTransaction:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, origin: str) -> None:
         self._conn = conn
+        self._origin = origin
 
     async def execute(self, sql: str, params: Params = ()) -> None:
         await self._conn.execute(_sql(sql), tuple(params))
@@ -105,7 +109,8 @@ class PostgresTransaction:
         await self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(name),))
 
     async def notify(self, job_id: str) -> None:
-        await self._conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, job_id))
+        payload = f"{job_id} {self._origin}"
+        await self._conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
 
 
 class PostgresDatabase:
@@ -114,6 +119,7 @@ class PostgresDatabase:
     def __init__(self, pool: AsyncConnectionPool[Connection], url: str) -> None:
         self._pool = pool
         self.url = url  # for LISTEN connections; never logged (it may hold a password)
+        self._origin = secrets.token_hex(8)  # tells this process's notifications from others
         parts = urlsplit(url)
         self.description = (
             f"PostgreSQL {parts.hostname or 'local'}:{parts.port or 5432}{parts.path}"
@@ -157,7 +163,7 @@ class PostgresDatabase:
 
     async def _transaction(self, fn: Callable[[Transaction], Awaitable[T]]) -> T:
         async with self._pool.connection() as conn, conn.transaction():
-            return await fn(PostgresTransaction(conn))
+            return await fn(PostgresTransaction(conn, self._origin))
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
         async with self._pool.connection() as conn:
@@ -179,7 +185,9 @@ class PostgresDatabase:
                     ready.set()
                     pause = _RELISTEN_FIRST
                     async for notice in conn.notifies():
-                        await on_change(notice.payload)
+                        job_id, _, origin = notice.payload.partition(" ")
+                        if origin != self._origin:
+                            await on_change(job_id)
             except psycopg.OperationalError as exc:
                 log.warning(
                     "listening for job changes failed (%s); again in %.0f s",

@@ -114,4 +114,12 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE webhook_inbox ADD COLUMN digest TEXT;
     CREATE UNIQUE INDEX webhook_inbox_once ON webhook_inbox (job_id, digest);
     """,
+    # 5: work that comes due: when the reconciler next looks at an open job (NULL: not yet
+    # scheduled), and which assets still wait for their preview (made after the job completes).
+    """
+    ALTER TABLE jobs ADD COLUMN check_at DOUBLE PRECISION;
+    CREATE INDEX jobs_due ON jobs (check_at) WHERE status IN ('pending', 'processing');
+    ALTER TABLE assets ADD COLUMN preview_pending INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX assets_preview_pending ON assets (created_at) WHERE preview_pending = 1;
+    """,
 )

@@ -221,7 +221,15 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE webhook_inbox ADD COLUMN digest TEXT;
     CREATE UNIQUE INDEX webhook_inbox_once ON webhook_inbox (job_id, digest);
     """,
-    # 10: prompt search reads the index newest first and stops after a page (see
+    # 10: work that comes due: when the reconciler next looks at an open job (NULL: not yet
+    # scheduled), and which assets still wait for their preview (made after the job completes).
+    """
+    ALTER TABLE jobs ADD COLUMN check_at REAL;
+    CREATE INDEX jobs_due ON jobs (check_at) WHERE status IN ('pending', 'processing');
+    ALTER TABLE assets ADD COLUMN preview_pending INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX assets_preview_pending ON assets (created_at) WHERE preview_pending = 1;
+    """,
+    # 11: prompt search reads the index newest first and stops after a page (see
     # storage.sqlite.search): the index's rowid becomes the creation time in whole microseconds
     # times 1024 plus a counter within the microsecond, and prefix indexes answer every word
     # prefix up to 20 characters without merging the lists of all words that share it. The
