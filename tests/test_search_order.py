@@ -21,7 +21,7 @@ from mcp_server_kie.domain import MediaKind
 from mcp_server_kie.storage import MediaQuery, Store
 from mcp_server_kie.storage.database import Transaction
 from mcp_server_kie.storage.library import page_sql
-from mcp_server_kie.storage.sqlite.database import _statements
+from mcp_server_kie.storage.sqlite.opening import _statements
 from mcp_server_kie.storage.sqlite.schema import MIGRATIONS
 
 WORDS = ["sunset", "forest", "harbour", "neon", "portrait", "misty", "castle", "river"]
