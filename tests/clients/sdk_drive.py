@@ -24,6 +24,7 @@ from mcp.client.streamable_http import streamablehttp_client
 async def plain(session: ClientSession, init: types.InitializeResult) -> dict[str, Any]:
     tools = await session.list_tools()
     result = await session.call_tool("generate_image", {"prompt": "a fox", "wait_seconds": 30})
+    result = await with_thumbnail(session, result)
     return {
         "tools": sorted(tool.name for tool in tools.tools),
         "tool_fields": sorted(
@@ -57,6 +58,19 @@ async def tasks(session: ClientSession, init: types.InitializeResult) -> dict[st
         "listed": [task.taskId for task in listed.tasks],
         **await what_the_result_says(session, result),
     }
+
+
+async def with_thumbnail(session: ClientSession, result: Any) -> Any:
+    """The job completes before its preview is made: read get_status again (bounded) until
+    the result carries the thumbnail image block."""
+    for _ in range(200):
+        if any(block.type == "image" for block in result.content):
+            return result
+        text = [b.text for b in result.content if b.type == "text"]
+        job = getattr(result, "structuredContent", None) or json.loads(text[-1])
+        await asyncio.sleep(0.05)
+        result = await session.call_tool("get_status", {"job_id": job["job_id"]})
+    return result
 
 
 async def what_the_result_says(session: ClientSession, result: Any) -> dict[str, Any]:

@@ -5,6 +5,7 @@ the sandbox's renderer, so they are the kind of files the library really stores.
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from pathlib import Path
 
 import av
@@ -21,11 +22,11 @@ from scripted_http import (
     loopback_policy,
 )
 
-from mcp_server_kie.domain import Job, JobStatus, MediaKind
+from mcp_server_kie.domain import Asset, Job, JobStatus, MediaKind
 from mcp_server_kie.jobs import OutputStore
 from mcp_server_kie.media import DownloadError, Fetcher, open_media_store
 from mcp_server_kie.media.integrity import is_complete
-from mcp_server_kie.media.thumbnail import MAX_BYTES, MAX_SIDE, write_preview
+from mcp_server_kie.media.thumbnail import MAX_BYTES, MAX_SIDE, preview_jpeg, write_preview
 from mcp_server_kie.sandbox.media import render_image, render_video
 from media_backends import contents, stored
 
@@ -134,6 +135,10 @@ def job(kind: MediaKind) -> Job:
     )
 
 
+async def with_preview(outputs: OutputStore, owner: Job, asset: Asset) -> Asset:
+    return replace(asset, thumbnail_path=await outputs.preview(owner, asset, preview_jpeg))
+
+
 async def test_store_all_describes_and_previews_every_file(
     tmp_path: Path, media_url: str | None
 ) -> None:
@@ -153,6 +158,10 @@ async def test_store_all_describes_and_previews_every_file(
             )
         finally:
             await fetcher.aclose()
+    # The job completes without previews; each is made after, from the stored file.
+    assert all(a.preview_pending and a.thumbnail_path is None for a in [*image, *videos])
+    image = [await with_preview(outputs, job(MediaKind.IMAGE), a) for a in image]
+    videos = [await with_preview(outputs, job(MediaKind.VIDEO), a) for a in videos]
 
     (photo,) = image
     with Image.open(io.BytesIO(PHOTO)) as served:
@@ -161,7 +170,9 @@ async def test_store_all_describes_and_previews_every_file(
     stem, extension = photo.path.rsplit(".", 1)  # ".../0-<writer>": the preview sits beside it
     assert stem.rsplit("/", 1)[1].startswith("0-") and extension == "jpg"
     assert photo.path.startswith(media.root + "/2023/11/14/job_image/")
-    assert photo.thumbnail_path == f"{stem}.thumb.jpg"
+    assert photo.thumbnail_path is not None
+    assert photo.thumbnail_path.startswith(f"{stem}.")
+    assert photo.thumbnail_path.endswith(".thumb.jpg")
     check_jpeg(await stored(media, photo.thumbnail_path) or b"")
     clip, undecodable = videos
     assert clip.duration is not None and clip.duration > 1

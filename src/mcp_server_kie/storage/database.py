@@ -42,11 +42,26 @@ class Transaction(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class SearchPage:
+    """One page of a prompt search, in pieces a dialect assembles into its own query shape."""
+
+    words: Sequence[str]  # every word must appear as a word prefix
+    conditions: Sequence[str]  # the other filters on ``jobs`` columns, cursor included
+    params: Sequence[object]  # the conditions' parameters, in order
+    newest_first: bool
+    after: tuple[float, str] | None  # (created_at, id) of the previous page's last item
+    fetch: int  # the rows wanted: a page and one more
+
+
+@dataclass(frozen=True, slots=True)
 class Dialect:
     name: str  # "sqlite" or "postgresql"
     for_update: str  # appended to a SELECT that decides an UPDATE in the same transaction
-    # Prompt words -> a condition on ``jobs`` (every word as a word prefix) and its parameters.
-    prompt_match: Callable[[Sequence[str]], tuple[str, list[object]]]
+    # A prompt search -> one SELECT of ``jobs`` rows and its parameters. When ``search_sorted``
+    # is False the rows come in the index's order and may run past ``fetch``: the caller sorts
+    # them by (created_at, id) and keeps ``fetch``.
+    search_page: Callable[[SearchPage], tuple[str, list[object]]]
+    search_sorted: bool
     clear_search: str | None  # empties the search index of finished jobs, if it is separate
     now: str  # the database's clock in unix seconds: one clock for every replica's leases
 

@@ -11,11 +11,11 @@ import binascii
 import json
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mcp_server_kie.domain import Asset, Job, JobStatus, MediaKind
-from mcp_server_kie.storage.database import Database, Row, Transaction
+from mcp_server_kie.storage.database import Database, Dialect, Row, SearchPage, Transaction
 from mcp_server_kie.storage.records import (
     OPEN_STATUSES,
     MediaPage,
@@ -75,11 +75,10 @@ def prompt_words(text: str) -> list[str]:
     return [str(word) for word in _WORD.findall(text)[:20]]
 
 
-def where_clause(
-    query: MediaQuery, prompt_match: Callable[[Sequence[str]], tuple[str, list[object]]]
-) -> tuple[str, list[object]]:
-    """The WHERE and ORDER BY ... LIMIT for ``query`` over ``jobs``; fetches one extra row so
-    the caller knows whether another page exists. ``prompt_match`` is the backend's search."""
+def page_sql(query: MediaQuery, dialect: Dialect) -> tuple[str, list[object]]:
+    """The SELECT that list_jobs runs for ``query``: one page of ``jobs`` rows and one extra, so
+    the caller knows whether another page exists. A prompt search is the backend's own query
+    shape (see Dialect.search_page); everything else walks the (created_at, id) indexes."""
     conditions: list[str] = []
     params: list[object] = []
     for column, value in (
@@ -97,21 +96,21 @@ def where_clause(
     if query.until is not None:
         conditions.append("created_at < ?")
         params.append(query.until)
-    if query.text is not None:
-        words = prompt_words(query.text)
-        if not words:
-            conditions.append("FALSE")
-        else:
-            condition, values = prompt_match(words)
-            conditions.append(condition)
-            params.extend(values)
-    order = "DESC" if query.newest_first else "ASC"
     if query.after is not None:
         conditions.append(f"(created_at, id) {'<' if query.newest_first else '>'} (?, ?)")
         params.extend(query.after)
+    words = prompt_words(query.text) if query.text is not None else None
+    if words:
+        page = SearchPage(
+            words, conditions, params, query.newest_first, query.after, query.limit + 1
+        )
+        return dialect.search_page(page)
+    if words is not None:  # a search with no words in it finds nothing
+        conditions.append("FALSE")
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
-    params.append(query.limit + 1)
-    return f"{where} ORDER BY created_at {order}, id {order} LIMIT ?", params
+    order = "DESC" if query.newest_first else "ASC"
+    sql = f"SELECT * FROM jobs {where} ORDER BY created_at {order}, id {order} LIMIT ?"
+    return sql, [*params, query.limit + 1]
 
 
 class LibraryQueries:
@@ -121,8 +120,10 @@ class LibraryQueries:
 
     async def list_jobs(self, query: MediaQuery) -> MediaPage:
         """One page of jobs with their assets (see storage.library for the paging rules)."""
-        clause, params = where_clause(query, self.db.dialect.prompt_match)
-        rows = await self.db.fetch_all(f"SELECT * FROM jobs {clause}", params)
+        sql, params = page_sql(query, self.db.dialect)
+        rows = await self.db.fetch_all(sql, params)
+        if query.text is not None and not self.db.dialect.search_sorted:
+            rows.sort(key=lambda row: (row["created_at"], row["id"]), reverse=query.newest_first)
         more = len(rows) > query.limit
         rows = rows[: query.limit]
         jobs = await self._with_assets(rows)

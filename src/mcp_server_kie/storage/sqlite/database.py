@@ -18,7 +18,7 @@ import asyncio
 import collections
 import logging
 import sqlite3
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -27,6 +27,7 @@ import aiosqlite
 
 from mcp_server_kie.storage.database import Dialect, OnChange, Params, Row, Transaction
 from mcp_server_kie.storage.sqlite.opening import READER_PRAGMAS, dict_row, open_writer
+from mcp_server_kie.storage.sqlite.search import search_page
 
 log = logging.getLogger(__name__)
 
@@ -34,17 +35,11 @@ T = TypeVar("T")
 WriteFn = Callable[[Transaction], Awaitable[T]]
 
 
-def _prompt_match(words: Sequence[str]) -> tuple[str, list[object]]:
-    """FTS5: every word as a word prefix. Quoting each word keeps FTS5 operators and
-    punctuation in user text from meaning anything."""
-    expression = " ".join(f'"{word}"*' for word in words)
-    return "id IN (SELECT job_id FROM jobs_fts WHERE jobs_fts MATCH ?)", [expression]
-
-
 DIALECT = Dialect(
     name="sqlite",
     for_update="",  # the write transaction already holds the whole file
-    prompt_match=_prompt_match,
+    search_page=search_page,
+    search_sorted=False,  # in the index's order: see storage.sqlite.search
     clear_search=(
         "DELETE FROM jobs_fts WHERE job_id IN"
         " (SELECT id FROM jobs WHERE status NOT IN ('pending', 'processing'))"

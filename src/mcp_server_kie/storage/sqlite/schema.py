@@ -229,4 +229,40 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE assets ADD COLUMN preview_pending INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX assets_preview_pending ON assets (created_at) WHERE preview_pending = 1;
     """,
+    # 11: prompt search reads the index newest first and stops after a page (see
+    # storage.sqlite.search): the index's rowid becomes the creation time in whole microseconds
+    # times 1024 plus a counter within the microsecond, and prefix indexes answer every word
+    # prefix up to 20 characters without merging the lists of all words that share it. The
+    # trigger finds the microsecond's last rowid in the index's own rowid table (jobs_fts_content).
+    """
+    DROP TRIGGER jobs_fts_insert;
+    DROP TRIGGER jobs_fts_delete;
+    DROP TABLE jobs_fts;
+    CREATE VIRTUAL TABLE jobs_fts USING fts5 (
+        job_id UNINDEXED, prompt, tokenize = 'unicode61 remove_diacritics 2',
+        prefix = '1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20'
+    );
+    INSERT INTO jobs_fts (rowid, job_id, prompt)
+    SELECT bucket * 1024 + row_number() OVER (PARTITION BY bucket ORDER BY created_at, id) - 1,
+        id, prompt
+    FROM (SELECT CAST(max(created_at, 0) * 1000000 AS INTEGER) AS bucket, created_at, id, prompt
+        FROM jobs)
+    ORDER BY 1;
+    CREATE TRIGGER jobs_fts_insert AFTER INSERT ON jobs BEGIN
+        INSERT INTO jobs_fts (rowid, job_id, prompt)
+        SELECT CASE WHEN last = lo + 1023
+                THEN RAISE(ABORT, 'more than 1024 jobs created in one microsecond')
+                ELSE coalesce(last + 1, lo) END,
+            new.id,
+            new.prompt
+        FROM (SELECT lo, (SELECT max(id) FROM jobs_fts_content WHERE id BETWEEN lo AND lo + 1023)
+                AS last
+            FROM (SELECT CAST(max(new.created_at, 0) * 1000000 AS INTEGER) * 1024 AS lo));
+    END;
+    CREATE TRIGGER jobs_fts_delete AFTER DELETE ON jobs BEGIN
+        DELETE FROM jobs_fts WHERE job_id = old.id
+            AND rowid >= CAST(max(old.created_at, 0) * 1000000 AS INTEGER) * 1024
+            AND rowid < CAST(max(old.created_at, 0) * 1000000 AS INTEGER) * 1024 + 1024;
+    END;
+    """,
 )
