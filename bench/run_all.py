@@ -34,6 +34,7 @@ SCRIPTS = (
     "startup",
     "scale",
     "context_cost",
+    "slowloris",
 )
 # Names that run a script with options: (script, options).
 VARIANTS = {"webhook_ingest_postgres": ("webhook_ingest", "--backend=postgresql")}

@@ -64,6 +64,7 @@ def test_only_a_loopback_peer_is_direct(client: str | None, direct: bool) -> Non
 )  # fmt: skip
 def test_only_a_loopback_host_header_is_local(host: str, local: bool) -> None:
     assert is_local(connection("127.0.0.1", {"host": host})) is local
+    assert not is_local(connection("127.0.0.1", {}))  # no Host header at all
 
 
 @pytest.mark.parametrize("scheme", ["Basic", "Token", "Bearer:", "Digest"])
@@ -72,6 +73,9 @@ def test_only_the_bearer_scheme_carries_a_token(scheme: str) -> None:
     assert bearer_token(conn) == ""
     assert LocalAccess(TOKEN).refusal(conn) == 401
     assert bearer_token(connection(headers={"authorization": f"bearer {TOKEN}"})) == TOKEN
+    assert bearer_token(connection()) == ""  # no Authorization header
+    # RFC 6750: one or more spaces after the scheme.
+    assert bearer_token(connection(headers={"authorization": f"Bearer  {TOKEN}"})) == TOKEN
 
 
 def test_without_a_token_configured_nothing_is_a_token() -> None:

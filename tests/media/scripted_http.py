@@ -164,11 +164,18 @@ class _CountingStream(httpcore2.AsyncNetworkStream):
 
 class Network(httpcore2.AsyncNetworkBackend):
     """Real TCP, with ``routes`` mapping (address, port) to a loopback port and a record of
-    every address connected to, the bytes read and the TLS server names used."""
+    every address connected to (with the connect timeout it was given), the bytes read and the
+    TLS server names used."""
 
-    def __init__(self, routes: dict[tuple[str, int], int] | None = None) -> None:
+    def __init__(
+        self,
+        routes: dict[tuple[str, int], int] | None = None,
+        stalled: frozenset[tuple[str, int]] = frozenset(),
+    ) -> None:
         self.routes = routes or {}
+        self.stalled = stalled  # connecting there times out (a host that drops the SYN)
         self.connected: list[tuple[str, int]] = []
+        self.timeouts: list[float | None] = []
         self.tls_names: list[str | None] = []
         self.bytes_read = 0
         self._real = httpcore2.AnyIOBackend()
@@ -182,6 +189,9 @@ class Network(httpcore2.AsyncNetworkBackend):
         socket_options: Iterable[httpcore2.SOCKET_OPTION] | None = None,
     ) -> httpcore2.AsyncNetworkStream:
         self.connected.append((host, port))
+        self.timeouts.append(timeout)
+        if (host, port) in self.stalled:
+            raise httpcore2.ConnectTimeout(f"connecting to {host}:{port} timed out")
         if (host, port) in self.routes:
             host, port = "127.0.0.1", self.routes[(host, port)]
         stream = await self._real.connect_tcp(host, port, timeout=timeout)

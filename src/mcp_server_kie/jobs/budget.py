@@ -51,10 +51,11 @@ class Budget:
             raise UserInputError(self.over_daily_limit(model, expected, committed))
 
     def over_daily_limit(self, model: str, expected: float | None, committed: float) -> str:
+        assert self.per_day is not None  # refused only under a daily limit
         return (
             f"This {model} request is expected to cost {expected or 0:g} credits, and "
             f"{committed:g} have been spent or committed in the last 24 hours; together "
-            f"that is over this server's limit of {self.per_day or 0:g} credits per day "
+            f"that is over this server's limit of {self.per_day:g} credits per day "
             "(KIE_MAX_CREDITS_PER_DAY). Nothing was sent. Tell the user; the limit "
             "frees up as the day's jobs age out."
         )

@@ -182,7 +182,7 @@ class LocalMediaStore:
     def sweep(self) -> int:
         return remove_abandoned(self._root)
 
-    async def probe(self, *, write: bool) -> None:
+    async def probe(self, *, write: bool = False) -> None:
         await asyncio.to_thread(self._probe, write)
 
     def _probe(self, write: bool) -> None:

@@ -9,6 +9,7 @@ SNI and certificate checks and the URL itself is never rewritten.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from collections.abc import Iterable
 
@@ -16,6 +17,9 @@ import httpcore2
 import httpx2
 
 from mcp_server_kie.media.ssrf import SsrfPolicy
+
+# Downloads at once per fetcher, idle connections kept, and for how long (httpx2's default 5 s).
+DOWNLOAD_LIMITS = httpx2.Limits(max_connections=8, max_keepalive_connections=4)
 
 
 class PinnedBackend(httpcore2.AsyncNetworkBackend):
@@ -42,20 +46,12 @@ class PinnedBackend(httpcore2.AsyncNetworkBackend):
             raise httpcore2.ConnectTimeout(f"resolving {host} timed out") from None
         except OSError as exc:  # socket.gaierror: no such name, resolver down
             raise httpcore2.ConnectError(f"cannot resolve {host}: {exc}") from None
-        failure: Exception | None = None
-        for address in addresses:
-            try:
-                return await self._network.connect_tcp(
-                    address,
-                    port,
-                    timeout=timeout,
-                    local_address=local_address,
-                    socket_options=socket_options,
-                )
-            except (httpcore2.ConnectError, httpcore2.ConnectTimeout) as exc:
-                failure = exc
-        assert failure is not None  # addresses() never returns an empty list
-        raise failure
+        # Each address in turn; the last one's failure is the caller's (never empty: see
+        # addresses()). The pool sets no local address or socket options, so none are passed.
+        for address in addresses[:-1]:
+            with contextlib.suppress(httpcore2.ConnectError, httpcore2.ConnectTimeout):
+                return await self._network.connect_tcp(address, port, timeout=timeout)
+        return await self._network.connect_tcp(addresses[-1], port, timeout=timeout)
 
     async def connect_unix_socket(
         self,
@@ -72,8 +68,9 @@ class PinnedBackend(httpcore2.AsyncNetworkBackend):
 class PinnedTransport(httpx2.AsyncHTTPTransport):
     """httpx2's own transport (request mapping, exception mapping) on a pinned connection pool.
 
-    httpx2 2.16 has no argument for a network backend (encode/httpx#3749 proposes one), so the
-    pool the base class built is replaced by one on ``PinnedBackend``; no proxies, no .netrc.
+    httpx2 2.16 has no argument for a network backend (encode/httpx#3749 proposes one), so this
+    builds the pool the base class's ``__init__`` would (that is all it does), on
+    ``PinnedBackend``: no proxies, no .netrc, no SSL_CERT_FILE from the environment.
     """
 
     def __init__(
@@ -82,10 +79,8 @@ class PinnedTransport(httpx2.AsyncHTTPTransport):
         *,
         network: httpcore2.AsyncNetworkBackend | None = None,
         verify: ssl.SSLContext | bool = True,
-        limits: httpx2.Limits | None = None,
+        limits: httpx2.Limits = DOWNLOAD_LIMITS,
     ) -> None:
-        limits = limits or httpx2.Limits(max_connections=8, max_keepalive_connections=4)
-        super().__init__(verify=verify, trust_env=False, limits=limits)
         self._pool = httpcore2.AsyncConnectionPool(
             ssl_context=httpx2.create_ssl_context(verify=verify, trust_env=False),
             max_connections=limits.max_connections,

@@ -171,7 +171,7 @@ class S3MediaStore:
     def sweep(self) -> int:
         return remove_abandoned(self._staging)
 
-    async def probe(self, *, write: bool) -> None:
+    async def probe(self, *, write: bool = False) -> None:
         """Without ``write``: list (at most one key of) the bucket. With it: put, read back
         and delete a small object under ``.probe/``."""
         key = f".probe/{secrets.token_hex(8)}"

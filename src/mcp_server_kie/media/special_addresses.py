@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
+from ipaddress import ip_network
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -26,69 +27,73 @@ class SpecialBlock:
     source: str  # the RFC (or registry) that defines it
 
 
-def _block(cidr: str, name: str, source: str) -> SpecialBlock:
-    return SpecialBlock(ipaddress.ip_network(cidr), name, source)
-
-
 IPV4_SPECIAL: tuple[SpecialBlock, ...] = (
-    _block("0.0.0.0/8", "This network", "RFC 791"),
-    _block("0.0.0.0/32", "This host on this network", "RFC 1122"),
-    _block("10.0.0.0/8", "Private-Use", "RFC 1918"),
-    _block("100.64.0.0/10", "Shared Address Space", "RFC 6598"),
-    _block("127.0.0.0/8", "Loopback", "RFC 1122"),
-    _block("169.254.0.0/16", "Link Local", "RFC 3927"),
-    _block("172.16.0.0/12", "Private-Use", "RFC 1918"),
-    _block("192.0.0.0/24", "IETF Protocol Assignments", "RFC 6890"),
-    _block("192.0.0.0/29", "IPv4 Service Continuity Prefix", "RFC 7335"),
-    _block("192.0.0.8/32", "IPv4 dummy address", "RFC 7600"),
-    _block("192.0.0.9/32", "Port Control Protocol Anycast", "RFC 7723"),
-    _block("192.0.0.10/32", "Traversal Using Relays around NAT Anycast", "RFC 8155"),
-    _block("192.0.0.170/32", "NAT64/DNS64 Discovery", "RFC 8880"),
-    _block("192.0.0.171/32", "NAT64/DNS64 Discovery", "RFC 8880"),
-    _block("192.0.2.0/24", "Documentation (TEST-NET-1)", "RFC 5737"),
-    _block("192.31.196.0/24", "AS112-v4", "RFC 7535"),
-    _block("192.52.193.0/24", "AMT", "RFC 7450"),
-    _block("192.88.99.0/24", "Deprecated (6to4 Relay Anycast)", "RFC 7526"),
-    _block("192.168.0.0/16", "Private-Use", "RFC 1918"),
-    _block("192.175.48.0/24", "Direct Delegation AS112 Service", "RFC 7534"),
-    _block("198.18.0.0/15", "Benchmarking", "RFC 2544"),
-    _block("198.51.100.0/24", "Documentation (TEST-NET-2)", "RFC 5737"),
-    _block("203.0.113.0/24", "Documentation (TEST-NET-3)", "RFC 5737"),
-    _block("240.0.0.0/4", "Reserved", "RFC 1112"),
-    _block("255.255.255.255/32", "Limited Broadcast", "RFC 8190"),
+    SpecialBlock(ip_network("0.0.0.0/8"), "This network", "RFC 791"),
+    SpecialBlock(ip_network("0.0.0.0/32"), "This host on this network", "RFC 1122"),
+    SpecialBlock(ip_network("10.0.0.0/8"), "Private-Use", "RFC 1918"),
+    SpecialBlock(ip_network("100.64.0.0/10"), "Shared Address Space", "RFC 6598"),
+    SpecialBlock(ip_network("127.0.0.0/8"), "Loopback", "RFC 1122"),
+    SpecialBlock(ip_network("169.254.0.0/16"), "Link Local", "RFC 3927"),
+    SpecialBlock(ip_network("172.16.0.0/12"), "Private-Use", "RFC 1918"),
+    SpecialBlock(ip_network("192.0.0.0/24"), "IETF Protocol Assignments", "RFC 6890"),
+    SpecialBlock(ip_network("192.0.0.0/29"), "IPv4 Service Continuity Prefix", "RFC 7335"),
+    SpecialBlock(ip_network("192.0.0.8/32"), "IPv4 dummy address", "RFC 7600"),
+    SpecialBlock(ip_network("192.0.0.9/32"), "Port Control Protocol Anycast", "RFC 7723"),
+    SpecialBlock(
+        ip_network("192.0.0.10/32"), "Traversal Using Relays around NAT Anycast", "RFC 8155"
+    ),
+    SpecialBlock(ip_network("192.0.0.170/32"), "NAT64/DNS64 Discovery", "RFC 8880"),
+    SpecialBlock(ip_network("192.0.0.171/32"), "NAT64/DNS64 Discovery", "RFC 8880"),
+    SpecialBlock(ip_network("192.0.2.0/24"), "Documentation (TEST-NET-1)", "RFC 5737"),
+    SpecialBlock(ip_network("192.31.196.0/24"), "AS112-v4", "RFC 7535"),
+    SpecialBlock(ip_network("192.52.193.0/24"), "AMT", "RFC 7450"),
+    SpecialBlock(ip_network("192.88.99.0/24"), "Deprecated (6to4 Relay Anycast)", "RFC 7526"),
+    SpecialBlock(ip_network("192.168.0.0/16"), "Private-Use", "RFC 1918"),
+    SpecialBlock(ip_network("192.175.48.0/24"), "Direct Delegation AS112 Service", "RFC 7534"),
+    SpecialBlock(ip_network("198.18.0.0/15"), "Benchmarking", "RFC 2544"),
+    SpecialBlock(ip_network("198.51.100.0/24"), "Documentation (TEST-NET-2)", "RFC 5737"),
+    SpecialBlock(ip_network("203.0.113.0/24"), "Documentation (TEST-NET-3)", "RFC 5737"),
+    SpecialBlock(ip_network("240.0.0.0/4"), "Reserved", "RFC 1112"),
+    SpecialBlock(ip_network("255.255.255.255/32"), "Limited Broadcast", "RFC 8190"),
     # Not in the special-purpose registry (IANA keeps multicast in its own registry).
-    _block("224.0.0.0/4", "Multicast", "RFC 5771"),
+    SpecialBlock(ip_network("224.0.0.0/4"), "Multicast", "RFC 5771"),
 )
 
 IPV6_SPECIAL: tuple[SpecialBlock, ...] = (
-    _block("::1/128", "Loopback Address", "RFC 4291"),
-    _block("::/128", "Unspecified Address", "RFC 4291"),
-    _block("::ffff:0:0/96", "IPv4-mapped Address", "RFC 4291"),
-    _block("64:ff9b::/96", "IPv4-IPv6 Translation", "RFC 6052"),
-    _block("64:ff9b:1::/48", "IPv4-IPv6 Translation (local use)", "RFC 8215"),
-    _block("100::/64", "Discard-Only Address Block", "RFC 6666"),
-    _block("100:0:0:1::/64", "Dummy IPv6 Prefix", "RFC 9780"),
-    _block("2001::/23", "IETF Protocol Assignments", "RFC 2928"),
-    _block("2001::/32", "TEREDO", "RFC 4380"),
-    _block("2001:1::1/128", "Port Control Protocol Anycast", "RFC 7723"),
-    _block("2001:1::2/128", "Traversal Using Relays around NAT Anycast", "RFC 8155"),
-    _block("2001:1::3/128", "DNS-SD Service Registration Protocol Anycast", "RFC 9665"),
-    _block("2001:2::/48", "Benchmarking", "RFC 5180"),
-    _block("2001:3::/32", "AMT", "RFC 7450"),
-    _block("2001:4:112::/48", "AS112-v6", "RFC 7535"),
-    _block("2001:10::/28", "Deprecated (previously ORCHID)", "RFC 4843"),
-    _block("2001:20::/28", "ORCHIDv2", "RFC 7343"),
-    _block("2001:30::/28", "Drone Remote ID Protocol Entity Tags (DETs) Prefix", "RFC 9374"),
-    _block("2001:db8::/32", "Documentation", "RFC 3849"),
-    _block("2002::/16", "6to4", "RFC 3056"),
-    _block("2620:4f:8000::/48", "Direct Delegation AS112 Service", "RFC 7534"),
-    _block("3fff::/20", "Documentation", "RFC 9637"),
-    _block("5f00::/16", "Segment Routing (SRv6) SIDs", "RFC 9602"),
-    _block("fc00::/7", "Unique-Local", "RFC 4193"),
-    _block("fe80::/10", "Link-Local Unicast", "RFC 4291"),
+    SpecialBlock(ip_network("::1/128"), "Loopback Address", "RFC 4291"),
+    SpecialBlock(ip_network("::/128"), "Unspecified Address", "RFC 4291"),
+    SpecialBlock(ip_network("::ffff:0:0/96"), "IPv4-mapped Address", "RFC 4291"),
+    SpecialBlock(ip_network("64:ff9b::/96"), "IPv4-IPv6 Translation", "RFC 6052"),
+    SpecialBlock(ip_network("64:ff9b:1::/48"), "IPv4-IPv6 Translation (local use)", "RFC 8215"),
+    SpecialBlock(ip_network("100::/64"), "Discard-Only Address Block", "RFC 6666"),
+    SpecialBlock(ip_network("100:0:0:1::/64"), "Dummy IPv6 Prefix", "RFC 9780"),
+    SpecialBlock(ip_network("2001::/23"), "IETF Protocol Assignments", "RFC 2928"),
+    SpecialBlock(ip_network("2001::/32"), "TEREDO", "RFC 4380"),
+    SpecialBlock(ip_network("2001:1::1/128"), "Port Control Protocol Anycast", "RFC 7723"),
+    SpecialBlock(
+        ip_network("2001:1::2/128"), "Traversal Using Relays around NAT Anycast", "RFC 8155"
+    ),
+    SpecialBlock(
+        ip_network("2001:1::3/128"), "DNS-SD Service Registration Protocol Anycast", "RFC 9665"
+    ),
+    SpecialBlock(ip_network("2001:2::/48"), "Benchmarking", "RFC 5180"),
+    SpecialBlock(ip_network("2001:3::/32"), "AMT", "RFC 7450"),
+    SpecialBlock(ip_network("2001:4:112::/48"), "AS112-v6", "RFC 7535"),
+    SpecialBlock(ip_network("2001:10::/28"), "Deprecated (previously ORCHID)", "RFC 4843"),
+    SpecialBlock(ip_network("2001:20::/28"), "ORCHIDv2", "RFC 7343"),
+    SpecialBlock(
+        ip_network("2001:30::/28"), "Drone Remote ID Protocol Entity Tags (DETs) Prefix", "RFC 9374"
+    ),
+    SpecialBlock(ip_network("2001:db8::/32"), "Documentation", "RFC 3849"),
+    SpecialBlock(ip_network("2002::/16"), "6to4", "RFC 3056"),
+    SpecialBlock(ip_network("2620:4f:8000::/48"), "Direct Delegation AS112 Service", "RFC 7534"),
+    SpecialBlock(ip_network("3fff::/20"), "Documentation", "RFC 9637"),
+    SpecialBlock(ip_network("5f00::/16"), "Segment Routing (SRv6) SIDs", "RFC 9602"),
+    SpecialBlock(ip_network("fc00::/7"), "Unique-Local", "RFC 4193"),
+    SpecialBlock(ip_network("fe80::/10"), "Link-Local Unicast", "RFC 4291"),
     # Not in the special-purpose registry.
-    _block("fec0::/10", "Site-Local (deprecated)", "RFC 3879"),
-    _block("ff00::/8", "Multicast", "RFC 4291"),
+    SpecialBlock(ip_network("fec0::/10"), "Site-Local (deprecated)", "RFC 3879"),
+    SpecialBlock(ip_network("ff00::/8"), "Multicast", "RFC 4291"),
 )
 
 # Only this part of the IPv6 space is allocated for global unicast (IANA IPv6 Address Space).

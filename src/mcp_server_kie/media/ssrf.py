@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import re
-import socket
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
@@ -46,8 +45,9 @@ class AllowedHost:
 
 
 async def system_resolver(host: str, port: int) -> list[str]:
-    """Every address the system resolver gives for ``host``, as text, in its order."""
-    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    """Every address the system resolver gives for ``host``, as text, in its order (once each:
+    getaddrinfo repeats an address per socket type; the port does not change the addresses)."""
+    infos = await asyncio.get_running_loop().getaddrinfo(host, None)
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
@@ -69,7 +69,7 @@ class SsrfPolicy:
             raise BlockedError(f"the {url.scheme or 'missing'} scheme is not allowed")
         if url.userinfo:
             raise BlockedError("URLs with a user name or password are not allowed")
-        host = url.raw_host.decode("ascii").lower()
+        host = url.raw_host.decode().lower()  # IDNA-encoded: ASCII
         if not host:
             raise BlockedError("the URL has no host")
         port = url.port or DEFAULT_PORTS[url.scheme]
@@ -104,7 +104,7 @@ def check_address(address: IPAddress | str) -> None:
     (mapped, NAT64, 6to4) is unwrapped and checked itself, so NAT64 of a public address
     passes and NAT64 of loopback does not.
     """
-    ip = address if not isinstance(address, str) else _literal(address)
+    ip = _literal(address)
     if ip is None:
         raise BlockedError(f"{address!r} is not an IP address")
     checked = _embedded_ipv4(ip) or ip
@@ -139,7 +139,7 @@ def origin_of(url: str) -> AllowedHost:
     )
 
 
-def _literal(host: str) -> IPAddress | None:
+def _literal(host: str | IPAddress) -> IPAddress | None:
     try:
         return ipaddress.ip_address(host)
     except ValueError:

@@ -89,7 +89,7 @@ class MediaStore(Protocol):
         """Delete temporary files no live download holds (a crash's leftovers); blocking."""
         ...
 
-    async def probe(self, *, write: bool) -> None:
+    async def probe(self, *, write: bool = False) -> None:
         """Check the store answers (and with ``write``, that a put/get/delete round trip
         works); MediaStoreError says what failed."""
         ...

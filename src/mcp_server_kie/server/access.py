@@ -24,6 +24,9 @@ _FORWARDING_HEADERS = (
     "true-client-ip",
     "x-original-forwarded-for",
 )
+# Header names: Starlette matches them in any case.
+_AUTHORIZATION = "authorization"
+_HOST = "host"
 _LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
 TOKEN_COOKIE = "kie_token"  # noqa: S105 - the cookie's name, not a secret
 
@@ -43,7 +46,7 @@ class LocalAccess:
     def token_required(self) -> bool:
         return self._token is not None
 
-    def is_token(self, presented: str) -> bool:
+    def is_token(self, presented: str | None) -> bool:
         """Whether ``presented`` is the configured token (never true when none is set)."""
         if self._token is None or not presented:
             return False
@@ -52,15 +55,18 @@ class LocalAccess:
     def _presented_token_ok(self, conn: HTTPConnection) -> bool:
         candidates = [
             bearer_token(conn),
-            conn.cookies.get(TOKEN_COOKIE, ""),
-            conn.query_params.get("token", ""),
+            conn.cookies.get(TOKEN_COOKIE),
+            conn.query_params.get("token"),
         ]
         return any(self.is_token(candidate) for candidate in candidates)
 
 
 def bearer_token(conn: HTTPConnection) -> str:
     """The token of an ``Authorization: Bearer ...`` header, or ""."""
-    scheme, _, value = conn.headers.get("authorization", "").partition(" ")
+    header = conn.headers.get(_AUTHORIZATION)
+    if header is None:
+        return ""
+    scheme, _, value = header.partition(" ")
     return value.strip() if scheme.lower() == "bearer" else ""
 
 
@@ -75,8 +81,11 @@ def is_local(conn: HTTPConnection) -> bool:
     """A request made on this machine, directly: loopback peer, loopback Host, not proxied."""
     if not is_direct(conn):
         return False
+    header = conn.headers.get(_HOST)
+    if header is None:
+        return False
     try:
-        host = urlsplit(f"//{conn.headers.get('host', '')}").hostname
+        host = urlsplit(f"//{header}").hostname
     except ValueError:  # e.g. an unbalanced IPv6 bracket
         return False
     return host is not None and host.lower() in _LOOPBACK_NAMES

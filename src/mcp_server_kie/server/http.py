@@ -23,6 +23,7 @@ from mcp_server_kie.server.stream_events import MemoryEventStore
 
 MCP_PATH = "/mcp"
 _LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="mcp-server-kie"'}
 
 
 def mcp_http_route(
@@ -60,18 +61,16 @@ class _Guard:
         self._access = access
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            conn = HTTPConnection(scope)
-            if self._access.token_required:
-                if not self._access.is_token(bearer_token(conn)):  # bearer only: no cookies
-                    response = JSONResponse(
-                        {"error": "a bearer token is required (KIE_HTTP_TOKEN)"},
-                        status_code=401,
-                        headers={"WWW-Authenticate": 'Bearer realm="mcp-server-kie"'},
-                    )
-                    await response(scope, receive, send)
-                    return
-            elif not is_direct(conn):
-                await JSONResponse({"error": "not found"}, status_code=404)(scope, receive, send)
-                return
-        await self._app(scope, receive, send)
+        refusal = self._refusal(HTTPConnection(scope)) if scope["type"] == "http" else None
+        await (refusal or self._app)(scope, receive, send)
+
+    def _refusal(self, conn: HTTPConnection) -> JSONResponse | None:
+        if self._access.token_required:
+            if self._access.is_token(bearer_token(conn)):  # bearer only: no cookies
+                return None
+            return JSONResponse(
+                {"error": "a bearer token is required (KIE_HTTP_TOKEN)"},
+                status_code=401,
+                headers=_CHALLENGE,
+            )
+        return None if is_direct(conn) else JSONResponse({"error": "not found"}, status_code=404)

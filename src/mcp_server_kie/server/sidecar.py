@@ -123,7 +123,7 @@ def create_sidecar(
 async def _answers(media: MediaStore) -> bool:
     try:
         async with asyncio.timeout(_MEDIA_PROBE_SECONDS):
-            await media.probe(write=False)
+            await media.probe()  # read-only
     except (MediaStoreError, TimeoutError) as exc:
         log.warning("media store check failed: %s", exc)
         return False

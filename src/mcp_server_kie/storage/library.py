@@ -24,6 +24,8 @@ from mcp_server_kie.storage.records import (
 )
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+_ASSET_BY_ID = "SELECT * FROM assets WHERE id = ?"
+_DELETE_ASSET = "DELETE FROM assets WHERE id = ?"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,13 +48,13 @@ class BadCursor(ValueError):
 
 def encode_cursor(created_at: float, job_id: str, newest_first: bool) -> str:
     raw = json.dumps([created_at, job_id, "newest" if newest_first else "oldest"])
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return base64.urlsafe_b64encode(raw.encode()).decode().replace("=", "")  # no padding
 
 
 def decode_cursor(cursor: str, newest_first: bool) -> tuple[float, str]:
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        created_at, job_id, order = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        # Cursors are handed out without padding; base64 ignores padding beyond what it needs.
+        created_at, job_id, order = json.loads(base64.urlsafe_b64decode(cursor + "=="))
     except (ValueError, TypeError, binascii.Error):
         raise BadCursor("cursor is not one this server handed out") from None
     if not isinstance(created_at, int | float) or not isinstance(job_id, str):
@@ -145,7 +147,7 @@ class LibraryQueries:
         return [job_from_row(r, tuple(by_job.get(str(r["id"]), ()))) for r in rows]
 
     async def get_asset(self, asset_id: str) -> Asset | None:
-        row = await self.db.fetch_one("SELECT * FROM assets WHERE id = ?", (asset_id,))
+        row = await self.db.fetch_one(_ASSET_BY_ID, (asset_id,))
         return asset_from_row(row) if row else None
 
     # ------------------------------------------------------------------ deleting
@@ -154,10 +156,10 @@ class LibraryQueries:
         """Remove one asset's row; the caller removes its files. None if there was none."""
 
         async def delete(conn: Transaction) -> Asset | None:
-            row = await conn.fetch_one("SELECT * FROM assets WHERE id = ?", (asset_id,))
+            row = await conn.fetch_one(_ASSET_BY_ID, (asset_id,))
             if row is None:
                 return None
-            await conn.execute("DELETE FROM assets WHERE id = ?", (asset_id,))
+            await conn.execute(_DELETE_ASSET, (asset_id,))
             return asset_from_row(row)
 
         return await self.db.write(delete)
