@@ -26,7 +26,7 @@ def test_every_benchmark_runs_in_smoke_mode_and_renders_the_table(tmp_path: Path
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-4000:]
     results = json.loads(raw.read_text())
-    assert sorted({r["question"] for r in results}) == list(range(1, 9))
+    assert sorted({r["question"] for r in results}) == list(range(1, 10))
     for result in results:
         assert result["smoke"] is True
         assert result["rows"], result["script"]

@@ -18,7 +18,7 @@ from mcp_server_kie.media import MediaStore
 from mcp_server_kie.media.tempfiles import held, temp_path
 from mcp_server_kie.server.app import build_server
 from media_backends import contents, stored
-from support import call, eventually, sandbox_and_runtime
+from support import call, eventually, previews_made, sandbox_and_runtime
 
 HOUR = 3600.0
 
@@ -52,7 +52,9 @@ async def test_the_sweep_removes_only_old_unreferenced_files_of_finished_jobs(
         async with Client(build_server(runtime.tools)) as client:
             done = await call(client, "generate_image", {"prompt": "a kite", "wait_seconds": 30})
             running = await call(client, "generate_video", {"prompt": "a kite", "wait_seconds": 0})
-        finished = await store.get_job(done["job_id"])
+        finished = await eventually(
+            lambda: previews_made(runtime, done["job_id"]), what="the image's preview"
+        )
         still_running = await store.get_job(running["job_id"])
         assert finished is not None and finished.status.value == "completed"
         assert still_running is not None and still_running.status.value == "processing"
@@ -96,8 +98,7 @@ async def test_files_of_a_deleted_job_are_swept(
         store, media = runtime.engine.store, runtime.tools.library.media
         async with Client(build_server(runtime.tools)) as client:
             done = await call(client, "generate_image", {"prompt": "a boat", "wait_seconds": 30})
-        job = await store.get_job(done["job_id"])
-        assert job is not None
+        job = await eventually(lambda: previews_made(runtime, done["job_id"]), what="previews")
         orphans = await left_behind(media, job)
         # The library deletes the job and its recorded files; the leftovers stay behind.
         await runtime.tools.library.delete_job(job.id)
@@ -114,8 +115,7 @@ async def test_a_starting_server_sweeps_what_a_killed_one_left(tmp_path: Path) -
         media = runtime.tools.library.media
         async with Client(build_server(runtime.tools)) as client:
             done = await call(client, "generate_image", {"prompt": "a hat", "wait_seconds": 30})
-        job = await runtime.engine.store.get_job(done["job_id"])
-        assert job is not None
+        job = await eventually(lambda: previews_made(runtime, done["job_id"]), what="previews")
         orphans = await left_behind(media, job)
     # The next start, with a short safe age, sweeps them in the background (KIE_ORPHAN_AGE_SECONDS).
     async with sandbox_and_runtime(tmp_path, webhooks=False, orphan_age_seconds=0.5) as (
