@@ -263,6 +263,8 @@ def test_budget_refusals_state_the_cost_in_dollars_and_the_limit() -> None:
         Budget(per_job=10.0, per_day=None).check("m", 40.0)
     message = Budget(per_job=None, per_day=30.0).over_daily_limit("m", 40.0, 0.0)
     assert "limit of 30 credits per day" in message and "40 credits" in message
+    unknown = Budget(per_job=None, per_day=30.0).over_daily_limit("m", None, 31.0)
+    assert unknown.startswith("This m request is expected to cost 0 credits, and 31 have been")
 
 
 async def test_the_allow_list_ignores_case_and_literal_addresses_are_not_resolved() -> None:
