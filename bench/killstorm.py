@@ -290,6 +290,12 @@ class Storm:
     def open_jobs(self) -> int:
         return len(self.query(f"SELECT id FROM jobs WHERE status IN {OPEN}"))
 
+    def open_work(self) -> int:
+        """Open jobs, plus finished jobs' previews still to be made (they follow completion
+        and write temporary files of their own)."""
+        pending = self.query("SELECT id FROM assets WHERE preview_pending = 1")
+        return self.open_jobs() + len(pending)
+
     async def settle(self) -> dict[str, Any]:
         """Run the child until every job is terminal, then check files and hashes."""
         child = await Child.start(self.child_args(), self.env, self.log)
@@ -298,12 +304,13 @@ class Storm:
         self.after_restart()
         deadline = time.monotonic() + self.options.settle_timeout
         while time.monotonic() < deadline:
-            if not self.open_jobs():
+            if not self.open_work():
                 break
             await asyncio.sleep(0.5)
-        # Every job is terminal, so nothing is downloading: any temp file now is an orphan.
+        # Every job is terminal and previewed, so nothing is being written: any temp file now
+        # is an orphan.
         still_open = self.open_jobs()
-        temp_at_end = len(self.temp_files()) if not still_open else None
+        temp_at_end = len(self.temp_files()) if not self.open_work() else None
         exit_code = await child.close()
         return {
             "child_exit_code": exit_code,
