@@ -101,13 +101,11 @@ class Deliveries:
     async def process(self, job_id: str | None = None) -> None:
         """Act on stored deliveries: each triggers a verified refresh of its job."""
         for delivery in await self._store.pending_deliveries(job_id):
-            job = await self._store.get_job(delivery.job_id)
+            job = await self._completer.refresh(delivery.job_id)
             if job is not None and not job.status.terminal and job.task_id is None:
                 # kie created the task, but its create response is still on the way or was
                 # lost (the server stopped mid-submit): the authentic callback names the task.
                 await self._adopt_task(job.id, delivery.body)
-                job = await self._store.get_job(job.id)
-            if job is not None and not job.status.terminal:
                 job = await self._completer.refresh(job.id)
             await self._store.mark_delivery_processed(delivery.id)
             if job is None or job.status.terminal:
