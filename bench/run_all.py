@@ -8,6 +8,10 @@ from issue #7, pass or miss), a closing note on every missed target (by how much
 close it), and the machine. Exits non-zero if any script failed. --smoke runs tiny sizes, a
 few scripts at once, in seconds: it only checks that the scripts work (CI); its numbers mean
 nothing.
+
+Every script's JSON is kept in bench/last-run.json beside BENCHMARKS.md. ``--only NAME``
+reruns just those scripts and keeps the other rows from the last run (each row's script says
+when it ran), so one script can be rerun without the whole hour.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from typing import Any
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
+LAST_RUN = BENCH_DIR / "last-run.json"
 SCRIPTS = (
     "callback_latency",
     "webhook_ingest",
@@ -79,7 +84,7 @@ def cell(value: float | None, unit: str | None = None) -> str:
 
 def table(results: list[dict[str, Any]]) -> list[str]:
     lines = [
-        "| # | What was measured | Result | Baseline (same run) | Ratio | Target (issue #7) | |",
+        "| # | What was measured | Result | Baseline (same run) | Ratio | Target | |",
         "|---|---|---|---|---|---|---|",
     ]
     for result in results:
@@ -115,6 +120,9 @@ def render(results: list[dict[str, Any]], smoke: bool) -> str:
     ]
     if smoke:
         out += ["**Smoke run: tiny sizes, the numbers mean nothing.**", ""]
+    dates = sorted({r["machine"]["date"] for r in results if "machine" in r})
+    if len(dates) > 1:
+        machine = {**machine, "date": f"{dates[0]} to {dates[-1]} (see each script's notes)"}
     if machine:
         out += [
             f"Run on {machine['date']}: {machine['cores']} cores ({machine['cpu']}), "
@@ -152,8 +160,8 @@ def render(results: list[dict[str, Any]], smoke: bool) -> str:
         out.append(
             f"**{result['question']}. {result['title']}** "
             f"(`bench/{result.get('file', result['script'])}.py`, "
-            f"{result['wall_seconds']} s, load average before: {result['load_before']}). "
-            + " ".join(result["notes"])
+            f"run {result['machine']['date']}, {result['wall_seconds']} s, "
+            f"load average before: {result['load_before']}). " + " ".join(result["notes"])
         )
         out.append("")
     out += [
@@ -164,13 +172,26 @@ def render(results: list[dict[str, Any]], smoke: bool) -> str:
     return "\n".join(out)
 
 
+def merged(fresh: list[dict[str, Any]], last_run: Path) -> list[dict[str, Any]]:
+    """The fresh results, with every other script's result kept from the last run."""
+    kept: dict[str, dict[str, Any]] = {}
+    if last_run.exists():
+        kept = {r["script"]: r for r in json.loads(last_run.read_text())}
+    kept.update((r["script"], r) for r in fresh)
+    return [kept[name] for name in SCRIPTS if name in kept]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: checks the scripts")
     parser.add_argument("--only", action="append", choices=SCRIPTS, help="run just this one")
     parser.add_argument("--output", type=Path, default=REPO / "BENCHMARKS.md")
-    parser.add_argument("--json", type=Path, help="also write every script's JSON here")
+    parser.add_argument(
+        "--json", type=Path, help=f"where every script's JSON goes (default {LAST_RUN.name})"
+    )
     args = parser.parse_args()
+    if args.json is None and not args.smoke and args.output == REPO / "BENCHMARKS.md":
+        args.json = LAST_RUN
     names = args.only or list(SCRIPTS)
     # Measurements run one at a time; smoke runs only check the scripts work, so they overlap.
     results = []
@@ -179,6 +200,7 @@ def main() -> None:
             outcome = "FAILED" if "error" in result else f"{result['wall_seconds']} s"
             print(f"{result['script']}: {outcome}", file=sys.stderr, flush=True)
             results.append(result)
+    results = merged(results, args.json) if args.only and args.json else results
     args.output.write_text(render(results, args.smoke))
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
