@@ -41,6 +41,53 @@ async def test_a_shared_pace_admits_its_limit_per_window_across_stores(database_
             await store.close()
 
 
+async def test_a_pace_counts_in_flight_and_recent_slots_and_honours_a_pause(
+    database_url: str,
+) -> None:
+    """An unfinished slot counts (ask again soon); a finished one counts for a window from
+    its answer (ask again when it leaves); a pause holds every request back until it ends."""
+    store = await Store.connect(database_url)
+    try:
+        first, wait = await store.take_pace_slot("p", limit=1, window=30.0, stale=100.0)
+        assert first is not None and wait == 0.0
+        refused, wait = await store.take_pace_slot("p", limit=1, window=30.0, stale=100.0)
+        assert refused is None and 0 < wait <= 0.05  # in flight: its answer frees it
+        await store.finish_pace_slot(first)
+        refused, wait = await store.take_pace_slot("p", limit=1, window=30.0, stale=100.0)
+        assert refused is None and 29.0 < wait <= 30.0  # counts for the window after it
+        other, _ = await store.take_pace_slot("q", limit=1, window=30.0, stale=100.0)
+        assert other is not None  # another pace has its own slots
+        await store.pause_pace("r", 20.0)
+        refused, wait = await store.take_pace_slot("r", limit=5, window=1.0, stale=100.0)
+        assert refused is None and 19.0 < wait <= 20.0
+    finally:
+        await store.close()
+
+
+async def test_slots_that_stop_counting_are_cleared(database_url: str) -> None:
+    """A slot whose process died stops counting once stale, and slots that no longer count
+    do not pile up: the table stays within a few limits' worth of rows."""
+    store = await Store.connect(database_url)
+    try:
+        abandoned, _ = await store.take_pace_slot("p", limit=1, window=0.01, stale=0.2)
+        assert abandoned is not None  # never finished: its process "died"
+        deadline = time.monotonic() + 10
+        while (taken := await store.take_pace_slot("p", 1, 0.01, 0.2))[0] is None:
+            assert time.monotonic() < deadline, "a stale slot kept counting"
+            await asyncio.sleep(taken[1])
+        for _ in range(20):
+            slot = taken[0]
+            assert slot is not None
+            await store.finish_pace_slot(slot)
+            while (taken := await store.take_pace_slot("p", 1, 0.01, 0.2))[0] is None:
+                assert time.monotonic() < deadline
+                await asyncio.sleep(taken[1])
+        row = await store.db.fetch_one("SELECT count(*) AS n FROM pace_slots")
+        assert row is not None and int(row["n"]) <= 3
+    finally:
+        await store.close()
+
+
 async def test_servers_sharing_postgres_share_kies_create_limit(
     tmp_path: Path, postgres_server: str
 ) -> None:

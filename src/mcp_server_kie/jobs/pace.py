@@ -11,10 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 from collections.abc import AsyncIterator
 
 from mcp_server_kie.kie.limits import KieLimits, Paces
 from mcp_server_kie.storage import Store
+
+log = logging.getLogger(__name__)
 
 # A slot held longer than this belongs to a process that died mid-request.
 _STALE_SLOT_SECONDS = 120.0
@@ -26,6 +29,7 @@ class SharedPace:
         self._name = name
         self._limit = limit
         self.window = window
+        self._finishing: set[asyncio.Task[None]] = set()
 
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
@@ -39,7 +43,18 @@ class SharedPace:
         try:
             yield
         finally:
-            await asyncio.shield(self._store.finish_pace_slot(slot_id))
+            # The answer is in: the caller goes on while its slot is marked finished (until
+            # then the slot counts as in flight, which only ever holds the pace back).
+            finishing = asyncio.create_task(self._store.finish_pace_slot(slot_id))
+            self._finishing.add(finishing)
+            finishing.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._finishing.discard(task)
+        if not task.cancelled() and task.exception() is not None:  # the slot counts until stale
+            log.warning(
+                "could not mark a %s slot finished: %s", self._name, type(task.exception()).__name__
+            )
 
     async def hold_back(self, seconds: float) -> None:
         await self._store.pause_pace(self._name, seconds)

@@ -25,24 +25,32 @@ class PaceQueries:
 
         async def take(conn: Transaction) -> tuple[int | None, float]:
             await conn.serialize(f"pace:{pace}")
-            clock = await conn.fetch_one(f"SELECT {now_sql} AS now")
-            now = float(clock["now"]) if clock else 0.0
-            await conn.execute(
-                "DELETE FROM pace_slots WHERE pace = ? AND (finished_at <= ?"
-                " OR (finished_at IS NULL AND started_at <= ?))",
-                (pace, now - window, now - stale),
+            # One round trip reads the clock (once), the pause and the slots still counting:
+            # a finished slot for a window after its answer, an unfinished one until stale.
+            state = await conn.fetch_one(
+                f"WITH clock AS (SELECT {now_sql} AS now) SELECT clock.now AS now,"
+                " (SELECT until FROM pace_pauses WHERE pace = ?) AS until,"
+                " count(s.id) AS held,"
+                " coalesce(sum(CASE WHEN s.finished_at > clock.now - ? OR (s.finished_at IS NULL"
+                " AND s.started_at > clock.now - ?) THEN 1 ELSE 0 END), 0) AS counting,"
+                " min(CASE WHEN s.finished_at > clock.now - ? THEN s.finished_at END) AS oldest"
+                " FROM clock LEFT JOIN pace_slots s ON s.pace = ? GROUP BY clock.now",
+                (pace, window, stale, window, pace),
             )
-            paused = await conn.fetch_one("SELECT until FROM pace_pauses WHERE pace = ?", (pace,))
-            if paused is not None and float(paused["until"]) > now:
-                return None, float(paused["until"]) - now
-            rows = await conn.fetch_all(
-                "SELECT finished_at FROM pace_slots WHERE pace = ?"
-                " ORDER BY finished_at IS NULL, finished_at",
-                (pace,),
-            )
-            if len(rows) >= limit:
-                oldest = rows[0]["finished_at"]
+            assert state is not None
+            now = float(state["now"])
+            if state["until"] is not None and float(state["until"]) > now:
+                return None, float(state["until"]) - now
+            counting = int(state["counting"])
+            if counting >= limit:
+                oldest = state["oldest"]
                 return None, _NEXT_LOOK if oldest is None else float(oldest) + window - now
+            if int(state["held"]) - counting >= limit:  # slots that no longer count: clear
+                await conn.execute(  # them now and then, not on every request
+                    "DELETE FROM pace_slots WHERE pace = ? AND (finished_at <= ?"
+                    " OR (finished_at IS NULL AND started_at <= ?))",
+                    (pace, now - window, now - stale),
+                )
             row = await conn.fetch_one(
                 "INSERT INTO pace_slots (pace, started_at) VALUES (?, ?) RETURNING id",
                 (pace, now),
