@@ -10,6 +10,7 @@ left unmade when its process stopped is made by the next process's reconciler.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -170,3 +171,31 @@ async def test_a_preview_left_unmade_by_a_stopped_process_is_made_by_the_next(
             assert next_one.calls == 1
             folder = asset.path.removeprefix(media.root + "/").rsplit("/", 1)[0]
             assert await contents(media, folder) == sorted([asset.path, asset.thumbnail_path])
+
+
+async def test_previews_are_made_one_at_a_time(tmp_path: Path) -> None:
+    """A burst of completions queues its previews: one is made at a time, in the background,
+    so that previews never pile up against the completions still coming in."""
+    render = HeldRender()
+    config = SandboxConfig(api_key=SANDBOX_KEY, image_seconds=0.2)
+    database = str(tmp_path / "kie.sqlite3")
+    async with (
+        serve_sandbox(config) as sandbox,
+        engine_on(sandbox, database, None, tmp_path, render) as (engine, _),
+    ):
+        jobs = [await submit(engine, f"a wren, take {n}") for n in range(3)]
+        for job in jobs:
+            await eventually(lambda job=job: completed(engine, job.id), what="a completion")
+        await eventually(render.started.is_set, what="the first preview to start")
+        # Bounded: a second maker running beside the held one would start within this.
+        with contextlib.suppress(AssertionError):
+            await eventually(lambda: render.calls > 1, timeout=1.0, what="a second maker")
+        assert render.calls == 1
+        render.release.set()
+
+        async def all_previewed() -> bool:
+            now = [await engine.get(job.id) for job in jobs]
+            return all(j is not None and not j.assets[0].preview_pending for j in now)
+
+        await eventually(all_previewed, what="every preview to be recorded")
+        assert render.calls == 3

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from mcp_server_kie.domain import Job, JobError, TaskSnapshot, TaskState, clean_provider_text
 from mcp_server_kie.jobs.leases import Leases
@@ -26,6 +26,32 @@ log = logging.getLogger(__name__)
 
 # Retry budget for transient download failures before the job fails for good.
 _MAX_DOWNLOAD_ATTEMPTS = 3
+
+
+class InFlight:
+    """How many jobs this process is completing right now; work that can wait (previews)
+    waits for none, for a bounded time, so that it never slows a completion down."""
+
+    def __init__(self) -> None:
+        self._count = 0
+        self._none = asyncio.Event()
+        self._none.set()
+
+    @contextlib.contextmanager
+    def one(self) -> Iterator[None]:
+        self._count += 1
+        self._none.clear()
+        try:
+            yield
+        finally:
+            self._count -= 1
+            if not self._count:
+                self._none.set()
+
+    async def none_for_up_to(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._none.wait()
 
 
 def job_lease(job_id: str) -> str:
@@ -55,6 +81,7 @@ class Completer:
             weakref.WeakValueDictionary()
         )
         self._download_failures: dict[str, int] = {}
+        self.in_flight = InFlight()
 
     async def refresh(self, job_id: str) -> Job | None:
         """Ask kie for the task's state and act on it. Safe to call any number of times.
@@ -68,14 +95,15 @@ class Completer:
     async def check(self, job_id: str) -> Job | None:
         """`refresh`, except that a failed status query raises its KieError, so that the
         poller can pace itself (Retry-After) and notice a task kie.ai does not know."""
-        async with self._lock(job_id), self._hold(job_id) as held:
-            job = await self._store.get_job(job_id)
-            if not held or job is None or job.status.terminal or job.task_id is None:
-                return job  # (not held: another process is on it, and will finish it)
-            snapshot = await self._require_kie().get_task(job.family, job.task_id)
-            await self._apply(job, snapshot)
-            # Waiters first (before the lease is handed back), previews after.
-            job = await self.changed(job_id)
+        with self.in_flight.one():
+            async with self._lock(job_id), self._hold(job_id) as held:
+                job = await self._store.get_job(job_id)
+                if not held or job is None or job.status.terminal or job.task_id is None:
+                    return job  # (not held: another process is on it, and will finish it)
+                snapshot = await self._require_kie().get_task(job.family, job.task_id)
+                await self._apply(job, snapshot)
+                # Waiters first (before the lease is handed back), previews after.
+                job = await self.changed(job_id)
         if any(asset.preview_pending for asset in job.assets):
             self._on_completed(job_id)
         return job

@@ -65,9 +65,16 @@ class Engine:
         self._kie = kie
         self._not_configured = not_configured_message
         leases = Leases(store, lease_seconds)
-        self._previews = Previews(store, outputs, leases, self.signals, render_preview)
         self._completer = Completer(
-            store, self.require_kie, outputs, leases, self.signals, self._previews.schedule
+            store,
+            self.require_kie,
+            outputs,
+            leases,
+            self.signals,
+            lambda job_id: self._previews.schedule(job_id),
+        )
+        self._previews = Previews(
+            store, outputs, leases, self.signals, self._completer.in_flight, render_preview
         )
         self._deliveries = Deliveries(
             store, self._completer, hmac_key=webhook_hmac_key, clock=clock

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from mcp_server_kie.jobs.completion import InFlight
 from mcp_server_kie.jobs.leases import Leases
 from mcp_server_kie.jobs.outputs import OutputStore, Render
 from mcp_server_kie.jobs.waiters import JobSignals
@@ -27,6 +28,9 @@ from mcp_server_kie.storage import Store
 
 log = logging.getLogger(__name__)
 
+# The longest a preview waits for this process's completions in progress to end.
+_GIVE_WAY_SECONDS = 0.5
+
 
 class Previews:
     def __init__(
@@ -35,14 +39,18 @@ class Previews:
         outputs: OutputStore,
         leases: Leases,
         signals: JobSignals,
+        completing: InFlight,
         render: Render = preview_jpeg,
     ) -> None:
-        """``render`` makes a preview from a file (blocking; run in a thread)."""
+        """``completing``: the jobs being completed, which previews give way to.
+        ``render`` makes a preview from a file (blocking; run in a thread)."""
         self._store = store
         self._outputs = outputs
         self._leases = leases
         self._signals = signals
         self._render = render
+        self._completing = completing
+        self._turn = asyncio.Semaphore(1)  # one preview at a time: a burst queues, in order
         self._running: dict[str, asyncio.Task[None]] = {}  # job id -> its preview run
 
     def schedule(self, job_id: str) -> None:
@@ -61,9 +69,12 @@ class Previews:
 
     async def _make(self, job_id: str) -> None:
         try:
-            async with self._leases.hold(f"preview:{job_id}", wait=0.0) as held:
-                if held:
-                    await self._make_held(job_id)
+            async with self._turn:
+                # Completions first: a preview that can wait never competes with one.
+                await self._completing.none_for_up_to(_GIVE_WAY_SECONDS)
+                async with self._leases.hold(f"preview:{job_id}", wait=0.0) as held:
+                    if held:
+                        await self._make_held(job_id)
         except Exception:  # a preview is never worth failing anything else for
             log.exception("making the previews of job %s failed", job_id)
 
