@@ -93,6 +93,33 @@ async def test_terminal_states_are_sticky(database_url: str) -> None:
         await store.close()
 
 
+async def test_a_job_reads_back_with_every_asset_exactly_as_stored(database_url: str) -> None:
+    """Every field of every output, in index order, floats to the last digit, whichever
+    backend (PostgreSQL reads a job and its assets in one query)."""
+    store = await Store.connect(database_url)
+    try:
+        job = await store.create_job(new_job())
+        assert await store.mark_submitted(job.id, "t" * 32)
+        outputs = [
+            replace(
+                asset(index=index),
+                created_at=1764570000.1234567 + index,
+                duration=5.041666666666667 if index else None,
+                bytes=6_442_450_941,  # past 32 bits
+                preview_pending=index == 1,
+                thumbnail_path="/tmp/job_1/2.thumb.jpg" if index == 2 else None,
+            )
+            for index in (2, 0, 1)
+        ]
+        assert await store.complete_job(job.id, outputs, credits=4.0)
+        done = await store.get_job(job.id)
+        assert done is not None
+        assert done.assets == tuple(sorted(outputs, key=lambda a: a.index))
+        assert await store.get_job("job_missing") is None
+    finally:
+        await store.close()
+
+
 async def test_idempotency_key_finds_the_same_job(database_url: str) -> None:
     store = await Store.connect(database_url)
     try:

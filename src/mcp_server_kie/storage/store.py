@@ -264,6 +264,12 @@ class Store(
         return await self.db.write(update)
 
     async def get_job(self, job_id: str) -> Job | None:
+        together = self.db.dialect.job_with_assets
+        if together is not None:
+            row = await self.db.fetch_one(together, (job_id,))
+            if row is None:
+                return None
+            return job_from_row(row, tuple(asset_from_row(a) for a in row["assets"]))
         row = await self.db.fetch_one("SELECT * FROM jobs WHERE id = ?", (job_id,))
         if row is None:
             return None
