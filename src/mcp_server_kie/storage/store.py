@@ -14,20 +14,20 @@ from pathlib import Path
 
 from mcp_server_kie.domain import Asset, Job, JobError, JobStatus, TaskState
 from mcp_server_kie.storage.backends import open_database
-from mcp_server_kie.storage.database import Database, OnChange, Row, Transaction
+from mcp_server_kie.storage.database import Database, OnChange, Transaction
 from mcp_server_kie.storage.due import DueQueries
-from mcp_server_kie.storage.errors import DailyLimitReached, IdempotencyConflict
+from mcp_server_kie.storage.errors import DailyLimitReached
 from mcp_server_kie.storage.files import FileQueries
 from mcp_server_kie.storage.group_commit import GroupCommit
+from mcp_server_kie.storage.history import JobHistory, record_event
 from mcp_server_kie.storage.inbox import InboxAndPreferences
+from mcp_server_kie.storage.job_reads import JobReads, check_same_request, committed_since
 from mcp_server_kie.storage.leases import LeaseQueries
 from mcp_server_kie.storage.library import LibraryQueries
 from mcp_server_kie.storage.pace import PaceQueries
 from mcp_server_kie.storage.records import (
     OPEN_STATUSES,
     NewJob,
-    asset_from_row,
-    job_from_row,
 )
 from mcp_server_kie.storage.sqlite import SqliteDatabase
 
@@ -37,7 +37,14 @@ _WriteStep = Callable[[Transaction], Awaitable[None]]
 
 
 class Store(
-    LibraryQueries, InboxAndPreferences, LeaseQueries, PaceQueries, DueQueries, FileQueries
+    LibraryQueries,
+    InboxAndPreferences,
+    LeaseQueries,
+    PaceQueries,
+    DueQueries,
+    FileQueries,
+    JobHistory,
+    JobReads,
 ):
     """The one object the engine, tools and server hold; the SQL behind it is portable and
     runs on the Database it was opened with (SQLite or PostgreSQL)."""
@@ -101,10 +108,10 @@ class Store(
                     (new.idempotency_key,),
                 )
                 if row is not None:
-                    _check_same_request(row, new.request_hash)
+                    check_same_request(row, new.request_hash)
                     return str(row["id"])
             if daily_limit is not None:
-                committed = await _committed_since(conn, now - DAY_SECONDS)
+                committed = await committed_since(conn, now - DAY_SECONDS)
                 if committed + (new.expected_credits or 0.0) > daily_limit:
                     raise DailyLimitReached(committed, daily_limit)
             await conn.execute(
@@ -129,7 +136,7 @@ class Store(
                     now,
                 ),
             )
-            await _event(conn, new.id, None, JobStatus.PENDING, "created", now)
+            await record_event(conn, new.id, None, JobStatus.PENDING, "created", now)
             return new.id
 
         job = await self.get_job(await self.db.write(insert))
@@ -256,116 +263,9 @@ class Store(
                 f"UPDATE jobs SET status = ?, updated_at = ?, {assignments} WHERE id = ?",
                 (to.value, now, *values, job_id),
             )
-            await _event(conn, job_id, JobStatus(row["status"]), to, cause, now)
+            await record_event(conn, job_id, JobStatus(row["status"]), to, cause, now)
             if then is not None:
                 await then(conn)
             return True
 
         return await self.db.write(update)
-
-    async def get_job(self, job_id: str) -> Job | None:
-        together = self.db.dialect.job_with_assets
-        if together is not None:
-            row = await self.db.fetch_one(together, (job_id,))
-            if row is None:
-                return None
-            return job_from_row(row, tuple(asset_from_row(a) for a in row["assets"]))
-        row = await self.db.fetch_one("SELECT * FROM jobs WHERE id = ?", (job_id,))
-        if row is None:
-            return None
-        assets = await self.db.fetch_all(
-            "SELECT * FROM assets WHERE job_id = ? ORDER BY idx", (job_id,)
-        )
-        return job_from_row(row, tuple(asset_from_row(a) for a in assets))
-
-    async def find_by_idempotency_key(
-        self, key: str, request_hash: str | None = None
-    ) -> Job | None:
-        """The job first made with ``key``; IdempotencyConflict if it was made from a request
-        other than ``request_hash`` (when both are known)."""
-        row = await self.db.fetch_one(
-            "SELECT id, request_hash FROM jobs WHERE idempotency_key = ?", (key,)
-        )
-        if row is None:
-            return None
-        _check_same_request(row, request_hash)
-        return await self.get_job(str(row["id"]))
-
-    async def open_jobs(self) -> list[Job]:
-        rows = await self.db.fetch_all(
-            f"SELECT * FROM jobs WHERE status IN {_OPEN} ORDER BY created_at"
-        )
-        return [job_from_row(row, ()) for row in rows]
-
-    async def job_events(self, job_id: str) -> list[tuple[float, str | None, str, str]]:
-        rows = await self.db.fetch_all(
-            "SELECT at, from_status, to_status, cause FROM job_events WHERE job_id = ? ORDER BY id",
-            (job_id,),
-        )
-        return [(r["at"], r["from_status"], r["to_status"], r["cause"]) for r in rows]
-
-    async def record_job_note(self, job_id: str, cause: str) -> bool:
-        """Add an event to a job's history that does not change its status (for instance, a
-        task requester that stopped waiting). False when the job does not exist."""
-
-        async def note(conn: Transaction) -> bool:
-            row = await conn.fetch_one("SELECT status FROM jobs WHERE id = ?", (job_id,))
-            if row is None:
-                return False
-            status = JobStatus(row["status"])
-            await _event(conn, job_id, status, status, cause, time.time())
-            return True
-
-        return await self.db.write(note)
-
-    async def job_events_after(self, after: int, limit: int = 500) -> list[tuple[int, str]]:
-        """(event id, job id) of the job events written after event ``after``, oldest first:
-        what a resumed event stream has missed."""
-        rows = await self.db.fetch_all(
-            "SELECT id, job_id FROM job_events WHERE id > ? ORDER BY id LIMIT ?", (after, limit)
-        )
-        return [(int(r["id"]), str(r["job_id"])) for r in rows]
-
-    async def last_job_event(self) -> int:
-        """The id of the newest job event (0 when there is none)."""
-        row = await self.db.fetch_one("SELECT COALESCE(MAX(id), 0) AS last FROM job_events")
-        return int(row["last"]) if row else 0
-
-    async def credits_committed_since(self, since: float) -> float:
-        """Credits spent or at stake for jobs created since ``since`` (see _committed_since)."""
-        row = await self.db.fetch_one(_COMMITTED_SQL, (since,))
-        return float(row["committed"]) if row else 0.0
-
-
-_COMMITTED_SQL = (
-    "SELECT COALESCE(SUM(COALESCE(credits, expected_credits)), 0) AS committed FROM jobs"
-    " WHERE created_at >= ? AND (status != 'failed' OR error_category = 'uncertain')"
-)
-
-
-async def _committed_since(conn: Transaction, since: float) -> float:
-    """What kie.ai charged where known, else the expected cost of jobs that are running, done,
-    or whose submit may have gone through ("uncertain"): those are counted as spent."""
-    row = await conn.fetch_one(_COMMITTED_SQL, (since,))
-    return float(row["committed"]) if row else 0.0
-
-
-def _check_same_request(row: Row, request_hash: str | None) -> None:
-    stored = row["request_hash"]
-    if stored is not None and request_hash is not None and stored != request_hash:
-        raise IdempotencyConflict(str(row["id"]))
-
-
-async def _event(
-    conn: Transaction,
-    job_id: str,
-    from_status: JobStatus | None,
-    to_status: JobStatus,
-    cause: str,
-    at: float,
-) -> None:
-    await conn.execute(
-        "INSERT INTO job_events (job_id, at, from_status, to_status, cause) VALUES (?, ?, ?, ?, ?)",
-        (job_id, at, from_status.value if from_status else None, to_status.value, cause),
-    )
-    await conn.notify(job_id)

@@ -1,0 +1,72 @@
+"""Reading jobs back: one job with its assets, by id or by idempotency key; the open jobs;
+and the credits committed over a period (what the daily limit counts).
+"""
+
+from __future__ import annotations
+
+from mcp_server_kie.domain import Job
+from mcp_server_kie.storage.database import Database, Row, Transaction
+from mcp_server_kie.storage.errors import IdempotencyConflict
+from mcp_server_kie.storage.records import OPEN_STATUSES, asset_from_row, job_from_row
+
+
+class JobReads:
+    db: Database
+
+    async def get_job(self, job_id: str) -> Job | None:
+        together = self.db.dialect.job_with_assets
+        if together is not None:
+            row = await self.db.fetch_one(together, (job_id,))
+            if row is None:
+                return None
+            return job_from_row(row, tuple(asset_from_row(a) for a in row["assets"]))
+        row = await self.db.fetch_one("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        if row is None:
+            return None
+        assets = await self.db.fetch_all(
+            "SELECT * FROM assets WHERE job_id = ? ORDER BY idx", (job_id,)
+        )
+        return job_from_row(row, tuple(asset_from_row(a) for a in assets))
+
+    async def find_by_idempotency_key(
+        self, key: str, request_hash: str | None = None
+    ) -> Job | None:
+        """The job first made with ``key``; IdempotencyConflict if it was made from a request
+        other than ``request_hash`` (when both are known)."""
+        row = await self.db.fetch_one(
+            "SELECT id, request_hash FROM jobs WHERE idempotency_key = ?", (key,)
+        )
+        if row is None:
+            return None
+        check_same_request(row, request_hash)
+        return await self.get_job(str(row["id"]))
+
+    async def open_jobs(self) -> list[Job]:
+        rows = await self.db.fetch_all(
+            f"SELECT * FROM jobs WHERE status IN {OPEN_STATUSES} ORDER BY created_at"
+        )
+        return [job_from_row(row, ()) for row in rows]
+
+    async def credits_committed_since(self, since: float) -> float:
+        """Credits spent or at stake for jobs created since ``since`` (see committed_since)."""
+        row = await self.db.fetch_one(COMMITTED_SQL, (since,))
+        return float(row["committed"]) if row else 0.0
+
+
+COMMITTED_SQL = (
+    "SELECT COALESCE(SUM(COALESCE(credits, expected_credits)), 0) AS committed FROM jobs"
+    " WHERE created_at >= ? AND (status != 'failed' OR error_category = 'uncertain')"
+)
+
+
+async def committed_since(conn: Transaction, since: float) -> float:
+    """What kie.ai charged where known, else the expected cost of jobs that are running, done,
+    or whose submit may have gone through ("uncertain"): those are counted as spent."""
+    row = await conn.fetch_one(COMMITTED_SQL, (since,))
+    return float(row["committed"]) if row else 0.0
+
+
+def check_same_request(row: Row, request_hash: str | None) -> None:
+    stored = row["request_hash"]
+    if stored is not None and request_hash is not None and stored != request_hash:
+        raise IdempotencyConflict(str(row["id"]))
