@@ -38,7 +38,7 @@ KEY = "bench-sandbox-key"
 # Callbacks are signed and checked, as recommended for production (KIE_WEBHOOK_HMAC_KEY).
 HMAC_KEY = "bench-webhook-hmac-key"
 
-# The sidecar's uvicorn settings (server/runtime.py `_serve_sidecar`), reused wherever a bench
+# The sidecar's uvicorn settings (server/sidecar_server.py `serve_sidecar`), reused wherever a bench
 # serves an app that is compared with the sidecar or stands in for it.
 SIDECAR_UVICORN: dict[str, Any] = {
     "log_config": None,

@@ -11,14 +11,11 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 
 import httpx2
-import uvicorn
-from starlette.routing import BaseRoute
-from starlette.types import ASGIApp
 
 from mcp_server_kie.catalog import Catalogue
 from mcp_server_kie.config import MISSING_KEY_MESSAGE, Settings
@@ -44,20 +41,16 @@ from mcp_server_kie.media import (
 from mcp_server_kie.sandbox import SandboxConfig, serve_sandbox
 from mcp_server_kie.server.access import LocalAccess
 from mcp_server_kie.server.app import build_server
-from mcp_server_kie.server.cors import PathCors
-from mcp_server_kie.server.edge import ConnectionGuard, EdgeLimits
 from mcp_server_kie.server.gallery import gallery_routes
 from mcp_server_kie.server.http import mcp_http_route
 from mcp_server_kie.server.media_routes import media_routes
-from mcp_server_kie.server.ports import SidecarPort, claim_sidecar_port, url_for
-from mcp_server_kie.server.sidecar import create_sidecar, instance_id
+from mcp_server_kie.server.ports import claim_sidecar_port
+from mcp_server_kie.server.sidecar_server import serve_sidecar
 from mcp_server_kie.storage import Store
 from mcp_server_kie.tools import ToolContext
 from mcp_server_kie.tools.results import MediaLinks
 
 log = logging.getLogger(__name__)
-
-_SHUTDOWN_GRACE_SECONDS = 1
 
 
 @dataclass
@@ -156,7 +149,7 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
             routes.append(mcp_route)  # a catch-all mount: last
             await stack.enter_async_context(manager.run())
         sidecar_url = await stack.enter_async_context(
-            _serve_sidecar(engine, settings, routes, claimed, media)
+            serve_sidecar(engine, settings, routes, claimed, media)
         )
         links.http_base = claimed.url
         if sidecar_url:
@@ -251,70 +244,6 @@ def _media_store(settings: Settings) -> MediaStore:
         raise SystemExit(str(exc)) from None
     log.info("media: %s (%s)", media.root, media.backend)
     return media
-
-
-@asynccontextmanager
-async def _serve_sidecar(
-    engine: Engine,
-    settings: Settings,
-    local_routes: Sequence[BaseRoute],
-    claimed: SidecarPort,
-    media: MediaStore,
-) -> AsyncIterator[str | None]:
-    """Run the sidecar under uvicorn in this event loop, on the socket claimed at start-up
-    (none: another instance on this data directory serves it, and jobs still finish by
-    polling and through the shared store)."""
-    sock = claimed.sock
-    if sock is None:
-        yield None
-        return
-    port = sock.getsockname()[1]
-    app: ASGIApp = create_sidecar(
-        engine,
-        local_routes,
-        instance=instance_id(settings.database_path),
-        media=media,
-        database=settings.database_path,
-    )
-    if settings.cors_origins():
-        app = PathCors(app, settings.cors_origins())
-    config = uvicorn.Config(
-        app,
-        log_config=None,
-        access_log=False,
-        lifespan="off",
-        http=ConnectionGuard(EdgeLimits()).protocol(),
-        h11_max_incomplete_event_size=16 * 1024,  # a request head larger than this: 400
-        timeout_keep_alive=5,
-        limit_concurrency=1000,
-        # Whatever is still sending after this (a slow download) is cut off.
-        timeout_graceful_shutdown=_SHUTDOWN_GRACE_SECONDS,
-    )
-    server = _SidecarServer(config)
-    task = asyncio.create_task(server.serve(sockets=[sock]), name="kie-sidecar")
-    async with asyncio.timeout(10):
-        while not server.started and not task.done():  # noqa: ASYNC110 - uvicorn offers a flag only
-            await asyncio.sleep(0.01)
-    if task.done():
-        task.result()
-    url = url_for(settings.webhook_host, port)
-    log.info("webhook sidecar listening on %s", url)
-    try:
-        yield url
-    finally:
-        engine.signals.drop_watchers()  # ends open /events streams (gallery tabs)
-        server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(task, timeout=5)
-        sock.close()
-
-
-class _SidecarServer(uvicorn.Server):
-    """uvicorn without its signal handling: the CLI owns SIGINT/SIGTERM for the process."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:
