@@ -132,10 +132,18 @@ MIGRATIONS: tuple[str, ...] = (
     # Dropping the old column first lets the rewrite that adds the new one reclaim its space.
     """
     CREATE FUNCTION kie_word_prefixes(words tsvector) RETURNS tsvector
-        IMMUTABLE STRICT PARALLEL SAFE LANGUAGE sql AS $$
-        SELECT coalesce(array_to_tsvector(array_agg(DISTINCT left(word, length))), '')
-        FROM unnest(tsvector_to_array(words)) AS word,
-            generate_series(1, least(length(word), 20)) AS length
+        IMMUTABLE STRICT PARALLEL SAFE LANGUAGE plpgsql AS $$
+    DECLARE
+        prefixes text[] := '{}';
+        word text;
+    BEGIN
+        FOREACH word IN ARRAY tsvector_to_array(words) LOOP
+            FOR size IN 1 .. least(length(word), 20) LOOP
+                prefixes := prefixes || left(word, size);
+            END LOOP;
+        END LOOP;
+        RETURN array_to_tsvector(prefixes);  -- sorted, each prefix once
+    END
     $$;
     ALTER TABLE jobs DROP COLUMN search;
     ALTER TABLE jobs ADD COLUMN search_prefixes TSVECTOR
