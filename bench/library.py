@@ -19,6 +19,7 @@ import asyncio
 import itertools
 import random
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -196,11 +197,13 @@ async def through_mcp(
 
 
 async def store_only(
-    store: Store, words: list[str], rng: random.Random, calls: int
+    store: Store, words: list[str], rng: random.Random, calls: int, slowest: int = 0
 ) -> dict[str, dict[str, float]]:
+    """The same queries through Store.list_jobs; with ``slowest``, the slowest searches' words
+    and times go to stderr (which word pairs are slow, and why, is read from their plans)."""
     out: dict[str, dict[str, float]] = {}
     for name, make in shapes(words, rng).items():
-        seconds = []
+        seconds, timed = [], []
         for _ in range(calls + 5):
             arguments = make()
             query = MediaQuery(
@@ -209,14 +212,24 @@ async def store_only(
                 text=arguments.get("query"),
             )
             started = time.perf_counter()
-            await store.list_jobs(query)
+            page = await store.list_jobs(query)
             seconds.append(time.perf_counter() - started)
+            timed.append((seconds[-1], arguments.get("query"), len(page.jobs)))
         out[name] = stats(seconds[5:])
+        if slowest and name == "prompt search":
+            for took, text, found in sorted(timed[5:], reverse=True)[:slowest]:
+                print(f"  {store.backend_kind} {ms(took):8.2f} ms {found:3} items {text!r}",
+                      file=sys.stderr)  # fmt: skip
     return out
 
 
 async def measure(
-    url: str | None, sizes: tuple[int, ...], calls: int, words: list[str], tmp: Path
+    url: str | None,
+    sizes: tuple[int, ...],
+    calls: int,
+    words: list[str],
+    tmp: Path,
+    slowest: int = 0,
 ) -> dict[str, Any]:
     """Fill one backend size by size; after each fill, time the store alone and the server."""
     rng = random.Random(5)
@@ -238,7 +251,7 @@ async def measure(
             out["fill_seconds"][size] = round(time.perf_counter() - t0, 1)
             stored = size
             assert await store.count("jobs") == size
-            out["sql"][size] = await store_only(store, words, rng, calls)
+            out["sql"][size] = await store_only(store, words, rng, calls, slowest)
         finally:
             await store.close()
         server = await StdioServer.start(env, data_dir / "server.log")
@@ -255,7 +268,7 @@ def row(
 ) -> Row:
     now, before = measured["mcp"][size][shape], measured["mcp"][smaller][shape]
     sql = measured["sql"][size][shape]
-    target = TARGET_MS[size]
+    target = TARGET_MS.get(size, 30.0)
     prefix = "" if backend == "SQLite" else f"{backend}: "
     return Row(
         f"{prefix}list_media, page of 50, {shape}: p99 at {size:,} items (p50 "
@@ -274,23 +287,45 @@ def row(
     )
 
 
+def sizes_option(text: str) -> tuple[int, ...]:
+    sizes = tuple(sorted({int(size.replace("_", "")) for size in text.split(",")}))
+    if not sizes or sizes[0] <= 0:
+        raise ValueError(f"sizes must be positive item counts: {text!r}")
+    return sizes
+
+
+OPTIONS = (
+    ("--sizes", {"type": sizes_option, "help": "library sizes, e.g. 10000,100000 (a partial "
+                 "run; default 10000,100000,1000000, smoke 1000,5000,10000)"}),
+    ("--backend", {"choices": ("sqlite", "postgresql"), "help": "one backend (default: both)"}),
+    ("--slowest", {"type": int, "default": 0, "help": "print the N slowest searches' words "
+                   "and times per size and backend to stderr"}),
+)  # fmt: skip
+
+
 async def main() -> None:
-    args = parse_args(__doc__)
+    args = parse_args(__doc__, OPTIONS)
     started = setup()
-    sizes = (1_000, 5_000, 10_000) if args.smoke else (10_000, 100_000, 1_000_000)
+    sizes = args.sizes or ((1_000, 5_000, 10_000) if args.smoke else (10_000, 100_000, 1_000_000))
     calls = 10 if args.smoke else 200
     words = vocabulary(random.Random(5))
     result = Result(5, "Library", args.smoke)
     by_backend: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="bench-library-") as tmp:
-        by_backend["SQLite"] = await measure(None, sizes, calls, words, Path(tmp))
-        with postgres_server() as url:
-            by_backend["PostgreSQL"] = await measure(url, sizes, calls, words, Path(tmp))
-    small, middle, large = sizes
+        if args.backend in (None, "sqlite"):
+            by_backend["SQLite"] = await measure(None, sizes, calls, words, Path(tmp), args.slowest)
+        if args.backend in (None, "postgresql"):
+            with postgres_server() as url:
+                by_backend["PostgreSQL"] = await measure(
+                    url, sizes, calls, words, Path(tmp), args.slowest
+                )
+    # Every shape at the second size against the first; prompt search at each larger size
+    # against the one before (the default run: 100,000 ÷ 10,000 and 1,000,000 ÷ 100,000).
+    pairs = list(itertools.pairwise(sizes)) or [(sizes[0], sizes[0])]
     for backend, measured in by_backend.items():
-        for shape in measured["mcp"][middle]:
-            result.rows.append(row(backend, shape, measured, middle, small))
-        result.rows.append(row(backend, "prompt search", measured, large, middle))
+        for index, (smaller, size) in enumerate(pairs):
+            for shape in measured["mcp"][size] if index == 0 else ["prompt search"]:
+                result.rows.append(row(backend, shape, measured, size, smaller))
     result.notes.append(
         f"{calls} calls per query shape, size and backend after 5 warm-up calls, one at a time, "
         "over stdio (2025-11-25 handshake). Filling took "

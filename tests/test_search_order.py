@@ -178,9 +178,10 @@ async def test_a_rare_word_sorts_only_its_own_matches(database_url: str) -> None
         else:
             # Three matches in 3,000: reading them and sorting those three beats walking the
             # date index through every job (the planner's choice); a sort, if any, is of the
-            # few rows the planner expects to match.
+            # few rows the planner expects to match (a word missing from the statistics'
+            # commonest prefixes is estimated at half the rarest one's frequency: a handful).
             sorted_rows = [int(n) for n in re.findall(r"Sort  \(cost=\S+ rows=(\d+)", text)]
-            assert all(n <= 10 for n in sorted_rows), text
+            assert all(n <= 30 for n in sorted_rows), text
         page = await store.list_jobs(MediaQuery(limit=50, text="zebra"))
         assert [job.id for job in page.jobs] == ["job_002000", "job_001000", "job_000000"]
     finally:

@@ -75,6 +75,23 @@ def prompt_words(text: str) -> list[str]:
     return [str(word) for word in _WORD.findall(text)[:20]]
 
 
+def essential_words(words: Sequence[str]) -> list[str]:
+    """``words`` without those that another word implies: a prompt word that starts with
+    "holholque" starts with "holhol" too, so "holhol holholque" finds what "holholque" finds
+    (and a duplicate adds nothing), but an index asked for both would read both word lists.
+    Letter case is ignored for ASCII words only, whose case folding is the same everywhere."""
+    lower = [word.lower() if word.isascii() else word for word in words]
+    return [
+        word
+        for i, word in enumerate(words)
+        if not any(
+            other.startswith(lower[i]) and (other != lower[i] or j < i)
+            for j, other in enumerate(lower)
+            if j != i
+        )
+    ]
+
+
 def page_sql(query: MediaQuery, dialect: Dialect) -> tuple[str, list[object]]:
     """The SELECT that list_jobs runs for ``query``: one page of ``jobs`` rows and one extra, so
     the caller knows whether another page exists. A prompt search is the backend's own query
@@ -102,7 +119,12 @@ def page_sql(query: MediaQuery, dialect: Dialect) -> tuple[str, list[object]]:
     words = prompt_words(query.text) if query.text is not None else None
     if words:
         page = SearchPage(
-            words, conditions, params, query.newest_first, query.after, query.limit + 1
+            essential_words(words),
+            conditions,
+            params,
+            query.newest_first,
+            query.after,
+            query.limit + 1,
         )
         return dialect.search_page(page)
     if words is not None:  # a search with no words in it finds nothing

@@ -27,11 +27,11 @@ from mcp_server_kie.storage.database import (
     OnChange,
     Params,
     Row,
-    SearchPage,
     Transaction,
 )
 from mcp_server_kie.storage.errors import DatabaseUnavailable
 from mcp_server_kie.storage.postgres.schema import MIGRATIONS
+from mcp_server_kie.storage.postgres.search import search_page
 
 log = logging.getLogger(__name__)
 
@@ -57,28 +57,10 @@ def _sql(sql: str) -> bytes:
     return sql.replace("%", "%%").replace("?", "%s").encode()
 
 
-def _search_page(page: SearchPage) -> tuple[str, list[object]]:
-    """Every word as a word prefix, newest first through the (created_at, id) index. The
-    planner weighs the words' frequency (ANALYZE keeps the tsvector's commonest words): a common
-    word walks the index and stops after a page; a rare one reads its few matches from the GIN
-    index and sorts only those. The query is written into the SQL, not passed as a parameter:
-    a prepared statement's generic plan (psycopg prepares a query it sees five times) would
-    assume a default frequency and could sort every match of a common word. Words are runs of
-    word characters (prompt_words), so they hold no quote; doubling quotes keeps it so."""
-    query = " & ".join(f"'{word}':*" for word in page.words).replace("'", "''")
-    conditions = [*page.conditions, f"search @@ to_tsquery('simple', '{query}')"]
-    order = "DESC" if page.newest_first else "ASC"
-    sql = (
-        f"SELECT * FROM jobs WHERE {' AND '.join(conditions)}"
-        f" ORDER BY created_at {order}, id {order} LIMIT ?"
-    )
-    return sql, [*page.params, page.fetch]
-
-
 DIALECT = Dialect(
     name="postgresql",
     for_update=" FOR UPDATE",
-    search_page=_search_page,
+    search_page=search_page,
     search_sorted=True,
     clear_search=None,
     now="extract(epoch FROM clock_timestamp())::double precision",
