@@ -1,4 +1,4 @@
-# `make bench` runs every benchmark (about six minutes) and rewrites BENCHMARKS.md;
+# `make bench` runs every benchmark (about 45 minutes on 2 cores) and rewrites BENCHMARKS.md;
 # `make bench-smoke` checks that the scripts work, in seconds. See scripts/bench.
 .PHONY: bench bench-smoke
 

@@ -165,7 +165,7 @@ def render(results: list[dict[str, Any]], smoke: bool) -> str:
         )
         out.append("")
     out += [
-        "Reproduce: `make bench` (or `scripts/bench`), about fifteen minutes; `scripts/bench "
+        "Reproduce: `make bench` (or `scripts/bench`), about 45 minutes on 2 cores; `scripts/bench "
         "--only library` runs one; `--smoke` checks them all in seconds.",
         "",
     ]
