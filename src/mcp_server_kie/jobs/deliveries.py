@@ -88,6 +88,8 @@ class Deliveries:
         kept = await self._store.keep_delivery(
             job_id, redact_body(body, token), MAX_DELIVERIES_PER_JOB
         )
+        if kept is Kept.UNKNOWN_JOB:  # deleted since its check (another process's clean-up)
+            raise CallbackRejected(404, "unknown job")
         if kept is Kept.INBOX_FULL:
             log.warning("job %s: inbox full; delivery acknowledged, not stored", job_id)
         return kept is Kept.STORED
