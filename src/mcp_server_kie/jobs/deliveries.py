@@ -11,6 +11,7 @@ import secrets
 import time
 from collections.abc import Callable
 
+from mcp_server_kie.jobs.ack_gate import AckGate
 from mcp_server_kie.jobs.callbacks import MAX_DELIVERIES_PER_JOB, CallbackRejected, decode_callback
 from mcp_server_kie.jobs.completion import Completer
 from mcp_server_kie.jobs.inbox_workers import InboxWorkers
@@ -40,7 +41,8 @@ class Deliveries:
         self._completer = completer
         self._hmac_key = hmac_key or None
         self._clock = clock
-        self._workers = InboxWorkers(store, self.process)
+        self._gate = AckGate()
+        self._workers = InboxWorkers(store, self.process, gate=self._gate)
 
     async def accept(
         self,
@@ -62,7 +64,19 @@ class Deliveries:
         strict parse of the body (400); in HMAC mode, the signature over the body's task id,
         fresh within 300 s (401); that task id is the job's own (401 in HMAC mode, else 400).
         Raises CallbackRejected, with no state change, for anything unauthentic or malformed.
+        Background processing holds back (briefly) while callbacks are being accepted.
         """
+        with self._gate.accepting_one():
+            return await self._accept(job_id, token, body, timestamp, signature)
+
+    async def _accept(
+        self,
+        job_id: str,
+        token: str | None,
+        body: bytes,
+        timestamp: str | None,
+        signature: str | None,
+    ) -> bool:
         target = await self._store.callback_target(job_id)
         if target is None or target.token_hash is None:
             raise CallbackRejected(404, "unknown job")
@@ -88,6 +102,8 @@ class Deliveries:
         kept = await self._store.keep_delivery(
             job_id, redact_body(body, token), MAX_DELIVERIES_PER_JOB
         )
+        if kept is Kept.UNKNOWN_JOB:  # deleted since its check (another process's clean-up)
+            raise CallbackRejected(404, "unknown job")
         if kept is Kept.INBOX_FULL:
             log.warning("job %s: inbox full; delivery acknowledged, not stored", job_id)
         return kept is Kept.STORED

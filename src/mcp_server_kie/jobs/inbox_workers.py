@@ -16,6 +16,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from mcp_server_kie.jobs.ack_gate import AckGate
 from mcp_server_kie.storage import Store
 
 log = logging.getLogger(__name__)
@@ -34,9 +35,11 @@ class InboxWorkers:
         *,
         workers: int = WORKERS,
         max_queued: int = MAX_QUEUED,
+        gate: AckGate | None = None,
     ) -> None:
         """``process(job_id)`` acts on the job's stored deliveries (and marks them
-        processed); it is never run twice at once for one job."""
+        processed); it is never run twice at once for one job. ``gate``: when given, a
+        worker lets the callbacks being acknowledged go first (briefly) before each job."""
         self._store = store
         self._process = process
         self._workers = workers
@@ -46,6 +49,7 @@ class InboxWorkers:
         self._again: set[str] = set()  # running jobs that got another delivery meanwhile
         self._in_inbox_only = False  # a job was left in the inbox: read it from there later
         self._tasks: set[asyncio.Task[None]] = set()
+        self._gate = gate
 
     @property
     def backlog(self) -> int:
@@ -84,6 +88,8 @@ class InboxWorkers:
                 return
             self._running.add(job_id)
             try:
+                if self._gate is not None:
+                    await self._gate.quiet()
                 await self._run(job_id)
             finally:
                 self._running.discard(job_id)

@@ -197,7 +197,8 @@ class Fetcher:
             raise DownloadError(
                 "network", f"the download broke off ({type(exc).__name__})", retryable=True
             ) from None
-        return part.finish()
+        # fsync off the event loop: the sidecar's acknowledgements run on it meanwhile
+        return await asyncio.to_thread(part.finish)
 
     async def _open(self, url: str, headers: dict[str, str]) -> httpx2.Response:
         """Send the GET, following at most ``max_redirects`` redirects, each one re-checked."""

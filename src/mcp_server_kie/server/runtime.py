@@ -206,6 +206,9 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
         )
 
 
+_heap_frozen = False
+
+
 async def _follow_changes(engine: Engine, stack: AsyncExitStack) -> None:
     """Hear of jobs other replicas change (PostgreSQL LISTEN/NOTIFY), from before the first
     request: a waiter here is woken by a completion there."""

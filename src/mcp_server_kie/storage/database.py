@@ -30,6 +30,11 @@ class Transaction(Protocol):
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]: ...
 
+    async def fetch_each(self, sql: str, rows: Sequence[Params]) -> list[Row | None]:
+        """Run ``sql`` once per parameter row, in order; each run's first row (RETURNING), or
+        None. (PostgreSQL: the runs are sent together, one round trip for all.)"""
+        ...
+
     async def serialize(self, name: str) -> None:
         """Wait until no other transaction, in any process, holds ``name``; hold it until
         this one ends. (SQLite: already so, one writer holds the whole file.)"""

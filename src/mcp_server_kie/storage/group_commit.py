@@ -6,6 +6,11 @@ gets the error and nothing of theirs is kept. While one transaction commits, the
 arrive meanwhile queue for the next one, so the batch grows with the load and a lone step
 waits for nobody. A caller cancelled meanwhile does not withdraw its step: it is committed all
 the same (as a single write would be).
+
+BatchCommit is the same with the batch's work given whole: one function runs every caller's
+item in the open transaction and returns their results in order, so a backend can send the
+batch's statements together (PostgreSQL: one round trip for the batch, not one per item).
+GroupCommit is a BatchCommit whose items are steps, run one after another.
 """
 
 from __future__ import annotations
@@ -13,46 +18,51 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar, cast
 
 from mcp_server_kie.storage.database import Database, Transaction
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+Item = TypeVar("Item")
+R = TypeVar("R")
 Step = Callable[[Transaction], Awaitable[T]]
+BatchFn = Callable[[Transaction, list[Item]], Awaitable[list[R]]]
 
 # Steps per transaction: bounds one transaction's time on the writer (other writes wait for it).
 MAX_BATCH = 256
 
 
-class _Queued(Generic[T]):
-    __slots__ = ("done", "step")
+class _Queued(Generic[Item, R]):
+    __slots__ = ("done", "item")
 
-    def __init__(self, step: Step[T], done: asyncio.Future[T]) -> None:
-        self.step = step
+    def __init__(self, item: Item, done: asyncio.Future[R]) -> None:
+        self.item = item
         self.done = done
 
 
-class GroupCommit:
-    """One queue of steps and at most one task committing them, batch after batch."""
+class BatchCommit(Generic[Item, R]):
+    """One queue of items and at most one task committing them, batch after batch."""
 
-    def __init__(self, db: Database, max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, db: Database, run_all: BatchFn[Item, R], max_batch: int = MAX_BATCH) -> None:
+        """``run_all(conn, items)``: every item's result, in order, in the open transaction."""
         self._db = db
+        self._run_all = run_all
         self._max_batch = max_batch
-        self._queue: list[_Queued[Any]] = []
+        self._queue: list[_Queued[Item, R]] = []
         self._committer: asyncio.Task[None] | None = None
 
-    async def run(self, step: Step[T]) -> T:
-        """``step``'s result, once the transaction that ran it has committed."""
-        done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Queued(step, done))
+    async def run(self, item: Item) -> R:
+        """``item``'s result, once the transaction that ran it has committed."""
+        done: asyncio.Future[R] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Queued(item, done))
         if self._committer is None:
             self._committer = asyncio.create_task(self._commit_all(), name="kie-group-commit")
         return await asyncio.shield(done)
 
     async def close(self) -> None:
-        """Wait until every step handed over so far has committed (or failed)."""
+        """Wait until every item handed over so far has committed (or failed)."""
         if self._committer is not None:
             await asyncio.wait({self._committer})
 
@@ -68,12 +78,14 @@ class GroupCommit:
                 queued.done.cancel()
             self._queue.clear()
 
-    async def _commit(self, batch: list[_Queued[Any]]) -> None:
-        async def all_steps(conn: Transaction) -> list[object]:
-            return [await queued.step(conn) for queued in batch]
+    async def _commit(self, batch: list[_Queued[Item, R]]) -> None:
+        items = [queued.item for queued in batch]
+
+        async def all_items(conn: Transaction) -> list[R]:
+            return await self._run_all(conn, items)
 
         try:
-            results = await self._db.write(all_steps)
+            results = await self._db.write(all_items)
         except BaseException as exc:  # every caller learns of it; theirs may not be kept
             log.warning("a group of %d writes failed: %s", len(batch), type(exc).__name__)
             for queued in batch:
@@ -85,3 +97,22 @@ class GroupCommit:
         for queued, result in zip(batch, results, strict=True):
             if not queued.done.done():
                 queued.done.set_result(result)
+
+
+async def _each_step(conn: Transaction, steps: list[Step[object]]) -> list[object]:
+    return [await step(conn) for step in steps]
+
+
+class GroupCommit:
+    """Steps (functions of the open transaction) committed together, each in its turn."""
+
+    def __init__(self, db: Database, max_batch: int = MAX_BATCH) -> None:
+        self._steps: BatchCommit[Step[object], object] = BatchCommit(db, _each_step, max_batch)
+
+    async def run(self, step: Step[T]) -> T:
+        """``step``'s result, once the transaction that ran it has committed."""
+        return cast(T, await self._steps.run(step))
+
+    async def close(self) -> None:
+        """Wait until every step handed over so far has committed (or failed)."""
+        await self._steps.close()

@@ -10,15 +10,9 @@ import time
 from typing import NamedTuple
 
 from mcp_server_kie.storage.database import Database, Transaction
-from mcp_server_kie.storage.group_commit import GroupCommit
+from mcp_server_kie.storage.group_commit import BatchCommit, GroupCommit
 from mcp_server_kie.storage.records import OPEN_STATUSES, Delivery
-
-
-class CallbackTarget(NamedTuple):
-    """What checking a callback for a job needs, read in one query."""
-
-    token_hash: str | None
-    task_id: str | None
+from mcp_server_kie.storage.targets import CallbackTarget, KnownTargets
 
 
 class Kept(enum.Enum):
@@ -27,12 +21,24 @@ class Kept(enum.Enum):
     STORED = "stored"
     DUPLICATE = "the same body is already stored"
     JOB_ENDED = "the job has already ended"
+    UNKNOWN_JOB = "no such job (deleted since it was checked)"
     INBOX_FULL = "the job's inbox is full"
+
+
+class Keep(NamedTuple):
+    """One authentic delivery to store (keep_delivery)."""
+
+    job_id: str
+    body: bytes
+    digest: str
+    max_rows: int
 
 
 class InboxAndPreferences:
     db: Database
     inbox_commits: GroupCommit  # deliveries arriving together share one transaction
+    delivery_commits: BatchCommit[Keep, Kept]  # keep_all: kept deliveries, a batch at a time
+    known_targets: KnownTargets  # of the jobs this process created and submitted
 
     async def preferences(self) -> dict[str, object]:
         rows = await self.db.fetch_all("SELECT key, value FROM preferences ORDER BY key")
@@ -73,7 +79,11 @@ class InboxAndPreferences:
         return await self.inbox_commits.run(insert)
 
     async def callback_target(self, job_id: str) -> CallbackTarget | None:
-        """The job's callback token hash and kie task id; None for an unknown job."""
+        """The job's callback token hash and kie task id; None for an unknown job. A job this
+        process submitted is answered from memory (storage/targets.py)."""
+        known = self.known_targets.get(job_id)
+        if known is not None:
+            return known
         row = await self.db.fetch_one(
             "SELECT callback_token_hash, task_id FROM jobs WHERE id = ?", (job_id,)
         )
@@ -82,31 +92,13 @@ class InboxAndPreferences:
         return CallbackTarget(row["callback_token_hash"] or None, row["task_id"])
 
     async def keep_delivery(self, job_id: str, body: bytes, max_rows: int) -> Kept:
-        """Store an authentic delivery for a running job, unless the job has ended, the same
+        """Store an authentic delivery for a running job, unless the job has ended (or is gone:
+        UNKNOWN_JOB), the same
         body is already stored for it, or it already holds ``max_rows`` deliveries: decided
         in the transaction that stores it, which it shares with the deliveries that arrive
         together (group commit). Returns once that transaction has committed."""
-        digest = hashlib.sha256(body).hexdigest()
-
-        async def insert(conn: Transaction) -> Kept:
-            row = await conn.fetch_one(
-                "SELECT status IN " + OPEN_STATUSES + " AS running,"
-                " (SELECT count(*) FROM webhook_inbox WHERE job_id = ?) AS held"
-                " FROM jobs WHERE id = ?",
-                (job_id, job_id),
-            )
-            if row is None or not row["running"]:
-                return Kept.JOB_ENDED
-            if int(row["held"]) >= max_rows:
-                return Kept.INBOX_FULL
-            stored = await conn.fetch_one(
-                "INSERT INTO webhook_inbox (job_id, received_at, body, digest)"
-                " VALUES (?, ?, ?, ?) ON CONFLICT (job_id, digest) DO NOTHING RETURNING id",
-                (job_id, time.time(), body, digest),
-            )
-            return Kept.STORED if stored is not None else Kept.DUPLICATE
-
-        return await self.inbox_commits.run(insert)
+        keep = Keep(job_id, body, hashlib.sha256(body).hexdigest(), max_rows)
+        return await self.delivery_commits.run(keep)
 
     async def jobs_with_pending_deliveries(self, limit: int) -> list[str]:
         """Up to ``limit`` jobs that have unprocessed deliveries, oldest delivery first."""
@@ -166,3 +158,48 @@ class InboxAndPreferences:
             raise ValueError(f"unknown table {table!r}")
         row = await self.db.fetch_one(f"SELECT count(*) AS n FROM {table}")
         return int(row["n"]) if row else 0
+
+
+async def keep_all(conn: Transaction, batch: list[Keep]) -> list[Kept]:
+    """keep_delivery's work for a batch, in one transaction: one INSERT per delivery that
+    stores it only for a running job with room, all sent together, in order; the few not
+    stored are then told apart as they stood at their turn (ended, then full, then duplicate)."""
+    now = time.time()
+    stored = await conn.fetch_each(
+        "INSERT INTO webhook_inbox (job_id, received_at, body, digest)"
+        " SELECT ?, ?, ?, ? WHERE EXISTS"
+        f" (SELECT 1 FROM jobs WHERE id = ? AND status IN {OPEN_STATUSES})"
+        " AND (SELECT count(*) FROM webhook_inbox WHERE job_id = ?) < ?"
+        " ON CONFLICT (job_id, digest) DO NOTHING RETURNING id",
+        [(k.job_id, now, k.body, k.digest, k.job_id, k.job_id, k.max_rows) for k in batch],
+    )
+    kept: list[Kept] = []
+    for turn, (keep, row) in enumerate(zip(batch, stored, strict=True)):
+        if row is not None:
+            kept.append(Kept.STORED)
+            continue
+        # Rows its job holds now, less those stored after its turn.
+        later = sum(
+            1
+            for other, found in zip(batch[turn + 1 :], stored[turn + 1 :], strict=True)
+            if other.job_id == keep.job_id and found is not None
+        )
+        kept.append(await _not_kept(conn, keep, later))
+    return kept
+
+
+async def _not_kept(conn: Transaction, keep: Keep, stored_later: int) -> Kept:
+    """Why ``keep`` was not stored, given ``stored_later`` rows of its job stored after it."""
+    row = await conn.fetch_one(
+        "SELECT status IN " + OPEN_STATUSES + " AS running,"
+        " (SELECT count(*) FROM webhook_inbox WHERE job_id = ?) AS held"
+        " FROM jobs WHERE id = ?",
+        (keep.job_id, keep.job_id),
+    )
+    if row is None:
+        return Kept.UNKNOWN_JOB
+    if not row["running"]:
+        return Kept.JOB_ENDED
+    if int(row["held"]) - stored_later >= keep.max_rows:
+        return Kept.INBOX_FULL
+    return Kept.DUPLICATE

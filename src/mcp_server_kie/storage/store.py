@@ -18,9 +18,9 @@ from mcp_server_kie.storage.database import Database, OnChange, Transaction
 from mcp_server_kie.storage.due import DueQueries
 from mcp_server_kie.storage.errors import DailyLimitReached
 from mcp_server_kie.storage.files import FileQueries
-from mcp_server_kie.storage.group_commit import GroupCommit
+from mcp_server_kie.storage.group_commit import BatchCommit, GroupCommit
 from mcp_server_kie.storage.history import JobHistory, record_event
-from mcp_server_kie.storage.inbox import InboxAndPreferences
+from mcp_server_kie.storage.inbox import InboxAndPreferences, keep_all
 from mcp_server_kie.storage.job_reads import JobReads, check_same_request, committed_since
 from mcp_server_kie.storage.leases import LeaseQueries
 from mcp_server_kie.storage.library import LibraryQueries
@@ -30,6 +30,7 @@ from mcp_server_kie.storage.records import (
     NewJob,
 )
 from mcp_server_kie.storage.sqlite import SqliteDatabase
+from mcp_server_kie.storage.targets import KnownTargets
 
 _OPEN = OPEN_STATUSES
 DAY_SECONDS = 24 * 60 * 60
@@ -52,6 +53,8 @@ class Store(
     def __init__(self, db: Database) -> None:
         self.db = db
         self.inbox_commits = GroupCommit(db)
+        self.delivery_commits = BatchCommit(db, keep_all)
+        self.known_targets = KnownTargets()
 
     @classmethod
     async def open(cls, path: Path) -> Store:
@@ -88,6 +91,7 @@ class Store(
 
     async def close(self) -> None:
         await self.inbox_commits.close()
+        await self.delivery_commits.close()
         await self.db.close()
 
     # ------------------------------------------------------------------ jobs
@@ -141,11 +145,13 @@ class Store(
 
         job = await self.get_job(await self.db.write(insert))
         assert job is not None
+        if job.id == new.id:
+            self.known_targets.created(new.id, new.callback_token_hash)
         return job
 
     async def mark_submitted(self, job_id: str, task_id: str) -> bool:
         """pending -> processing, recording kie's task id."""
-        return await self._transition(
+        moved = await self._transition(
             job_id,
             JobStatus.PROCESSING,
             "submitted to kie.ai",
@@ -153,13 +159,16 @@ class Store(
             (task_id,),
             only_from=(JobStatus.PENDING,),
         )
+        if moved:
+            self.known_targets.submitted(job_id, task_id)
+        return moved
 
     async def adopt_task(self, job_id: str, task_id: str) -> bool:
         """pending -> processing with the task id an authentic callback names, for a job whose
         create response never came back; False if it is not pending or the id is taken."""
         if await self.db.fetch_one("SELECT 1 FROM jobs WHERE task_id = ?", (task_id,)):
             return False
-        return await self._transition(
+        moved = await self._transition(
             job_id,
             JobStatus.PROCESSING,
             "task id taken from kie.ai's callback",
@@ -167,6 +176,9 @@ class Store(
             (task_id,),
             only_from=(JobStatus.PENDING,),
         )
+        if moved:
+            self.known_targets.submitted(job_id, task_id)
+        return moved
 
     async def set_task_state(self, job_id: str, state: TaskState) -> None:
         """Record kie's latest non-terminal state; never touches a terminal job."""

@@ -14,7 +14,7 @@ import asyncio
 import hashlib
 import logging
 import secrets
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -90,6 +90,16 @@ class PostgresTransaction:
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
         cursor = await self._conn.execute(_sql(sql), tuple(params))
         return list(await cursor.fetchall())
+
+    async def fetch_each(self, sql: str, rows: Sequence[Params]) -> list[Row | None]:
+        if not rows:
+            return []
+        async with self._conn.cursor() as cursor:  # pipelined: one round trip for all
+            await cursor.executemany(_sql(sql), [tuple(r) for r in rows], returning=True)
+            found: list[Row | None] = [await cursor.fetchone()]
+            while cursor.nextset():
+                found.append(await cursor.fetchone())
+        return found
 
     async def serialize(self, name: str) -> None:
         await self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(name),))

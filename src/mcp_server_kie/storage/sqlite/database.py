@@ -18,7 +18,7 @@ import asyncio
 import collections
 import logging
 import sqlite3
-from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -67,6 +67,9 @@ class SqliteTransaction:
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
         return list(self._conn.execute(sql, tuple(params)).fetchall())
+
+    async def fetch_each(self, sql: str, rows: Sequence[Params]) -> list[Row | None]:
+        return [self._conn.execute(sql, tuple(r)).fetchone() for r in rows]
 
     async def serialize(self, name: str) -> None:
         """Nothing to do: BEGIN IMMEDIATE already made this the only writer of the file."""

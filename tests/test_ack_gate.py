@@ -1,0 +1,30 @@
+"""Background processing lets the callbacks being accepted go first, and is never starved:
+a worker waits for the acceptances in flight to end, or for its bound, whichever is first."""
+
+from __future__ import annotations
+
+import asyncio
+
+from mcp_server_kie.jobs.ack_gate import AckGate
+
+
+async def test_a_worker_waits_while_a_callback_is_being_accepted() -> None:
+    gate = AckGate(quiet=0.0, max_hold=3600.0)
+    with gate.accepting_one():
+        waiting = asyncio.create_task(gate.quiet())
+        for _ in range(100):  # the loop goes round; the worker is still held
+            await asyncio.sleep(0)
+        assert not waiting.done()
+    await asyncio.wait_for(waiting, timeout=10)
+    assert gate.accepting == 0
+
+
+async def test_a_worker_is_never_held_past_its_bound() -> None:
+    gate = AckGate(quiet=3600.0, max_hold=0.01)
+    with gate.accepting_one():
+        await asyncio.wait_for(gate.quiet(), timeout=10)  # returns though one is in flight
+
+
+async def test_nothing_in_flight_lets_a_worker_start_at_once() -> None:
+    gate = AckGate(quiet=3600.0, max_hold=3600.0)
+    await asyncio.wait_for(gate.quiet(), timeout=10)  # never accepted anything: quiet already

@@ -1,0 +1,115 @@
+"""keep_delivery on each backend: what becomes of authentic deliveries that commit together
+(one batch, sent to PostgreSQL in one go) and one at a time: stored, duplicate, inbox full,
+job ended, decided in order within the batch. And callback_target, which answers from memory
+for the jobs this process submitted: never a pair the database does not hold."""
+
+from __future__ import annotations
+
+import asyncio
+
+from mcp_server_kie.domain import ApiFamily, MediaKind
+from mcp_server_kie.storage import NewJob, Store
+from mcp_server_kie.storage.inbox import Kept
+from mcp_server_kie.storage.targets import KnownTargets
+
+
+def running_job(job_id: str) -> NewJob:
+    return NewJob(
+        id=job_id,
+        kind=MediaKind.IMAGE,
+        family=ApiFamily.MARKET,
+        model="google/nano-banana",
+        prompt="a cat",
+        params={},
+        callback_token_hash="ab" * 32,
+        callback_expected=True,
+        idempotency_key=None,
+        expected_credits=None,
+    )
+
+
+async def test_deliveries_committed_together_are_decided_in_order(database_url: str) -> None:
+    store = await Store.connect(database_url)
+    try:
+        await store.create_job(running_job("job_a"))
+        await store.create_job(running_job("job_b"))
+        await store.create_job(running_job("job_ended"))
+        await store.mark_submitted("job_ended", "t" * 32)
+        assert await store.complete_job("job_ended", [], credits=None)
+
+        asked = [
+            ("job_a", b'{"n": 1}'),
+            ("job_ended", b'{"n": 1}'),
+            ("job_a", b'{"n": 1}'),  # the same body again, in the same batch
+            ("job_b", b'{"n": 1}'),  # the same body for another job is its own
+            ("job_a", b'{"n": 2}'),
+            ("job_missing", b'{"n": 1}'),
+            ("job_a", b'{"n": 3}'),
+            ("job_a", b'{"n": 4}'),  # a fourth row: over the bound of 3
+            ("job_a", b'{"n": 1}'),  # full and a duplicate: full is told first
+        ]
+        kept = await asyncio.gather(*(store.keep_delivery(j, b, 3) for j, b in asked))
+
+        assert kept == [
+            Kept.STORED,
+            Kept.JOB_ENDED,
+            Kept.DUPLICATE,
+            Kept.STORED,
+            Kept.STORED,
+            Kept.UNKNOWN_JOB,
+            Kept.STORED,
+            Kept.INBOX_FULL,
+            Kept.INBOX_FULL,
+        ]
+        assert await store.count_deliveries("job_a") == 3
+        assert await store.count_deliveries("job_b") == 1
+        assert await store.count_deliveries("job_ended") == 0
+        bodies = [d.body for d in await store.pending_deliveries("job_a")]
+        assert bodies == [b'{"n": 1}', b'{"n": 2}', b'{"n": 3}']
+
+        # One at a time, later: the same decisions from what is stored.
+        assert await store.keep_delivery("job_b", b'{"n": 1}', 3) is Kept.DUPLICATE
+        assert await store.keep_delivery("job_b", b'{"n": 2}', 3) is Kept.STORED
+        assert await store.keep_delivery("job_a", b'{"n": 5}', 3) is Kept.INBOX_FULL
+        assert await store.keep_delivery("job_ended", b'{"n": 9}', 3) is Kept.JOB_ENDED
+    finally:
+        await store.close()
+
+
+async def test_a_submitted_job_is_checked_from_memory_and_a_pending_one_from_the_database(
+    database_url: str,
+) -> None:
+    here, elsewhere = await Store.connect(database_url), await Store.connect(database_url)
+    try:
+        await here.create_job(running_job("job_here"))
+        await here.mark_submitted("job_here", "task_here")
+        await here.create_job(running_job("job_pending"))
+
+        # Another process records the task id of a job this one created: read, not remembered.
+        assert await elsewhere.mark_submitted("job_pending", "task_elsewhere")
+        pending = await here.callback_target("job_pending")
+        assert pending is not None and pending.task_id == "task_elsewhere"
+
+        # Another process finishes and deletes a job this one submitted: the remembered pair
+        # still lets the callback be checked, and the write finds the job gone.
+        assert await elsewhere.complete_job("job_here", [], credits=None)
+        assert (await elsewhere.delete_jobs(["job_here"]))[0] == ["job_here"]
+        assert await elsewhere.callback_target("job_here") is None
+        remembered = await here.callback_target("job_here")
+        assert remembered == ("ab" * 32, "task_here")
+        assert await here.keep_delivery("job_here", b"{}", 3) is Kept.UNKNOWN_JOB
+    finally:
+        await here.close()
+        await elsewhere.close()
+
+
+def test_remembered_targets_are_bounded_oldest_first() -> None:
+    targets = KnownTargets(max_remembered=2)
+    for n in range(3):
+        targets.created(f"job_{n}", f"hash_{n}")
+        targets.submitted(f"job_{n}", f"task_{n}")
+    assert len(targets) == 2
+    assert targets.get("job_0") is None
+    assert targets.get("job_2") == ("hash_2", "task_2")
+    targets.submitted("job_9", "task_9")  # never created here: not remembered
+    assert targets.get("job_9") is None
