@@ -28,3 +28,24 @@ async def test_a_worker_is_never_held_past_its_bound() -> None:
 async def test_nothing_in_flight_lets_a_worker_start_at_once() -> None:
     gate = AckGate(quiet=3600.0, max_hold=3600.0)
     await asyncio.wait_for(gate.quiet(), timeout=10)  # never accepted anything: quiet already
+
+
+async def test_a_lone_callbacks_processing_starts_at_once() -> None:
+    """One acknowledgement, then nothing: its processing does not wait out a quiet spell."""
+    gate = AckGate(quiet=3600.0, max_hold=3600.0)
+    with gate.accepting_one():
+        pass
+    await asyncio.wait_for(gate.quiet(), timeout=10)
+
+
+async def test_a_burst_holds_processing_for_the_quiet_spell() -> None:
+    """Acknowledgements ending close together are a burst: processing waits for a pause."""
+    gate = AckGate(quiet=3600.0, max_hold=3600.0)
+    for _ in range(2):
+        with gate.accepting_one():
+            pass
+    waiting = asyncio.create_task(gate.quiet())
+    for _ in range(100):
+        await asyncio.sleep(0)
+    assert not waiting.done()
+    waiting.cancel()

@@ -4,10 +4,12 @@ Processing a delivery (the verifying status read, the download, completing the j
 runs on the same event loop as the sidecar that acknowledges callbacks. During a burst of
 callbacks, each job started in the background takes CPU from the acknowledgements still in
 flight, which then wait (and kie waits on them). So before an inbox worker starts on a job it
-waits until no callback has been in the acceptance path for a short quiet spell, and never
-longer than a bound: processing is held back behind a burst, never starved by it (each worker
+waits until no callback is in the acceptance path and, in a burst (two acceptances ending
+within the quiet spell of each other), until none has been for that spell; never longer than
+a bound: processing is held back behind a burst, never starved by it (each worker
 still starts a job at least every ``max_hold`` seconds). A burst's acknowledgements then have
 the loop to themselves, and processing catches up, at kie's pace, once the burst is over.
+A lone callback's processing starts as soon as it is acknowledged: it waits for nobody.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class AckGate:
         self._max_hold = max_hold
         self._accepting = 0
         self._last_done = float("-inf")  # loop time the last acceptance finished
+        self._bursting = False  # the last two acceptances ended within the quiet spell
         self._idle = asyncio.Event()  # set while no callback is being accepted
         self._idle.set()
 
@@ -45,12 +48,15 @@ class AckGate:
             yield
         finally:
             self._accepting -= 1
-            self._last_done = asyncio.get_running_loop().time()
+            now = asyncio.get_running_loop().time()
+            self._bursting = now - self._last_done < self._quiet
+            self._last_done = now
             if not self._accepting:
                 self._idle.set()
 
     async def quiet(self) -> None:
-        """Return once no callback has been accepted for the quiet spell, or after the bound."""
+        """Return once no callback is being accepted (in a burst: none has been for the
+        quiet spell), or after the bound."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._max_hold
         try:
@@ -58,7 +64,7 @@ class AckGate:
                 while True:
                     await self._idle.wait()
                     wait = self._quiet - (loop.time() - self._last_done)
-                    if wait <= 0 and not self._accepting:
+                    if (wait <= 0 or not self._bursting) and not self._accepting:
                         return
                     await asyncio.sleep(max(wait, 0.0))
         except TimeoutError:
