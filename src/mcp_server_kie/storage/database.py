@@ -69,9 +69,6 @@ class Dialect:
     search_sorted: bool
     clear_search: str | None  # empties the search index of finished jobs, if it is separate
     now: str  # the database's clock in unix seconds: one clock for every replica's leases
-    # One job's row with its assets as a list of rows (``assets``), in one query; None: the
-    # job and its assets are read one after the other.
-    job_with_assets: str | None = None
 
 
 class Database(Protocol):

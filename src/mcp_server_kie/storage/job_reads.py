@@ -7,26 +7,35 @@ from __future__ import annotations
 from mcp_server_kie.domain import Job
 from mcp_server_kie.storage.database import Database, Row, Transaction
 from mcp_server_kie.storage.errors import IdempotencyConflict
-from mcp_server_kie.storage.records import OPEN_STATUSES, asset_from_row, job_from_row
+from mcp_server_kie.storage.records import (
+    ASSET_COLUMNS,
+    OPEN_STATUSES,
+    asset_from_row,
+    job_from_row,
+)
+
+# A job's row, once per asset (once when it has none), each with that asset's columns.
+_JOB_AND_ASSETS = (
+    "SELECT j.*, "
+    + ", ".join(f"a.{column} AS asset_{column}" for column in ASSET_COLUMNS)
+    + " FROM jobs j LEFT JOIN assets a ON a.job_id = j.id WHERE j.id = ? ORDER BY a.idx"
+)
 
 
 class JobReads:
     db: Database
 
     async def get_job(self, job_id: str) -> Job | None:
-        together = self.db.dialect.job_with_assets
-        if together is not None:
-            row = await self.db.fetch_one(together, (job_id,))
-            if row is None:
-                return None
-            return job_from_row(row, tuple(asset_from_row(a) for a in row["assets"]))
-        row = await self.db.fetch_one("SELECT * FROM jobs WHERE id = ?", (job_id,))
-        if row is None:
+        """The job with its assets, in one query: one snapshot, one round trip."""
+        rows = await self.db.fetch_all(_JOB_AND_ASSETS, (job_id,))
+        if not rows:
             return None
-        assets = await self.db.fetch_all(
-            "SELECT * FROM assets WHERE job_id = ? ORDER BY idx", (job_id,)
+        assets = tuple(
+            asset_from_row({column: row[f"asset_{column}"] for column in ASSET_COLUMNS})
+            for row in rows
+            if row["asset_id"] is not None
         )
-        return job_from_row(row, tuple(asset_from_row(a) for a in assets))
+        return job_from_row(rows[0], assets)
 
     async def find_by_idempotency_key(
         self, key: str, request_hash: str | None = None

@@ -70,6 +70,26 @@ def job_from_row(row: Row, assets: tuple[Asset, ...]) -> Job:
     )
 
 
+# The columns asset_from_row reads.
+ASSET_COLUMNS = (
+    "id",
+    "job_id",
+    "idx",
+    "kind",
+    "path",
+    "mime_type",
+    "bytes",
+    "sha256",
+    "source_url",
+    "created_at",
+    "width",
+    "height",
+    "duration",
+    "thumbnail_path",
+    "preview_pending",
+)
+
+
 def asset_from_row(row: Row) -> Asset:
     return Asset(
         id=row["id"],

@@ -64,10 +64,6 @@ DIALECT = Dialect(
     search_sorted=True,
     clear_search=None,
     now="extract(epoch FROM clock_timestamp())::double precision",
-    job_with_assets=(  # one round trip instead of two (floats print exactly: shortest form)
-        "SELECT j.*, (SELECT coalesce(json_agg(a ORDER BY a.idx), '[]'::json) FROM assets a"
-        " WHERE a.job_id = j.id) AS assets FROM jobs j WHERE j.id = ?"
-    ),
 )
 
 
