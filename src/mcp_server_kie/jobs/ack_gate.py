@@ -18,6 +18,8 @@ import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from mcp_server_kie.jobs.completion import InFlight
+
 QUIET_SECONDS = 0.002
 # Each worker starts a job at least this often however busy the sidecar is: with 8 workers,
 # 16 jobs a second, above kie's pace of 10 status reads a second.
@@ -28,31 +30,25 @@ class AckGate:
     def __init__(self, *, quiet: float = QUIET_SECONDS, max_hold: float = MAX_HOLD_SECONDS) -> None:
         self._quiet = quiet
         self._max_hold = max_hold
-        self._accepting = 0
+        self._in_flight = InFlight()
         self._last_done = float("-inf")  # loop time the last acceptance finished
         self._bursting = False  # the last two acceptances ended within the quiet spell
-        self._idle = asyncio.Event()  # set while no callback is being accepted
-        self._idle.set()
 
     @property
     def accepting(self) -> int:
         """Callbacks in the acceptance path now."""
-        return self._accepting
+        return self._in_flight.count
 
     @contextmanager
     def accepting_one(self) -> Iterator[None]:
         """Around one callback's acceptance (checks and commit)."""
-        self._accepting += 1
-        self._idle.clear()
-        try:
-            yield
-        finally:
-            self._accepting -= 1
-            now = asyncio.get_running_loop().time()
-            self._bursting = now - self._last_done < self._quiet
-            self._last_done = now
-            if not self._accepting:
-                self._idle.set()
+        with self._in_flight.one():
+            try:
+                yield
+            finally:
+                now = asyncio.get_running_loop().time()
+                self._bursting = now - self._last_done < self._quiet
+                self._last_done = now
 
     async def quiet(self) -> None:
         """Return once no callback is being accepted (in a burst: none has been for the
@@ -62,9 +58,9 @@ class AckGate:
         try:
             async with asyncio.timeout_at(deadline):
                 while True:
-                    await self._idle.wait()
+                    await self._in_flight.none()
                     wait = self._quiet - (loop.time() - self._last_done)
-                    if (wait <= 0 or not self._bursting) and not self._accepting:
+                    if (wait <= 0 or not self._bursting) and not self._in_flight.count:
                         return
                     await asyncio.sleep(max(wait, 0.0))
         except TimeoutError:

@@ -48,10 +48,17 @@ class InFlight:
             if not self._count:
                 self._none.set()
 
+    @property
+    def count(self) -> int:
+        return self._count
+
+    async def none(self) -> None:
+        await self._none.wait()
+
     async def none_for_up_to(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):
-                await self._none.wait()
+                await self.none()
 
 
 def job_lease(job_id: str) -> str:
