@@ -33,7 +33,7 @@ async def test_a_backlog_past_the_queue_waits_in_the_inbox_and_is_all_processed(
             most_at_once = max(most_at_once, len(running))
             await release.wait()
             for delivery in await store.pending_deliveries(job_id):
-                await store.mark_delivery_processed(delivery.id)
+                await store.mark_deliveries_processed([delivery.id])
             processed.append(job_id)
             running.discard(job_id)
 
@@ -64,7 +64,7 @@ async def test_a_job_that_gets_a_delivery_while_processed_goes_round_again(
             await release.wait()
             rounds.append(len(await store.pending_deliveries(job_id)))
             for delivery in await store.pending_deliveries(job_id):
-                await store.mark_delivery_processed(delivery.id)
+                await store.mark_deliveries_processed([delivery.id])
 
         workers = InboxWorkers(store, process, workers=2)
         await store.add_delivery("job_a", b"1")

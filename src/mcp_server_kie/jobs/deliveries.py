@@ -6,11 +6,13 @@ a burst of deliveries for one job shares one run.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import time
 from collections.abc import Callable
 
+from mcp_server_kie.domain import Job
 from mcp_server_kie.jobs.ack_gate import AckGate
 from mcp_server_kie.jobs.callbacks import MAX_DELIVERIES_PER_JOB, CallbackRejected, decode_callback
 from mcp_server_kie.jobs.completion import Completer
@@ -22,6 +24,7 @@ from mcp_server_kie.kie.signing import verify_signature
 from mcp_server_kie.redaction import redact_body
 from mcp_server_kie.storage import Store
 from mcp_server_kie.storage.inbox import Kept
+from mcp_server_kie.storage.records import Delivery
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +45,7 @@ class Deliveries:
         self._hmac_key = hmac_key or None
         self._clock = clock
         self._gate = AckGate()
-        self._workers = InboxWorkers(store, self.process, gate=self._gate)
+        self._workers = InboxWorkers(store, self.process_delivered, gate=self._gate)
 
     async def accept(
         self,
@@ -115,25 +118,47 @@ class Deliveries:
         self._workers.submit(job_id)
 
     async def process(self, job_id: str | None = None) -> None:
-        """Act on stored deliveries: each triggers a verified refresh of its job."""
-        for delivery in await self._store.pending_deliveries(job_id):
-            job = await self._completer.refresh(delivery.job_id)
-            if job is not None and not job.status.terminal and job.task_id is None:
-                # kie created the task, but its create response is still on the way or was
-                # lost (the server stopped mid-submit): the authentic callback names the task.
-                await self._adopt_task(job.id, delivery.body)
-                job = await self._completer.refresh(job.id)
-            await self._store.mark_delivery_processed(delivery.id)
-            if job is None or job.status.terminal:
-                await self._store.prune_deliveries(delivery.job_id)
+        """Act on stored deliveries (one job's when ``job_id`` is given): each job that has
+        any gets one verified refresh."""
+        pending = await self._store.pending_deliveries(job_id)
+        for one in dict.fromkeys(delivery.job_id for delivery in pending):
+            job = await self._completer.refresh(one)
+            await self._settle(one, [d for d in pending if d.job_id == one], job)
 
-    async def _adopt_task(self, job_id: str, body: bytes) -> None:
+    async def process_delivered(self, job_id: str) -> None:
+        """`process` for a job known to have a stored delivery (the inbox workers' jobs):
+        its deliveries are read while the refresh begins, not before it, which takes one
+        read off the way from callback to waiter. A delivery stored after that read goes
+        round again (the workers see to it)."""
+        pending, job = await asyncio.gather(
+            self._store.pending_deliveries(job_id), self._completer.refresh(job_id)
+        )
+        if pending:
+            await self._settle(job_id, pending, job)
+
+    async def _settle(self, job_id: str, pending: list[Delivery], job: Job | None) -> None:
+        """After the job's refresh (``job``): mark ``pending`` processed. A job kie created
+        whose create response never arrived learns its task from a delivery first."""
+        if job is not None and not job.status.terminal and job.task_id is None:
+            # kie created the task, but its create response is still on the way or was
+            # lost (the server stopped mid-submit): the authentic callback names the task.
+            for delivery in pending:
+                if await self._adopt_task(job.id, delivery.body):
+                    break
+            job = await self._completer.refresh(job.id)
+        await self._store.mark_deliveries_processed([d.id for d in pending])
+        if job is None or job.status.terminal:
+            await self._store.prune_deliveries(job_id)
+
+    async def _adopt_task(self, job_id: str, body: bytes) -> bool:
         try:
             task_id = parse_callback(decode_callback(body)).task_id
         except (CallbackRejected, KieProtocolError, ValueError):
-            return  # checked when accepted; a body this version cannot read names nothing
-        if await self._store.adopt_task(job_id, task_id):
-            log.info("job %s: kie task %s learnt from its callback", job_id, task_id)
+            return False  # checked when accepted; a body this version cannot read names nothing
+        if not await self._store.adopt_task(job_id, task_id):
+            return False
+        log.info("job %s: kie task %s learnt from its callback", job_id, task_id)
+        return True
 
     async def close(self) -> None:
         """Stop background processing (stored deliveries wait for the next start)."""

@@ -7,6 +7,7 @@ import enum
 import hashlib
 import json
 import time
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from mcp_server_kie.storage.database import Database, Transaction
@@ -134,11 +135,15 @@ class InboxAndPreferences:
 
         return await self.db.write(delete)
 
-    async def mark_delivery_processed(self, delivery_id: int) -> None:
+    async def mark_deliveries_processed(self, delivery_ids: Sequence[int]) -> None:
+        if not delivery_ids:
+            return
+        marks = ", ".join("?" * len(delivery_ids))
+
         async def update(conn: Transaction) -> None:
             await conn.execute(
-                "UPDATE webhook_inbox SET processed_at = ? WHERE id = ?",
-                (time.time(), delivery_id),
+                f"UPDATE webhook_inbox SET processed_at = ? WHERE id IN ({marks})",
+                (time.time(), *delivery_ids),
             )
 
         await self.db.write(update)
