@@ -1,13 +1,11 @@
-"""Read dimensions and duration from a stored file (blocking; call through a thread)."""
+"""Read dimensions and duration from a stored file (blocking; call through a thread). The
+decoders (Pillow, PyAV) load on first use, not when the server starts."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-
-import av
-from PIL import Image
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +20,8 @@ class MediaInfo:
 def describe(path: Path, mime_type: str) -> MediaInfo:
     """What the file's own headers say; empty (and logged) when they cannot be read."""
     if mime_type.startswith("image/"):
+        from PIL import Image
+
         try:
             with Image.open(path) as image:
                 return MediaInfo(width=image.width, height=image.height)
@@ -30,6 +30,8 @@ def describe(path: Path, mime_type: str) -> MediaInfo:
             return MediaInfo()
     if mime_type.startswith("audio/"):
         return _describe_audio(path)
+    import av
+
     try:
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
@@ -48,6 +50,8 @@ def describe(path: Path, mime_type: str) -> MediaInfo:
 
 def _describe_audio(path: Path) -> MediaInfo:
     """An audio file's duration: the container's, else its first audio stream's."""
+    import av
+
     try:
         with av.open(str(path)) as container:
             stream = container.streams.audio[0]

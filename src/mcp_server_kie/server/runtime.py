@@ -38,7 +38,6 @@ from mcp_server_kie.media import (
     origin_of,
     parse_allow_hosts,
 )
-from mcp_server_kie.sandbox import SandboxConfig, serve_sandbox
 from mcp_server_kie.server.access import LocalAccess
 from mcp_server_kie.server.app import build_server
 from mcp_server_kie.server.gallery import gallery_routes
@@ -79,7 +78,9 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
         stack.push_async_callback(http.aclose)
 
         base_url, upload_url = settings.base_url, settings.upload_base_url
-        if settings.sandbox:
+        if settings.sandbox:  # imported here: a real server never loads the simulator
+            from mcp_server_kie.sandbox import SandboxConfig, serve_sandbox
+
             sandbox = await stack.enter_async_context(
                 serve_sandbox(
                     SandboxConfig(
