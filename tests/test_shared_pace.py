@@ -9,12 +9,16 @@ import time
 from contextlib import AsyncExitStack
 from pathlib import Path
 
+import psycopg
+
 from mcp_server_kie.catalog import DEFAULT_MODEL, get_model, validate_request
 from mcp_server_kie.domain import MediaKind
 from mcp_server_kie.jobs.pace import SharedPace
 from mcp_server_kie.sandbox import SandboxConfig, serve_sandbox
 from mcp_server_kie.server.runtime import open_runtime
 from mcp_server_kie.storage import Store
+from mcp_server_kie.storage.postgres.database import _POOL_SIZE as POOL_SIZE
+from mcp_server_kie.storage.postgres.database import lock_key
 from postgres_server import new_database
 from support import SANDBOX_KEY, settings_for
 
@@ -61,6 +65,41 @@ async def test_a_pace_counts_in_flight_and_recent_slots_and_honours_a_pause(
         refused, wait = await store.take_pace_slot("r", limit=5, window=1.0, stale=100.0)
         assert refused is None and 19.0 < wait <= 20.0
     finally:
+        await store.close()
+
+
+async def test_takers_waiting_for_the_pace_leave_the_store_free(postgres_server: str) -> None:
+    """Callers waiting for a slot while another process holds the pace's lock wait in memory,
+    one per process at the database: the pooled connections stay free for other writes (the
+    acknowledgements' commits), however many callers wait. (PostgreSQL: on SQLite, where
+    processes wait for the one writer anyway, paces are each process's own.)"""
+    database_url = new_database(postgres_server)
+    store = await Store.connect(database_url)
+    holder = await psycopg.AsyncConnection.connect(database_url)
+    try:
+        await holder.execute("BEGIN")
+        await holder.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key("pace:creates:busy"),))
+        pace = SharedPace(store, "creates:busy", limit=100, window=1.0)
+
+        async def request() -> None:
+            async with pace.slot():
+                pass
+
+        takers = [asyncio.create_task(request()) for _ in range(POOL_SIZE + 5)]
+        waiting = "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+        deadline = time.monotonic() + 10
+        while (await (await holder.execute(waiting)).fetchone() or (0,))[0] < 1:
+            assert time.monotonic() < deadline, "no taker reached the pace's lock"
+            await asyncio.sleep(0.01)
+        # Bounded so that a regression fails instead of hanging: with every pooled
+        # connection waiting for the lock, this write would wait for the holder.
+        await asyncio.wait_for(store.pause_pace("another", 1.0), timeout=10)
+        row = await (await holder.execute(waiting)).fetchone()
+        assert row is not None and row[0] == 1  # one taker at the database, the rest in memory
+        await holder.execute("COMMIT")
+        await asyncio.wait_for(asyncio.gather(*takers), timeout=30)
+    finally:
+        await holder.close()
         await store.close()
 
 

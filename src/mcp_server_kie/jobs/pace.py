@@ -30,13 +30,18 @@ class SharedPace:
         self._limit = limit
         self.window = window
         self._finishing: set[asyncio.Task[None]] = set()
+        # One take at a time per process: a take waits for the pace's lock inside a
+        # transaction, and callers that all waited there would hold every pooled connection
+        # (the acknowledgements' commits would queue behind them). The rest wait here.
+        self._taking = asyncio.Lock()
 
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         while True:
-            slot_id, wait = await self._store.take_pace_slot(
-                self._name, self._limit, self.window, _STALE_SLOT_SECONDS
-            )
+            async with self._taking:
+                slot_id, wait = await self._store.take_pace_slot(
+                    self._name, self._limit, self.window, _STALE_SLOT_SECONDS
+                )
             if slot_id is not None:
                 break
             await asyncio.sleep(max(wait, 0.01))
