@@ -123,30 +123,24 @@ class InboxAndPreferences:
         how many rows went."""
         where, params = ("AND job_id = ?", (job_id,)) if job_id else ("", ())
 
-        async def delete(conn: Transaction) -> int:
-            rows = await conn.fetch_all(
-                "DELETE FROM webhook_inbox WHERE processed_at IS NOT NULL"
-                " AND job_id NOT IN"
-                " (SELECT id FROM jobs WHERE status IN ('pending', 'processing'))"
-                f" {where} RETURNING id",
-                params,
-            )
-            return len(rows)
-
-        return await self.db.write(delete)
+        rows = await self.db.write_one(
+            "DELETE FROM webhook_inbox WHERE processed_at IS NOT NULL"
+            " AND job_id NOT IN"
+            " (SELECT id FROM jobs WHERE status IN ('pending', 'processing'))"
+            f" {where} RETURNING id",
+            params,
+        )
+        return len(rows)
 
     async def mark_deliveries_processed(self, delivery_ids: Sequence[int]) -> None:
         if not delivery_ids:
             return
         marks = ", ".join("?" * len(delivery_ids))
 
-        async def update(conn: Transaction) -> None:
-            await conn.execute(
-                f"UPDATE webhook_inbox SET processed_at = ? WHERE id IN ({marks})",
-                (time.time(), *delivery_ids),
-            )
-
-        await self.db.write(update)
+        await self.db.write_one(
+            f"UPDATE webhook_inbox SET processed_at = ? WHERE id IN ({marks})",
+            (time.time(), *delivery_ids),
+        )
 
     async def pending_deliveries(self, job_id: str | None = None) -> list[Delivery]:
         """Unprocessed deliveries, oldest first; only one job's when ``job_id`` is given."""

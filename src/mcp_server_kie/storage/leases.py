@@ -13,7 +13,7 @@ LOCKED`` buys a queue; here the work is named, so there is nothing to skip over.
 
 from __future__ import annotations
 
-from mcp_server_kie.storage.database import Database, Transaction
+from mcp_server_kie.storage.database import Database
 
 
 class LeaseQueries:
@@ -23,52 +23,40 @@ class LeaseQueries:
         """Take ``name`` for ``seconds`` if it is free, expired or already ours."""
         now = self.db.dialect.now
 
-        async def claim(conn: Transaction) -> bool:
-            row = await conn.fetch_one(
-                f"INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, {now} + ?)"
-                " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,"
-                " expires_at = excluded.expires_at"
-                f" WHERE leases.expires_at <= {now} OR leases.holder = excluded.holder"
-                " RETURNING holder",
-                (name, holder, seconds),
-            )
-            return row is not None
-
-        return await self.db.write(claim)
+        rows = await self.db.write_one(
+            f"INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, {now} + ?)"
+            " ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,"
+            " expires_at = excluded.expires_at"
+            f" WHERE leases.expires_at <= {now} OR leases.holder = excluded.holder"
+            " RETURNING holder",
+            (name, holder, seconds),
+        )
+        return bool(rows)
 
     async def renew_lease(self, name: str, holder: str, seconds: float) -> bool:
         """Extend our lease; False if it is no longer ours (it expired and was taken)."""
         now = self.db.dialect.now
 
-        async def renew(conn: Transaction) -> bool:
-            row = await conn.fetch_one(
-                f"UPDATE leases SET expires_at = {now} + ? WHERE name = ? AND holder = ?"
-                " RETURNING name",
-                (seconds, name, holder),
-            )
-            return row is not None
-
-        return await self.db.write(renew)
+        rows = await self.db.write_one(
+            f"UPDATE leases SET expires_at = {now} + ? WHERE name = ? AND holder = ?"
+            " RETURNING name",
+            (seconds, name, holder),
+        )
+        return bool(rows)
 
     async def take_over_lease(self, name: str, dead: str, holder: str, seconds: float) -> bool:
         """Take ``name`` from ``dead``, a holder known to have died, before it expires; False
         if ``dead`` no longer holds it."""
 
-        async def take(conn: Transaction) -> bool:
-            row = await conn.fetch_one(
-                f"UPDATE leases SET holder = ?, expires_at = {self.db.dialect.now} + ?"
-                " WHERE name = ? AND holder = ? RETURNING name",
-                (holder, seconds, name, dead),
-            )
-            return row is not None
-
-        return await self.db.write(take)
+        rows = await self.db.write_one(
+            f"UPDATE leases SET holder = ?, expires_at = {self.db.dialect.now} + ?"
+            " WHERE name = ? AND holder = ? RETURNING name",
+            (holder, seconds, name, dead),
+        )
+        return bool(rows)
 
     async def release_lease(self, name: str, holder: str) -> None:
-        async def release(conn: Transaction) -> None:
-            await conn.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
-
-        await self.db.write(release)
+        await self.db.write_one("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
 
     async def lease_holder(self, name: str) -> str | None:
         """Who holds ``name`` now (None: nobody, or the lease has expired)."""

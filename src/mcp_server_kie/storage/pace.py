@@ -64,12 +64,9 @@ class PaceQueries:
         """The request's answer arrived: its slot counts for one window from now."""
         now = self.db.dialect.now
 
-        async def finish(conn: Transaction) -> None:
-            await conn.execute(
-                f"UPDATE pace_slots SET finished_at = {now} WHERE id = ?", (slot_id,)
-            )
-
-        await self.db.write(finish)
+        await self.db.write_one(
+            f"UPDATE pace_slots SET finished_at = {now} WHERE id = ?", (slot_id,)
+        )
 
     async def pause_pace(self, pace: str, seconds: float) -> None:
         """Start no request of this pace for ``seconds`` (a longer pause already set holds)."""

@@ -157,6 +157,14 @@ class PostgresDatabase:
         async with self._pool.connection() as conn, conn.transaction():
             return await fn(PostgresTransaction(conn, self._origin))
 
+    async def write_one(self, sql: str, params: Params = ()) -> list[Row]:
+        return await asyncio.shield(asyncio.ensure_future(self._autocommit(sql, params)))
+
+    async def _autocommit(self, sql: str, params: Params) -> list[Row]:
+        async with self._pool.connection() as conn:  # pooled connections are in autocommit
+            cursor = await conn.execute(_sql(sql), tuple(params))
+            return list(await cursor.fetchall()) if cursor.description else []
+
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
         async with self._pool.connection() as conn:
             cursor = await conn.execute(_sql(sql), tuple(params))

@@ -146,6 +146,12 @@ class SqliteDatabase:
             outcomes = _transactions(self._writer, [write.fn for write in batch])
             self._loop.call_soon_threadsafe(_settle, batch, outcomes)
 
+    async def write_one(self, sql: str, params: Params = ()) -> list[Row]:
+        async def one(conn: Transaction) -> list[Row]:
+            return await conn.fetch_all(sql, params)
+
+        return await self.write(one)
+
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
         """Runs the query to its end in one hop to the connection's thread. A cursor left open
         across hops keeps the reader's read transaction open while other queries interleave,
