@@ -30,11 +30,12 @@ def folder(job: Job) -> str:
 
 async def left_behind(media: MediaStore, job: Job, index: int = 0) -> list[str]:
     """What a writer killed after publishing (before recording) leaves: a file and its
-    preview under its own write-once names."""
+    preview under their own write-once names (as jobs.outputs names them)."""
     name = f"{folder(job)}/{index}-{secrets.token_hex(4)}"
+    preview = f"{name}.{secrets.token_hex(4)}.thumb.jpg"
     return [
         await media.publish(b"\x89PNG killed writer", f"{name}.png", "image/png"),
-        await media.publish(b"\xff\xd8 preview", f"{name}.thumb.jpg", "image/jpeg"),
+        await media.publish(b"\xff\xd8 preview", preview, "image/jpeg"),
     ]
 
 

@@ -1,10 +1,11 @@
 """Remove stored files no asset refers to: what a writer killed mid-job left behind.
 
-A job's outputs are published under write-once names (``{index}-{writer token}{ext}`` and
-``{index}-{writer token}.thumb.jpg`` in ``YYYY/MM/DD/{job_id}/``, see jobs.outputs) before the
-job's completion records them. A writer killed in between (``kill -9``, a lost machine) leaves
-files that no row names and that no one would ever remove; another writer has stored the job
-again under its own names. The sweep removes such a file only when all of these hold:
+A job's outputs are published under write-once names (``{index}-{writer token}{ext}``, and
+its preview ``{index}-{writer token}.{preview token}.thumb.jpg``, in ``YYYY/MM/DD/{job_id}/``,
+see jobs.outputs) before the job's completion (or the preview's record) names them. A writer
+killed in between (``kill -9``, a lost machine) leaves files that no row names and that no one
+would ever remove; another writer has stored the job again under its own names. The sweep
+removes such a file only when all of these hold:
 
 - its name is one a writer gives (nothing else in the folder or bucket is touched);
 - it is older than ``min_age`` (a live writer publishes and records within minutes);
@@ -34,10 +35,10 @@ log = logging.getLogger(__name__)
 
 LEASE = "media-sweep"
 DEFAULT_MIN_AGE = 3600.0
-# YYYY/MM/DD/{job_id}/{index}-{8 hex digits}{.ext | .thumb.jpg}
+# YYYY/MM/DD/{job_id}/{index}-{8 hex digits}{.ext | [.{8 hex digits}].thumb.jpg}
 WRITTEN_NAME = re.compile(
     r"\d{4}/\d{2}/\d{2}/(?P<job>[A-Za-z0-9_-]{1,64})/\d{1,4}-[0-9a-f]{8}"
-    r"(?:\.thumb\.jpg|\.[a-z0-9]{1,5})"
+    r"(?:(?:\.[0-9a-f]{8})?\.thumb\.jpg|\.[a-z0-9]{1,5})"
 )
 
 
