@@ -5,28 +5,18 @@ itself with an audio player. ``preview_jpeg`` answers None for it without decodi
 
 Previews travel inside MCP tool results, so they are bounded twice: the longest side is at most
 512 px, and the encoder steps down quality and size until the file is under ``MAX_BYTES``.
-Blocking (decoding); call through a thread. The decoders (Pillow, PyAV) load on first use,
-not when the server starts.
+Blocking (decoding); call through a thread. The decoding and encoding live in
+``media.jpeg_preview``, loaded (with Pillow and PyAV) on the first preview, not at start-up.
 """
 
 from __future__ import annotations
 
-import io
-import logging
 import os
 import secrets
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from PIL import Image
-
-log = logging.getLogger(__name__)
 
 MAX_SIDE = 512
 MAX_BYTES = 64 * 1024
-# (longest side, JPEG quality), tried in order until the result fits in MAX_BYTES.
-_STEPS = ((MAX_SIDE, 80), (MAX_SIDE, 65), (384, 55), (256, 45))
 
 
 def write_preview(source: Path, mime_type: str, dest: Path) -> Path | None:
@@ -51,66 +41,6 @@ def preview_jpeg(source: Path, mime_type: str) -> bytes | None:
     no picture to show: None, silently."""
     if mime_type.startswith("audio/"):
         return None
-    import av
-    from PIL import Image
+    from mcp_server_kie.media.jpeg_preview import render
 
-    # What a corrupt or unsupported file makes the decoders raise.
-    decode_errors = (OSError, ValueError, Image.DecompressionBombError, av.FFmpegError)
-    try:
-        picture = _first_frame(source) if mime_type.startswith("video/") else _still(source)
-        if picture is None:
-            log.warning("no video frame in %s; no poster frame", source.name)
-            return None
-        return _encode(picture)
-    except decode_errors as exc:
-        log.warning("no preview for %s: %s", source.name, exc)
-        return None
-
-
-def _still(source: Path) -> Image.Image:
-    from PIL import Image, ImageOps
-
-    with Image.open(source) as image:
-        image.draft("RGB", (MAX_SIDE, MAX_SIDE))  # JPEG: decode at a reduced scale
-        return ImageOps.exif_transpose(image)
-
-
-def _first_frame(source: Path) -> Image.Image | None:
-    import av
-
-    with av.open(str(source)) as container:
-        if not container.streams.video:
-            return None
-        for frame in container.decode(video=0):
-            picture: Image.Image = frame.to_image()  # type: ignore[no-untyped-call]
-            return picture
-    return None
-
-
-def _encode(picture: Image.Image) -> bytes:
-    from PIL import Image
-
-    largest = _flatten(picture)
-    largest.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
-    data = b""
-    for side, quality in _STEPS:
-        small = largest.copy()
-        small.thumbnail((side, side), Image.Resampling.LANCZOS)
-        buffer = io.BytesIO()
-        small.save(buffer, "JPEG", quality=quality, optimize=True)
-        data = buffer.getvalue()
-        if len(data) <= MAX_BYTES:
-            break
-    return data
-
-
-def _flatten(picture: Image.Image) -> Image.Image:
-    """RGB on white: JPEG has no alpha, and a black background hides dark subjects."""
-    from PIL import Image
-
-    if picture.mode in ("RGBA", "LA", "PA") or "transparency" in picture.info:
-        rgba = picture.convert("RGBA")
-        flat = Image.new("RGB", rgba.size, "white")
-        flat.paste(rgba, mask=rgba.getchannel("A"))
-        return flat
-    return picture.convert("RGB")
+    return render(source, mime_type)
