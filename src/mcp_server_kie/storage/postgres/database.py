@@ -158,17 +158,13 @@ class PostgresDatabase:
             return await fn(PostgresTransaction(conn, self._origin))
 
     async def write_one(self, sql: str, params: Params = ()) -> list[Row]:
-        return await asyncio.shield(asyncio.ensure_future(self._autocommit(sql, params)))
-
-    async def _autocommit(self, sql: str, params: Params) -> list[Row]:
-        async with self._pool.connection() as conn:  # pooled connections are in autocommit
-            cursor = await conn.execute(_sql(sql), tuple(params))
-            return list(await cursor.fetchall()) if cursor.description else []
+        # Pooled connections are in autocommit: the statement commits on its own.
+        return await asyncio.shield(asyncio.ensure_future(self.fetch_all(sql, params)))
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
         async with self._pool.connection() as conn:
             cursor = await conn.execute(_sql(sql), tuple(params))
-            return list(await cursor.fetchall())
+            return list(await cursor.fetchall()) if cursor.description else []
 
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
         rows = await self.fetch_all(sql, params)
