@@ -69,6 +69,9 @@ class Dialect:
     search_sorted: bool
     clear_search: str | None  # empties the search index of finished jobs, if it is separate
     now: str  # the database's clock in unix seconds: one clock for every replica's leases
+    # One statement that takes a pace slot (storage.pace's rule) and answers (slot, wait), or
+    # None: the store takes it in a transaction of its own statements.
+    take_pace_slot: str | None
 
 
 class Database(Protocol):

@@ -3,8 +3,9 @@ pace (say, one API key's creates), counted over every process and replica on the
 
 A slot is a row: taken when a request starts, finished when its answer arrives; the window
 runs from the answer (as in kie/limits.py). Deciding happens in one transaction holding the
-pace's lock, on the database's clock. A slot left unfinished by a killed process stops
-counting after ``stale`` seconds.
+pace's lock, on the database's clock; on PostgreSQL that transaction is one call of a function
+of the schema (migration 7) taking the same steps, a round trip instead of five. A slot left
+unfinished by a killed process stops counting after ``stale`` seconds.
 """
 
 from __future__ import annotations
@@ -21,6 +22,10 @@ class PaceQueries:
         self, pace: str, limit: int, window: float, stale: float
     ) -> tuple[int | None, float]:
         """A slot id, or None and how many seconds to wait before asking again."""
+        one_statement = self.db.dialect.take_pace_slot
+        if one_statement is not None:  # the same rule, in the database (PostgreSQL)
+            [row] = await self.db.write_one(one_statement, (pace, limit, window, stale, _NEXT_LOOK))
+            return (None if row["slot"] is None else int(row["slot"])), float(row["wait"])
         now_sql = self.db.dialect.now
 
         async def take(conn: Transaction) -> tuple[int | None, float]:

@@ -64,6 +64,7 @@ DIALECT = Dialect(
     search_sorted=True,
     clear_search=None,
     now="extract(epoch FROM clock_timestamp())::double precision",
+    take_pace_slot="SELECT slot, wait FROM kie_take_pace_slot(?, ?, ?, ?, ?)",  # schema 7
 )
 
 

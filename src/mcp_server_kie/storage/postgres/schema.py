@@ -1,7 +1,7 @@
 """PostgreSQL schema migrations, applied in order and recorded in ``kie_schema``.
 
 The tables match the SQLite schema's latest version; prompt search is a generated tsvector
-of word prefixes (migration 6).
+of word prefixes (migration 6), and a pace slot is taken by a function (migration 7).
 Append new migrations; never edit one that has shipped.
 """
 
@@ -149,5 +149,48 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE jobs ADD COLUMN search_prefixes TSVECTOR
         GENERATED ALWAYS AS (kie_word_prefixes(to_tsvector('simple', prompt))) STORED;
     CREATE INDEX jobs_search_prefixes ON jobs USING GIN (search_prefixes);
+    """,
+    # 7: taking a pace slot is one statement (one round trip instead of five: BEGIN, the
+    # pace's lock, its state, the slot, COMMIT). The rule is storage/pace.py's, step by step;
+    # each statement of a function sees what committed before it (read committed), so the
+    # state is read after the lock is held. The lock's key is storage.postgres's lock_key.
+    """
+    CREATE FUNCTION kie_take_pace_slot(
+        pace_name TEXT, slot_limit INTEGER, slot_window DOUBLE PRECISION,
+        stale DOUBLE PRECISION, next_look DOUBLE PRECISION,
+        OUT slot BIGINT, OUT wait DOUBLE PRECISION
+    ) VOLATILE LANGUAGE plpgsql AS $$
+    DECLARE
+        clock DOUBLE PRECISION;
+        paused_until DOUBLE PRECISION;
+        held BIGINT;
+        counting BIGINT;
+        oldest DOUBLE PRECISION;
+    BEGIN
+        PERFORM pg_advisory_xact_lock(('x' || left(encode(sha256(
+            convert_to('pace:' || pace_name, 'UTF8')), 'hex'), 16))::bit(64)::bigint);
+        clock := extract(epoch FROM clock_timestamp());
+        SELECT until INTO paused_until FROM pace_pauses WHERE pace = pace_name;
+        IF paused_until > clock THEN
+            wait := paused_until - clock;
+            RETURN;
+        END IF;
+        SELECT count(*),
+            count(*) FILTER (WHERE finished_at > clock - slot_window
+                OR (finished_at IS NULL AND started_at > clock - stale)),
+            min(finished_at) FILTER (WHERE finished_at > clock - slot_window)
+        INTO held, counting, oldest FROM pace_slots WHERE pace = pace_name;
+        IF counting >= slot_limit THEN
+            wait := coalesce(oldest + slot_window - clock, next_look);
+            RETURN;
+        END IF;
+        IF held - counting >= slot_limit THEN
+            DELETE FROM pace_slots WHERE pace = pace_name AND (finished_at <= clock - slot_window
+                OR (finished_at IS NULL AND started_at <= clock - stale));
+        END IF;
+        INSERT INTO pace_slots (pace, started_at) VALUES (pace_name, clock) RETURNING id INTO slot;
+        wait := 0;
+    END
+    $$;
     """,
 )

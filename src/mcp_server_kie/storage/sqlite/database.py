@@ -45,6 +45,7 @@ DIALECT = Dialect(
         " (SELECT id FROM jobs WHERE status NOT IN ('pending', 'processing'))"
     ),
     now="((julianday('now') - 2440587.5) * 86400.0)",
+    take_pace_slot=None,  # one writer holds the file: the store's transaction is the lock
 )
 
 
