@@ -7,7 +7,7 @@ import enum
 import hashlib
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import NamedTuple
 
 from mcp_server_kie.storage.database import Database, Transaction
@@ -159,19 +159,26 @@ class InboxAndPreferences:
         return int(row["n"]) if row else 0
 
 
+# Stores a delivery only for a running job with room; its id, or no row.
+_KEEP = (
+    "INSERT INTO webhook_inbox (job_id, received_at, body, digest)"
+    " SELECT ?, ?, ?, ? WHERE EXISTS"
+    f" (SELECT 1 FROM jobs WHERE id = ? AND status IN {OPEN_STATUSES})"
+    " AND (SELECT count(*) FROM webhook_inbox WHERE job_id = ?) < ?"
+    " ON CONFLICT (job_id, digest) DO NOTHING RETURNING id"
+)
+
+
+def _keep_params(keep: Keep, now: float) -> tuple[object, ...]:
+    return (keep.job_id, now, keep.body, keep.digest, keep.job_id, keep.job_id, keep.max_rows)
+
+
 async def keep_all(conn: Transaction, batch: list[Keep]) -> list[Kept]:
     """keep_delivery's work for a batch, in one transaction: one INSERT per delivery that
     stores it only for a running job with room, all sent together, in order; the few not
     stored are then told apart as they stood at their turn (ended, then full, then duplicate)."""
     now = time.time()
-    stored = await conn.fetch_each(
-        "INSERT INTO webhook_inbox (job_id, received_at, body, digest)"
-        " SELECT ?, ?, ?, ? WHERE EXISTS"
-        f" (SELECT 1 FROM jobs WHERE id = ? AND status IN {OPEN_STATUSES})"
-        " AND (SELECT count(*) FROM webhook_inbox WHERE job_id = ?) < ?"
-        " ON CONFLICT (job_id, digest) DO NOTHING RETURNING id",
-        [(k.job_id, now, k.body, k.digest, k.job_id, k.job_id, k.max_rows) for k in batch],
-    )
+    stored = await conn.fetch_each(_KEEP, [_keep_params(keep, now) for keep in batch])
     kept: list[Kept] = []
     for turn, (keep, row) in enumerate(zip(batch, stored, strict=True)):
         if row is not None:
@@ -187,7 +194,19 @@ async def keep_all(conn: Transaction, batch: list[Keep]) -> list[Kept]:
     return kept
 
 
-async def _not_kept(conn: Transaction, keep: Keep, stored_later: int) -> Kept:
+def keep_one(db: Database) -> Callable[[Keep], Awaitable[Kept]]:
+    """keep_all's work for a lone delivery: its INSERT is atomic by itself (one round trip on
+    PostgreSQL); when it stores nothing, the reason is read right after."""
+
+    async def keep(one: Keep) -> Kept:
+        if await db.write_one(_KEEP, _keep_params(one, time.time())):
+            return Kept.STORED
+        return await _not_kept(db, one, 0)
+
+    return keep
+
+
+async def _not_kept(conn: Transaction | Database, keep: Keep, stored_later: int) -> Kept:
     """Why ``keep`` was not stored, given ``stored_later`` rows of its job stored after it."""
     row = await conn.fetch_one(
         "SELECT status IN " + OPEN_STATUSES + " AS running,"
