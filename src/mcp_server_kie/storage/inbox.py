@@ -7,7 +7,7 @@ import enum
 import hashlib
 import json
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from mcp_server_kie.storage.database import Database, Transaction
@@ -194,16 +194,12 @@ async def keep_all(conn: Transaction, batch: list[Keep]) -> list[Kept]:
     return kept
 
 
-def keep_one(db: Database) -> Callable[[Keep], Awaitable[Kept]]:
+async def keep_one(db: Database, keep: Keep) -> Kept:
     """keep_all's work for a lone delivery: its INSERT is atomic by itself (one round trip on
     PostgreSQL); when it stores nothing, the reason is read right after."""
-
-    async def keep(one: Keep) -> Kept:
-        if await db.write_one(_KEEP, _keep_params(one, time.time())):
-            return Kept.STORED
-        return await _not_kept(db, one, 0)
-
-    return keep
+    if await db.write_one(_KEEP, _keep_params(keep, time.time())):
+        return Kept.STORED
+    return await _not_kept(db, keep, 0)
 
 
 async def _not_kept(conn: Transaction | Database, keep: Keep, stored_later: int) -> Kept:

@@ -10,6 +10,7 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 from mcp_server_kie.domain import Asset, Job, JobError, JobStatus, TaskState
@@ -53,7 +54,7 @@ class Store(
     def __init__(self, db: Database) -> None:
         self.db = db
         self.inbox_commits = GroupCommit(db)
-        self.delivery_commits = BatchCommit(db, keep_all, run_one=keep_one(db))
+        self.delivery_commits = BatchCommit(db, keep_all, run_one=partial(keep_one, db))
         self.known_targets = KnownTargets()
 
     @classmethod
