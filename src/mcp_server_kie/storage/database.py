@@ -72,6 +72,9 @@ class Dialect:
     # One statement that takes a pace slot (storage.pace's rule) and answers (slot, wait), or
     # None: the store takes it in a transaction of its own statements.
     take_pace_slot: str | None
+    # A WITH clause may hold INSERT and UPDATE statements: a job's status change, its event
+    # and its files are then one statement (storage.transitions), one round trip.
+    writable_ctes: bool
 
 
 class Database(Protocol):
@@ -93,6 +96,12 @@ class Database(Protocol):
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]: ...
 
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None: ...
+
+    def notice(self, job_id: str) -> tuple[str, Params] | None:
+        """An SQL expression, and its parameters, that tells every listening process that
+        the job changed once the statement evaluating it commits (what Transaction.notify
+        sends); None when there is nobody to tell (SQLite)."""
+        ...
 
     async def listen(self, on_change: OnChange, ready: asyncio.Event) -> None:
         """Call ``on_change(job_id)`` for every job another transaction notified, until

@@ -14,6 +14,7 @@ from functools import partial
 from pathlib import Path
 
 from mcp_server_kie.domain import Asset, Job, JobError, JobStatus, TaskState
+from mcp_server_kie.storage import transitions
 from mcp_server_kie.storage.backends import open_database
 from mcp_server_kie.storage.database import Database, OnChange, Transaction
 from mcp_server_kie.storage.due import DueQueries
@@ -32,6 +33,7 @@ from mcp_server_kie.storage.records import (
 )
 from mcp_server_kie.storage.sqlite import SqliteDatabase
 from mcp_server_kie.storage.targets import KnownTargets
+from mcp_server_kie.storage.transitions import Transition
 
 _OPEN = OPEN_STATUSES
 DAY_SECONDS = 24 * 60 * 60
@@ -198,41 +200,13 @@ class Store(
         self, job_id: str, assets: Sequence[Asset], credits: float | None
     ) -> bool:
         """processing -> completed with its assets in one transaction; False if already terminal."""
-
-        async def insert_assets(conn: Transaction) -> None:
-            await conn.execute_many(
-                "INSERT INTO assets (id, job_id, idx, kind, path, mime_type, bytes, sha256,"
-                " source_url, width, height, duration, created_at, thumbnail_path, preview_pending)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        a.id,
-                        a.job_id,
-                        a.index,
-                        a.kind.value,
-                        a.path,
-                        a.mime_type,
-                        a.bytes,
-                        a.sha256,
-                        a.source_url,
-                        a.width,
-                        a.height,
-                        a.duration,
-                        a.created_at,
-                        a.thumbnail_path,
-                        int(a.preview_pending),
-                    )
-                    for a in assets
-                ],
-            )
-
         return await self._transition(
             job_id,
             JobStatus.COMPLETED,
             "kie.ai reported success; outputs stored",
             "task_state = 'success', credits = ?",
             (credits,),
-            then=insert_assets,
+            assets=assets,
         )
 
     async def fail_job(self, job_id: str, error: JobError, task_state: TaskState | None) -> bool:
@@ -259,26 +233,7 @@ class Store(
         assignments: str,
         values: tuple[object, ...],
         only_from: tuple[JobStatus, ...] = (JobStatus.PENDING, JobStatus.PROCESSING),
-        then: _WriteStep | None = None,
+        assets: Sequence[Asset] = (),
     ) -> bool:
-        allowed = ", ".join(f"'{s.value}'" for s in only_from)
-
-        async def update(conn: Transaction) -> bool:
-            now = time.time()
-            row = await conn.fetch_one(
-                f"SELECT status FROM jobs WHERE id = ? AND status IN ({allowed})"
-                + self.db.dialect.for_update,
-                (job_id,),
-            )
-            if row is None:
-                return False
-            await conn.execute(
-                f"UPDATE jobs SET status = ?, updated_at = ?, {assignments} WHERE id = ?",
-                (to.value, now, *values, job_id),
-            )
-            await record_event(conn, job_id, JobStatus(row["status"]), to, cause, now)
-            if then is not None:
-                await then(conn)
-            return True
-
-        return await self.db.write(update)
+        change = Transition(job_id, to, cause, assignments, values, only_from, assets)
+        return await transitions.apply(self.db, change)

@@ -65,7 +65,12 @@ DIALECT = Dialect(
     clear_search=None,
     now="extract(epoch FROM clock_timestamp())::double precision",
     take_pace_slot="SELECT slot, wait FROM kie_take_pace_slot(?, ?, ?, ?, ?)",  # schema 7
+    writable_ctes=True,
 )
+
+
+def _notice(job_id: str, origin: str) -> tuple[str, Params]:
+    return "pg_notify(?, ?)", (CHANNEL, f"{job_id} {origin}")
 
 
 class PostgresTransaction:
@@ -102,8 +107,8 @@ class PostgresTransaction:
         await self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(name),))
 
     async def notify(self, job_id: str) -> None:
-        payload = f"{job_id} {self._origin}"
-        await self._conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
+        expression, params = _notice(job_id, self._origin)
+        await self._conn.execute(_sql(f"SELECT {expression}"), tuple(params))
 
 
 class PostgresDatabase:
@@ -170,6 +175,9 @@ class PostgresDatabase:
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
         rows = await self.fetch_all(sql, params)
         return rows[0] if rows else None
+
+    def notice(self, job_id: str) -> tuple[str, Params]:
+        return _notice(job_id, self._origin)
 
     async def listen(self, on_change: OnChange, ready: asyncio.Event) -> None:
         """LISTEN on its own connection (a pooled one would be handed to others)."""

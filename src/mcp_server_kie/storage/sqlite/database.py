@@ -46,6 +46,7 @@ DIALECT = Dialect(
     ),
     now="((julianday('now') - 2440587.5) * 86400.0)",
     take_pace_slot=None,  # one writer holds the file: the store's transaction is the lock
+    writable_ctes=False,  # and a transaction's statements cost no round trips
 )
 
 
@@ -162,6 +163,9 @@ class SqliteDatabase:
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
         rows = await self.fetch_all(sql, params)
         return rows[0] if rows else None
+
+    def notice(self, job_id: str) -> None:
+        return None  # nobody to tell: other processes re-read the store
 
     async def listen(self, on_change: OnChange, ready: asyncio.Event) -> None:
         """SQLite has no notifications: nothing arrives (see notify)."""
