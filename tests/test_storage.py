@@ -187,3 +187,41 @@ async def test_list_jobs_newest_first_by_kind(database_url: str) -> None:
         assert (await store.list_jobs(MediaQuery(kind=MediaKind.VIDEO))).jobs == []
     finally:
         await store.close()
+
+
+async def test_a_write_that_need_not_survive_a_power_cut_never_weakens_one_that_must(
+    tmp_path: Path,
+) -> None:
+    """On SQLite a write of state that expires by itself (durable=False: leases, pace slots)
+    commits without the fsync, unless a durable write shares its commit; afterwards every
+    commit is durable again (synchronous=FULL, 2, as the file was opened)."""
+    store = await Store.open(tmp_path / "db.sqlite3")
+    try:
+        loop = asyncio.get_running_loop()
+        busy, release = asyncio.Event(), threading.Event()
+
+        async def hold_the_writer(conn: Transaction) -> None:
+            loop.call_soon_threadsafe(busy.set)
+            release.wait(timeout=10)
+
+        async def synchronous(conn: Transaction) -> int:
+            row = await conn.fetch_one("PRAGMA synchronous")
+            assert row is not None
+            return int(next(iter(row.values())))
+
+        assert await store.db.write(synchronous, durable=False) == 1  # alone: no fsync
+        assert await store.db.write(synchronous) == 2  # and back to FULL after it
+        # Queued behind a held writer, a lease-like write and a durable one share a commit.
+        holding = asyncio.create_task(store.db.write(hold_the_writer))
+        await busy.wait()
+        together = [
+            asyncio.create_task(store.db.write(synchronous, durable=False)),
+            asyncio.create_task(store.db.write(synchronous)),
+        ]
+        await asyncio.sleep(0)  # both queued while the writer is held
+        release.set()
+        await holding
+        assert [await task for task in together] == [2, 2]
+        assert await store.db.write(synchronous) == 2
+    finally:
+        await store.close()

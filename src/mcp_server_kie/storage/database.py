@@ -81,13 +81,17 @@ class Database(Protocol):
     dialect: Dialect
     description: str  # e.g. "SQLite /data/kie.sqlite3"; never a password
 
-    async def write(self, fn: Callable[[Transaction], Awaitable[T]]) -> T:
+    async def write(self, fn: Callable[[Transaction], Awaitable[T]], *, durable: bool = True) -> T:
         """Run ``fn`` in one transaction and commit, or roll back if it raises. The
         transaction finishes even if the caller is cancelled meanwhile. ``fn`` awaits only
-        its transaction's methods (SQLite runs it whole on the writer's thread, in one hop)."""
+        its transaction's methods (SQLite runs it whole on the writer's thread, in one hop).
+
+        ``durable=False`` is for state that expires by itself (leases, pace slots): its
+        commit survives the process being killed but may be lost to a power cut, and SQLite
+        then skips the fsync (a commit shared with a durable write is durable)."""
         ...
 
-    async def write_one(self, sql: str, params: Params = ()) -> list[Row]:
+    async def write_one(self, sql: str, params: Params = (), *, durable: bool = True) -> list[Row]:
         """``write`` for one statement that is atomic by itself (no transaction needed around
         it); its RETURNING rows, once committed. PostgreSQL sends it alone in autocommit:
         one round trip instead of three (BEGIN, the statement, COMMIT)."""

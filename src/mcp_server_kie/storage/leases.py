@@ -30,6 +30,7 @@ class LeaseQueries:
             f" WHERE leases.expires_at <= {now} OR leases.holder = excluded.holder"
             " RETURNING holder",
             (name, holder, seconds),
+            durable=False,  # a lease expires: after a power cut, nobody holds anything
         )
         return bool(rows)
 
@@ -41,6 +42,7 @@ class LeaseQueries:
             f"UPDATE leases SET expires_at = {now} + ? WHERE name = ? AND holder = ?"
             " RETURNING name",
             (seconds, name, holder),
+            durable=False,
         )
         return bool(rows)
 
@@ -52,11 +54,14 @@ class LeaseQueries:
             f"UPDATE leases SET holder = ?, expires_at = {self.db.dialect.now} + ?"
             " WHERE name = ? AND holder = ? RETURNING name",
             (holder, seconds, name, dead),
+            durable=False,
         )
         return bool(rows)
 
     async def release_lease(self, name: str, holder: str) -> None:
-        await self.db.write_one("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
+        await self.db.write_one(
+            "DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder), durable=False
+        )
 
     async def lease_holder(self, name: str) -> str | None:
         """Who holds ``name`` now (None: nobody, or the lease has expired)."""

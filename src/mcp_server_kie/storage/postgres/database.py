@@ -156,14 +156,15 @@ class PostgresDatabase:
     async def close(self) -> None:
         await self._pool.close()
 
-    async def write(self, fn: Callable[[Transaction], Awaitable[T]]) -> T:
+    async def write(self, fn: Callable[[Transaction], Awaitable[T]], *, durable: bool = True) -> T:
+        # ``durable`` changes nothing here: a commit's cost is its round trip, not a sync.
         return await asyncio.shield(asyncio.ensure_future(self._transaction(fn)))
 
     async def _transaction(self, fn: Callable[[Transaction], Awaitable[T]]) -> T:
         async with self._pool.connection() as conn, conn.transaction():
             return await fn(PostgresTransaction(conn, self._origin))
 
-    async def write_one(self, sql: str, params: Params = ()) -> list[Row]:
+    async def write_one(self, sql: str, params: Params = (), *, durable: bool = True) -> list[Row]:
         # Pooled connections are in autocommit: the statement commits on its own.
         return await asyncio.shield(asyncio.ensure_future(self.fetch_all(sql, params)))
 

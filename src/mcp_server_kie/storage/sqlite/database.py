@@ -129,12 +129,12 @@ class SqliteDatabase:
         self._thread.shutdown(wait=False)
         await self._reader.close()
 
-    async def write(self, fn: WriteFn[T]) -> T:
+    async def write(self, fn: WriteFn[T], *, durable: bool = True) -> T:
         """Run ``fn`` inside one immediate transaction on the writer's thread, shared with the
         writes queued beside it; commit, or roll back ``fn``'s part if it raises. Returns once
         committed; finishes even if the caller is cancelled meanwhile."""
         done: asyncio.Future[T] = self._loop.create_future()
-        self._queued.append(_Write(fn, done))
+        self._queued.append(_Write(fn, done, durable))
         self._thread.submit(self._commit_queued)
         return await asyncio.shield(done)
 
@@ -145,14 +145,15 @@ class SqliteDatabase:
         while self._queued and len(batch) < _MAX_GROUP:
             batch.append(self._queued.popleft())
         if batch:
-            outcomes = _transactions(self._writer, [write.fn for write in batch])
+            durable = any(write.durable for write in batch)
+            outcomes = _transactions(self._writer, [write.fn for write in batch], durable)
             self._loop.call_soon_threadsafe(_settle, batch, outcomes)
 
-    async def write_one(self, sql: str, params: Params = ()) -> list[Row]:
+    async def write_one(self, sql: str, params: Params = (), *, durable: bool = True) -> list[Row]:
         async def one(conn: Transaction) -> list[Row]:
             return await conn.fetch_all(sql, params)
 
-        return await self.write(one)
+        return await self.write(one, durable=durable)
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
         """Runs the query to its end in one hop to the connection's thread. A cursor left open
@@ -187,11 +188,12 @@ class SqliteDatabase:
 
 
 class _Write(Generic[T]):
-    __slots__ = ("done", "fn")
+    __slots__ = ("done", "durable", "fn")
 
-    def __init__(self, fn: WriteFn[T], done: asyncio.Future[T]) -> None:
+    def __init__(self, fn: WriteFn[T], done: asyncio.Future[T], durable: bool) -> None:
         self.fn = fn
         self.done = done
+        self.durable = durable
 
 
 # Writes per transaction: bounds how long one commit keeps the writes after it waiting.
@@ -209,10 +211,24 @@ def _settle(batch: list[_Write[Any]], outcomes: list[_Outcome]) -> None:
             write.done.set_exception(value)
 
 
-def _transactions(conn: sqlite3.Connection, fns: list[WriteFn[Any]]) -> list[_Outcome]:
+def _transactions(
+    conn: sqlite3.Connection, fns: list[WriteFn[Any]], durable: bool
+) -> list[_Outcome]:
     """Run each function in its own savepoint inside one transaction and commit once. A
     function that raises loses only its own changes; if the transaction itself fails (BEGIN,
-    COMMIT, or an error that makes SQLite abandon it), every function fails with it."""
+    COMMIT, or an error that makes SQLite abandon it), every function fails with it.
+    Not ``durable``: committed without the fsync (WAL with synchronous=NORMAL: safe from a
+    killed process, not from a power cut; the next durable commit syncs it too)."""
+    if not durable:
+        conn.execute("PRAGMA synchronous=NORMAL")
+    try:
+        return _in_one_transaction(conn, fns)
+    finally:
+        if not durable:
+            conn.execute("PRAGMA synchronous=FULL")
+
+
+def _in_one_transaction(conn: sqlite3.Connection, fns: list[WriteFn[Any]]) -> list[_Outcome]:
     outcomes: list[_Outcome] = []
     try:
         conn.execute("BEGIN IMMEDIATE")
