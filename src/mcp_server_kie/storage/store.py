@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 
@@ -33,11 +33,9 @@ from mcp_server_kie.storage.records import (
 )
 from mcp_server_kie.storage.sqlite import SqliteDatabase
 from mcp_server_kie.storage.targets import KnownTargets
-from mcp_server_kie.storage.transitions import Transition
 
 _OPEN = OPEN_STATUSES
 DAY_SECONDS = 24 * 60 * 60
-_WriteStep = Callable[[Transaction], Awaitable[None]]
 
 
 class Store(
@@ -235,5 +233,5 @@ class Store(
         only_from: tuple[JobStatus, ...] = (JobStatus.PENDING, JobStatus.PROCESSING),
         assets: Sequence[Asset] = (),
     ) -> bool:
-        change = Transition(job_id, to, cause, assignments, values, only_from, assets)
+        change = transitions.Transition(job_id, to, cause, assignments, values, only_from, assets)
         return await transitions.apply(self.db, change)

@@ -19,10 +19,11 @@ from mcp_server_kie.domain import Asset, JobStatus
 from mcp_server_kie.storage.database import Database, Transaction
 from mcp_server_kie.storage.history import record_event
 
-_ASSET_COLUMNS = (
-    "id, job_id, idx, kind, path, mime_type, bytes, sha256, source_url, width, height,"
-    " duration, created_at, thumbnail_path, preview_pending"
-)
+_ASSET_NAMES = (
+    "id", "job_id", "idx", "kind", "path", "mime_type", "bytes", "sha256", "source_url",
+    "width", "height", "duration", "created_at", "thumbnail_path", "preview_pending",
+)  # fmt: skip
+_ASSET_COLUMNS = ", ".join(_ASSET_NAMES)  # in _asset_row's order
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,8 +108,7 @@ def _one_statement(
             f", files AS (INSERT INTO assets ({_ASSET_COLUMNS}) SELECT {_ASSET_COLUMNS}"
             " FROM moved, jsonb_populate_recordset(NULL::assets, ?::jsonb))"
         )
-        names = [c.strip() for c in _ASSET_COLUMNS.split(",")]
-        rows = [dict(zip(names, _asset_row(a), strict=True)) for a in change.assets]
+        rows = [dict(zip(_ASSET_NAMES, _asset_row(a), strict=True)) for a in change.assets]
         params.append(json.dumps(rows))
     sql += f" SELECT from_status, {notify_sql} FROM moved"
     params.extend(notify_params)
