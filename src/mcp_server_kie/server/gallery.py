@@ -31,7 +31,7 @@ from mcp_server_kie.server.gallery_page import PAGE_HEADERS, STATIC_TYPES, Galle
 from mcp_server_kie.server.media_routes import ASSET_ID, JOB_ID
 from mcp_server_kie.storage import BadCursor, Store
 from mcp_server_kie.tools.library import CLEAR_ALL_CONFIRMATION, DeleteResult
-from mcp_server_kie.tools.results import MediaLinks, MediaPage, job_result
+from mcp_server_kie.tools.results import MediaLinks, job_json, page_json
 
 log = logging.getLogger(__name__)
 
@@ -98,12 +98,7 @@ def gallery_routes(
         except BadCursor as exc:
             return _error(400, str(exc))
         found = await store.list_jobs(query)
-        page = MediaPage(
-            items=[job_result(job, links) for job in found.jobs],
-            count=len(found.jobs),
-            next_cursor=found.next_cursor,
-        )
-        return _json(page.model_dump(mode="json"))
+        return _json(page_json(found.jobs, found.next_cursor, links))
 
     async def job_detail(request: Request) -> Response:
         refused = access.refusal(request)
@@ -116,7 +111,7 @@ def gallery_routes(
         events = await store.job_events(job_id)
         return _json(
             {
-                "job": job_result(job, links).model_dump(mode="json"),
+                "job": job_json(job, links),
                 "aspect_ratio": _aspect_ratio(job),
                 "settings": {
                     key: value

@@ -26,7 +26,7 @@ from mcp_server_kie.media import MediaStore, MissingMedia
 from mcp_server_kie.server.access import LocalAccess
 from mcp_server_kie.server.object_response import object_response
 from mcp_server_kie.storage import Store
-from mcp_server_kie.tools.results import MediaLinks, job_result
+from mcp_server_kie.tools.results import MediaLinks, job_json
 
 ASSET_ID = re.compile(r"asset_[0-9a-f]{24}")
 JOB_ID = re.compile(r"job_[0-9a-f]{24}")
@@ -142,7 +142,7 @@ def _looks(job: Job) -> tuple[object, ...]:
 
 
 def _job_event(job: Job, links: MediaLinks, event_id: int | None) -> ServerSentEvent:
-    data = json.dumps(job_result(job, links).model_dump(mode="json"))
+    data = json.dumps(job_json(job, links))
     return ServerSentEvent(event="job", id=None if event_id is None else str(event_id), data=data)
 
 

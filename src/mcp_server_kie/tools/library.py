@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from mcp_server_kie.domain import JobStatus, MediaKind, UserInputError
 from mcp_server_kie.storage import BadCursor, MediaQuery, decode_cursor
 from mcp_server_kie.tools.context import bounded_wait, tool_context, wait_with_progress
-from mcp_server_kie.tools.results import JobResult, MediaPage, job_result, tool_result
+from mcp_server_kie.tools.results import JobResult, MediaPage, page_json, tool_result
 
 CLEAR_ALL_CONFIRMATION = "delete everything"
 
@@ -97,11 +97,6 @@ async def list_media(
     except (UserInputError, BadCursor) as exc:
         raise ToolError(str(exc)) from None
     page = await state.engine.store.list_jobs(request)
-    result = MediaPage(
-        items=[job_result(job, state.links) for job in page.jobs],
-        count=len(page.jobs),
-        next_cursor=page.next_cursor,
-    )
     done = sum(1 for job in page.jobs if job.assets)
     text = f"{len(page.jobs)} job(s), {done} with saved files"
     if page.jobs:
@@ -110,7 +105,7 @@ async def list_media(
         text += "; more: pass next_cursor"
     return CallToolResult(
         content=[TextContent(type="text", text=text)],
-        structured_content=result.model_dump(mode="json"),
+        structured_content=page_json(page.jobs, page.next_cursor, state.links),
     )
 
 

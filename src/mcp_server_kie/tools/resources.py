@@ -18,7 +18,7 @@ from mcp.types import INVALID_PARAMS
 
 from mcp_server_kie.media import MediaStoreError
 from mcp_server_kie.tools.context import ToolContext
-from mcp_server_kie.tools.results import job_result
+from mcp_server_kie.tools.results import job_json
 
 # Larger files are better read from their path or local URL than base64 over the protocol.
 MAX_RESOURCE_BYTES = 25 * 1024 * 1024
@@ -71,7 +71,7 @@ def register_resources(server: MCPServer) -> None:
         found = await state.engine.get(job_id) if _JOB_ID.fullmatch(job_id) else None
         if found is None:
             raise not_found(ctx.protocol_version, f"job://{job_id}", f"No job {job_id!r}.")
-        return json.dumps(job_result(found, state.links).model_dump(mode="json"))
+        return json.dumps(job_json(found, state.links))
 
 
 def _state(ctx: Context) -> ToolContext:
