@@ -13,11 +13,12 @@ from collections.abc import Sequence
 
 from mcp_server_kie.domain import Job, JobStatus
 from mcp_server_kie.storage.database import Database, Transaction
-from mcp_server_kie.storage.records import OPEN_STATUSES, job_from_row
+from mcp_server_kie.storage.records import OPEN_STATUSES, job_columns, job_from_row
 
 # Open jobs due by a time (parameters: now, limit); reads the partial index jobs_due.
 DUE_JOBS_SQL = (
-    f"SELECT * FROM jobs WHERE status IN {OPEN_STATUSES} AND (check_at IS NULL OR check_at <= ?)"
+    f"SELECT {job_columns()}, check_at FROM jobs WHERE status IN {OPEN_STATUSES}"
+    " AND (check_at IS NULL OR check_at <= ?)"
     " ORDER BY COALESCE(check_at, 0) LIMIT ?"
 )
 

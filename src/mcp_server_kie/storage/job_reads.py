@@ -11,12 +11,13 @@ from mcp_server_kie.storage.records import (
     ASSET_COLUMNS,
     OPEN_STATUSES,
     asset_from_row,
+    job_columns,
     job_from_row,
 )
 
 # A job's row, once per asset (once when it has none), each with that asset's columns.
 _JOB_AND_ASSETS = (
-    "SELECT j.*, "
+    f"SELECT {job_columns('j')}, "
     + ", ".join(f"a.{column} AS asset_{column}" for column in ASSET_COLUMNS)
     + " FROM jobs j LEFT JOIN assets a ON a.job_id = j.id WHERE j.id = ? ORDER BY a.idx"
 )
@@ -52,7 +53,7 @@ class JobReads:
 
     async def open_jobs(self) -> list[Job]:
         rows = await self.db.fetch_all(
-            f"SELECT * FROM jobs WHERE status IN {OPEN_STATUSES} ORDER BY created_at"
+            f"SELECT {job_columns()} FROM jobs WHERE status IN {OPEN_STATUSES} ORDER BY created_at"
         )
         return [job_from_row(row, ()) for row in rows]
 

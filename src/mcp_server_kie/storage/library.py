@@ -20,6 +20,7 @@ from mcp_server_kie.storage.records import (
     OPEN_STATUSES,
     MediaPage,
     asset_from_row,
+    job_columns,
     job_from_row,
 )
 
@@ -131,7 +132,9 @@ def page_sql(query: MediaQuery, dialect: Dialect) -> tuple[str, list[object]]:
         conditions.append("FALSE")
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
     order = "DESC" if query.newest_first else "ASC"
-    sql = f"SELECT * FROM jobs {where} ORDER BY created_at {order}, id {order} LIMIT ?"
+    sql = (
+        f"SELECT {job_columns()} FROM jobs {where} ORDER BY created_at {order}, id {order} LIMIT ?"
+    )
     return sql, [*params, query.limit + 1]
 
 

@@ -40,6 +40,38 @@ class Delivery:
     body: bytes
 
 
+# The columns job_from_row reads. Reads name them rather than taking every column: a job's
+# row also holds what no reader of a Job needs (on PostgreSQL, the prompt's word-prefix
+# vector, most of the row's bytes) and what should not travel (the callback token's hash).
+JOB_COLUMNS = (
+    "id",
+    "kind",
+    "family",
+    "model",
+    "prompt",
+    "params",
+    "status",
+    "created_at",
+    "updated_at",
+    "task_id",
+    "task_state",
+    "callback_expected",
+    "expected_credits",
+    "credits",
+    "error_category",
+    "error_message",
+    "error_retryable",
+    "error_provider_code",
+    "client_ref",
+)
+
+
+def job_columns(table: str = "") -> str:
+    """JOB_COLUMNS for a SELECT list, each qualified by ``table`` when given."""
+    prefix = f"{table}." if table else ""
+    return ", ".join(prefix + column for column in JOB_COLUMNS)
+
+
 def job_from_row(row: Row, assets: tuple[Asset, ...]) -> Job:
     error = None
     if row["error_category"]:

@@ -22,6 +22,7 @@ hold no quote; doubling quotes keeps it so.
 from __future__ import annotations
 
 from mcp_server_kie.storage.database import SearchPage
+from mcp_server_kie.storage.records import job_columns
 
 LONGEST_PREFIX = 20  # characters; the schema's kie_word_prefixes keeps prefixes up to this
 
@@ -46,7 +47,7 @@ def search_page(page: SearchPage) -> tuple[str, list[object]]:
     conditions = [*page.conditions, *search_conditions(list(page.words))]
     order = "DESC" if page.newest_first else "ASC"
     sql = (
-        f"SELECT * FROM jobs WHERE {' AND '.join(conditions)}"
+        f"SELECT {job_columns()} FROM jobs WHERE {' AND '.join(conditions)}"
         f" ORDER BY created_at {order}, id {order} LIMIT ?"
     )
     return sql, [*page.params, page.fetch]

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from mcp_server_kie.storage.database import SearchPage
+from mcp_server_kie.storage.records import job_columns
 
 PER_MICROSECOND = 1024  # index rowids per microsecond of creation time
 PREFIX_LENGTHS = " ".join(str(n) for n in range(1, 21))
@@ -42,7 +43,7 @@ def search_page(page: SearchPage) -> tuple[str, list[object]]:
     index's order; the caller sorts by (created_at, id) and keeps ``page.fetch`` rows."""
     where = " AND ".join(["jobs_fts MATCH ?", *page.conditions])
     found = (
-        "SELECT jobs_fts.rowid AS search_rowid, jobs.* FROM jobs_fts"
+        f"SELECT jobs_fts.rowid AS search_rowid, {job_columns('jobs')} FROM jobs_fts"
         f" CROSS JOIN jobs ON jobs.id = jobs_fts.job_id WHERE {where}"
     )
     params: list[object] = [match_expression(page.words), *page.params]
