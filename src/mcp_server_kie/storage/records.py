@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cache
 
 from mcp_server_kie.domain import ApiFamily, Asset, Job, JobError, JobStatus, MediaKind, TaskState
 from mcp_server_kie.storage.database import Row
@@ -66,8 +67,9 @@ JOB_COLUMNS = (
 )
 
 
+@cache
 def job_columns(table: str = "") -> str:
-    """JOB_COLUMNS for a SELECT list, each qualified by ``table`` when given."""
+    """JOB_COLUMNS for a SELECT list, each qualified by ``table`` when given (built once)."""
     prefix = f"{table}." if table else ""
     return ", ".join(prefix + column for column in JOB_COLUMNS)
 
@@ -102,7 +104,7 @@ def job_from_row(row: Row, assets: tuple[Asset, ...]) -> Job:
     )
 
 
-# The columns asset_from_row reads.
+# The columns asset_from_row reads and asset_row writes, in asset_row's order.
 ASSET_COLUMNS = (
     "id",
     "job_id",
@@ -139,4 +141,25 @@ def asset_from_row(row: Row) -> Asset:
         duration=row["duration"],
         thumbnail_path=row["thumbnail_path"],
         preview_pending=bool(row["preview_pending"]),
+    )
+
+
+def asset_row(a: Asset) -> tuple[object, ...]:
+    """The values of ASSET_COLUMNS for storing ``a``."""
+    return (
+        a.id,
+        a.job_id,
+        a.index,
+        a.kind.value,
+        a.path,
+        a.mime_type,
+        a.bytes,
+        a.sha256,
+        a.source_url,
+        a.created_at,
+        a.width,
+        a.height,
+        a.duration,
+        a.thumbnail_path,
+        int(a.preview_pending),
     )

@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from mcp_server_kie.domain import Asset, JobStatus
 from mcp_server_kie.storage.database import Database, Transaction
 from mcp_server_kie.storage.history import record_event
+from mcp_server_kie.storage.records import ASSET_COLUMNS, asset_row
 
-_ASSET_NAMES = (
-    "id", "job_id", "idx", "kind", "path", "mime_type", "bytes", "sha256", "source_url",
-    "width", "height", "duration", "created_at", "thumbnail_path", "preview_pending",
-)  # fmt: skip
-_ASSET_COLUMNS = ", ".join(_ASSET_NAMES)  # in _asset_row's order
+_ASSET_COLUMNS = ", ".join(ASSET_COLUMNS)
+_INSERT_ASSETS = (
+    f"INSERT INTO assets ({_ASSET_COLUMNS}) VALUES ({', '.join('?' for _ in ASSET_COLUMNS)})"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,11 +66,7 @@ async def _in_transaction(
     )
     await record_event(conn, change.job_id, JobStatus(row["status"]), change.to, change.cause, now)
     if change.assets:
-        await conn.execute_many(
-            f"INSERT INTO assets ({_ASSET_COLUMNS})"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [_asset_row(a) for a in change.assets],
-        )
+        await conn.execute_many(_INSERT_ASSETS, [asset_row(a) for a in change.assets])
     return True
 
 
@@ -108,7 +104,7 @@ def _one_statement(
             f", files AS (INSERT INTO assets ({_ASSET_COLUMNS}) SELECT {_ASSET_COLUMNS}"
             " FROM moved, jsonb_populate_recordset(NULL::assets, ?::jsonb))"
         )
-        rows = [dict(zip(_ASSET_NAMES, _asset_row(a), strict=True)) for a in change.assets]
+        rows = [dict(zip(ASSET_COLUMNS, asset_row(a), strict=True)) for a in change.assets]
         params.append(json.dumps(rows))
     sql += f" SELECT from_status, {notify_sql} FROM moved"
     params.extend(notify_params)
@@ -117,23 +113,3 @@ def _one_statement(
 
 def _allowed(change: Transition) -> str:
     return ", ".join(f"'{s.value}'" for s in change.only_from)
-
-
-def _asset_row(a: Asset) -> tuple[object, ...]:
-    return (
-        a.id,
-        a.job_id,
-        a.index,
-        a.kind.value,
-        a.path,
-        a.mime_type,
-        a.bytes,
-        a.sha256,
-        a.source_url,
-        a.width,
-        a.height,
-        a.duration,
-        a.created_at,
-        a.thumbnail_path,
-        int(a.preview_pending),
-    )
