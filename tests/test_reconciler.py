@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import random
 import secrets
+import statistics
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from itertools import pairwise
@@ -150,7 +151,12 @@ async def test_case_8_a_lost_callback_is_finished_by_polling_within_the_schedule
     assert times[0] >= job.created_at + wait  # it waited for the callback first
     budget = 1 + int((flip - wait) / FAST[0]) + 1
     assert len(times) <= budget, (len(times), budget)
-    assert done.updated_at - task.completed_at <= 2 * FAST[1] + 1.0  # ~2 intervals of the flip
+    assert task.completed_at is not None
+    # Found done by the first status query after the flip (counted, not timed).
+    assert len([t for t in times if t >= task.completed_at]) == 1
+    # ...on the test's schedule: the typical gap is one interval (a median, so one stall of a
+    # busy machine cannot fail it).
+    assert statistics.median(b - a for a, b in pairwise(times)) <= FAST[1] + 0.25, times
 
 
 async def test_case_9_status_faults_are_retried_and_retry_after_is_honoured(
@@ -215,8 +221,12 @@ async def test_case_9_a_status_endpoint_that_never_recovers_times_the_job_out(
     assert "may have charged credits" in message and "https://kie.ai/logs" in message
     assert str(job.task_id) in message
     assert "The last status check failed" in message and "(503)" in message
-    assert deadline <= done.updated_at - job.created_at <= deadline + FAST[1] + 1.0
-    assert len(query_times(sandbox)) <= 1 + int(deadline / FAST[0]) + 1
+    assert done.updated_at - job.created_at >= deadline
+    # Failed at the first check past the deadline, not polled on: at most one status query is
+    # made after it (counted, not timed, so a stalled or stepped clock cannot fail the test).
+    times = query_times(sandbox)
+    assert len([t for t in times if t >= job.created_at + deadline]) <= 1
+    assert len(times) <= 1 + int(deadline / FAST[0]) + 1
 
 
 @pytest.mark.parametrize(

@@ -20,10 +20,14 @@ async def test_keep_alive_responses_do_not_wait_for_delayed_acks(tmp_path: Path)
         assert runtime.sidecar_url is not None
         async with httpx2.AsyncClient(base_url=runtime.sidecar_url) as client:
             await client.get("/healthz")  # connect
-            started = time.perf_counter()
+            took = []
             for _ in range(10):
+                started = time.perf_counter()
                 response = await client.get("/healthz")
+                took.append(time.perf_counter() - started)
                 assert response.status_code == 200
-            elapsed = time.perf_counter() - started
-    # With Nagle on, each answer takes at least 40 ms (400 ms for ten); without, a few ms.
-    assert elapsed < 0.3, f"ten keep-alive requests took {elapsed * 1000:.0f} ms"
+    # With Nagle on, every answer waits for the delayed ACK (at least 40 ms on Linux); without,
+    # a few ms. The fastest of ten, so one stall of a busy machine cannot fail the test.
+    assert min(took) < 0.03, (
+        f"the fastest of ten keep-alive requests took {min(took) * 1000:.0f} ms"
+    )
