@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
-
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from mcp_server_kie.catalog.rules import PROSE_DEFAULTS, rules_for
 from mcp_server_kie.catalog.spec import ModelSpec
 from mcp_server_kie.domain import UserInputError
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 
 _VEO_MODES = {
     "reference_images": "REFERENCE_2_VIDEO",
@@ -134,6 +134,9 @@ def _required_default(spec: ModelSpec, name: str) -> Any:
 
 
 def _errors(spec: ModelSpec, values: Mapping[str, Any]) -> list[ValidationError]:
+    # Imported on the first request, not at start-up (jsonschema and its registry: ~70 ms).
+    from jsonschema import Draft202012Validator
+
     validator = Draft202012Validator(dict(spec.schema))
     return sorted(validator.iter_errors(dict(values)), key=lambda e: list(e.path))
 
