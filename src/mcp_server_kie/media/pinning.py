@@ -70,7 +70,9 @@ class PinnedTransport(httpx2.AsyncHTTPTransport):
 
     httpx2 2.16 has no argument for a network backend (encode/httpx#3749 proposes one), so this
     builds the pool the base class's ``__init__`` would (that is all it does), on
-    ``PinnedBackend``: no proxies, no .netrc, no SSL_CERT_FILE from the environment.
+    ``PinnedBackend``: no proxies and no .netrc from the environment. Certificates are those of
+    ``verify``: the server passes the context its kie.ai client uses (SSL_CERT_FILE honoured);
+    ``True`` builds one from the system's store alone.
     """
 
     def __init__(

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
@@ -71,9 +72,13 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
             stack.callback(claimed.sock.close)
         store = await Store.connect(settings.database_url, settings.database_path)
         stack.push_async_callback(store.close)
+        # kie's API and the downloads trust the same certificates (SSL_CERT_FILE / SSL_CERT_DIR
+        # when set, as behind a TLS-inspecting gateway): one context, loaded once (~30-50 ms).
+        tls = httpx2.create_ssl_context()
         http = httpx2.AsyncClient(
             timeout=httpx2.Timeout(settings.request_timeout, connect=10.0),
             follow_redirects=False,
+            verify=tls,
         )
         stack.push_async_callback(http.aclose)
 
@@ -110,7 +115,7 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
             if key
             else None
         )
-        fetcher = _fetcher(settings, base_url)
+        fetcher = _fetcher(settings, base_url, tls)
         stack.push_async_callback(fetcher.aclose)
         media = _media_store(settings)
         stack.push_async_callback(media.aclose)
@@ -223,7 +228,7 @@ async def _follow_changes(engine: Engine, stack: AsyncExitStack) -> None:
         log.warning("not yet hearing of other replicas' job changes; waiters re-read the store")
 
 
-def _fetcher(settings: Settings, kie_base_url: str) -> Fetcher:
+def _fetcher(settings: Settings, kie_base_url: str, tls: ssl.SSLContext) -> Fetcher:
     """Result downloads under the SSRF policy. The kie API origin in use (the sandbox, in
     sandbox mode) is allowed like the configured hosts: the server already trusts it with the
     API key, and it is where a local simulator or mirror serves its files."""
@@ -236,7 +241,7 @@ def _fetcher(settings: Settings, kie_base_url: str) -> Fetcher:
         video_seconds=settings.video_download_seconds,
         read_timeout=settings.download_read_timeout,
     )
-    return Fetcher(policy, limits)
+    return Fetcher(policy, limits, verify=tls)
 
 
 def _media_store(settings: Settings) -> MediaStore:
