@@ -6,12 +6,15 @@ with an API key, no public URL); the clock covers the interpreter, imports, open
 the sidecar and the reconciler, the initialize handshake and tools/list. Runs alternate with
 the baseline; the first start of each kind only warms the OS file cache and is not counted.
 "First start" runs get a new data directory (the database is created and migrated); the rest
-reuse one, as every later start does.
+reuse one, as every later start does. The package's bytecode is compiled first, as pip does when
+it installs a wheel: with PYTHONDONTWRITEBYTECODE set (this machine sets it) an editable
+checkout would otherwise compile every changed module again on every start.
 """
 
 from __future__ import annotations
 
 import asyncio
+import compileall
 import statistics
 import sys
 import tempfile
@@ -19,6 +22,8 @@ import time
 from pathlib import Path
 
 from harness import Result, Row, StdioServer, emit, over, parse_args, setup, stdio_env
+
+import mcp_server_kie
 
 
 async def server_start(data_dir: Path, log: Path) -> float:
@@ -46,6 +51,7 @@ async def main() -> None:
     started = setup()
     runs = 1 if args.smoke else 10
     result = Result(6, "Start-up", args.smoke)
+    compileall.compile_dir(Path(mcp_server_kie.__file__).parent, quiet=1)
     warm: list[float] = []
     fresh: list[float] = []
     baseline: list[float] = []
@@ -74,8 +80,9 @@ async def main() -> None:
                 "< 1.5 s",
                 median < 1.5,
                 over(round(median, 2), 1.5, "s"),
-                "import less at start-up: load Pillow and PyAV (media description) and the "
-                "simulator only when first used.",
+                "the rest is the SDK's and ours in about equal parts: importing our modules "
+                "(~150, with pydantic-settings and the HTTP client), building the twelve tools' "
+                "schemas (the SDK, ~75 ms), loading the TLS trust store and opening the store.",
             )
         )
     result.notes.append(
