@@ -20,9 +20,10 @@ from support import SANDBOX_KEY, free_port
 HEAVY = ("av", "PIL", "mcp_server_kie.sandbox", "jsonschema", "jinja2")
 
 PROBE = f"""
-import atexit, sys
+import atexit, gc, sys
 loaded = lambda: [m for m in {HEAVY!r} if m in sys.modules]
 atexit.register(lambda: print("LOADED", *loaded(), file=sys.stderr))
+atexit.register(lambda: print("COLLECTOR", gc.isenabled(), file=sys.stderr))
 from mcp_server_kie.server.cli import main
 main(["serve"])
 """
@@ -48,3 +49,5 @@ def test_a_real_server_starts_without_the_simulator_or_the_decoders(tmp_path: Pa
     loaded = [line for line in done.stderr.splitlines() if line.startswith("LOADED")]
     assert loaded, done.stderr[-2000:]  # the server ran and stopped normally
     assert loaded[-1].split()[1:] == [], f"loaded at start-up: {loaded[-1]}"
+    # The collector is off while the server starts and back on once it runs.
+    assert "COLLECTOR True" in done.stderr, done.stderr[-2000:]
