@@ -1,6 +1,6 @@
 """Start-up stays lean: a real server (an API key, no sandbox) serves and stops without ever
 loading the simulator or the media decoders (Pillow, PyAV), which cost a quarter of a second of
-imports and are needed only once a file arrives (or in sandbox mode); nor jsonschema (~150 ms
+imports and are needed only once a file arrives (or in sandbox mode); nor jsonschema (~90 ms
 with its registry, needed at the first request's validation) or Jinja2 (~40 ms, at the first
 view of the gallery).
 

@@ -134,7 +134,7 @@ def _required_default(spec: ModelSpec, name: str) -> Any:
 
 
 def _errors(spec: ModelSpec, values: Mapping[str, Any]) -> list[ValidationError]:
-    # Imported on the first request, not at start-up (jsonschema and its registry: ~70 ms).
+    # Imported on the first request, not at start-up (jsonschema and its registry: ~90 ms).
     from jsonschema import Draft202012Validator
 
     validator = Draft202012Validator(dict(spec.schema))
