@@ -10,8 +10,10 @@ import logging
 import os
 import signal
 import sqlite3
+import ssl
 import sys
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from mcp_server_kie import __version__
@@ -117,15 +119,29 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(asyncio.run(run_doctor(settings)))
     from mcp_server_kie.server.ports import PortTakenError
 
+    tls = _load_trust_store()
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(_serve(settings, http=bool(getattr(args, "http", False))))
+            asyncio.run(_serve(settings, http=bool(getattr(args, "http", False)), tls=tls))
     except PortTakenError as exc:
         print(exc, file=sys.stderr)
         sys.exit(2)
 
 
-async def _serve(settings: Settings, *, http: bool) -> None:
+def _load_trust_store() -> Future[ssl.SSLContext]:
+    """The certificates kie's API and the downloads trust, loaded on a thread: OpenSSL reads
+    them (~30-50 ms) with the GIL released, on the other core, while this one imports the MCP
+    SDK and the rest of the server."""
+    import httpx2  # loaded already, with the settings' SSRF policy
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="trust-store")
+    try:
+        return pool.submit(httpx2.create_ssl_context)
+    finally:
+        pool.shutdown(wait=False)
+
+
+async def _serve(settings: Settings, *, http: bool, tls: Future[ssl.SSLContext]) -> None:
     from mcp_server_kie.server.app import build_server
     from mcp_server_kie.server.runtime import open_runtime
     from mcp_server_kie.server.stdio import serve_stdio
@@ -137,7 +153,8 @@ async def _serve(settings: Settings, *, http: bool) -> None:
         loop.add_signal_handler(sig, main_task.cancel)
     try:
         with contextlib.suppress(asyncio.CancelledError):
-            async with open_runtime(settings, mcp_http=http) as runtime:
+            trusted = await asyncio.wrap_future(tls)
+            async with open_runtime(settings, mcp_http=http, tls=trusted) as runtime:
                 gc.enable()  # what start-up built is frozen now (open_runtime)
                 if http:
                     log.info("MCP over HTTP at %s/mcp", runtime.sidecar_url)

@@ -63,9 +63,12 @@ class Runtime:
 
 
 @asynccontextmanager
-async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIterator[Runtime]:
+async def open_runtime(
+    settings: Settings, *, mcp_http: bool = False, tls: ssl.SSLContext | None = None
+) -> AsyncIterator[Runtime]:
     """Everything running. With ``mcp_http`` the sidecar also serves MCP at /mcp (and must
-    get its port: there is no point carrying on without it)."""
+    get its port: there is no point carrying on without it). ``tls``: the trust store, when the
+    caller has loaded it already (the CLI does, while it imports the rest)."""
     claimed = await claim_sidecar_port(settings, required=mcp_http)  # first: its log line too
     async with AsyncExitStack() as stack:
         if claimed.sock is not None:
@@ -74,7 +77,7 @@ async def open_runtime(settings: Settings, *, mcp_http: bool = False) -> AsyncIt
         stack.push_async_callback(store.close)
         # kie's API and the downloads trust the same certificates (SSL_CERT_FILE / SSL_CERT_DIR
         # when set, as behind a TLS-inspecting gateway): one context, loaded once (~30-50 ms).
-        tls = httpx2.create_ssl_context()
+        tls = tls or httpx2.create_ssl_context()
         http = httpx2.AsyncClient(
             timeout=httpx2.Timeout(settings.request_timeout, connect=10.0),
             follow_redirects=False,
