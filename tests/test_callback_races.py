@@ -235,14 +235,14 @@ async def test_client_that_disconnects_mid_request_leaves_no_transaction_open(
             writer.close()  # gone before the body is complete
             await writer.wait_closed()
         assert await snapshot(rt.engine.store) == before
-        assert await can_write_within(rt.settings.database_path, 1.0)
+        assert await can_write_within(rt.settings.database_path, 5.0)
         async with httpx2.AsyncClient(base_url=rt.sidecar_url or "") as client:
             start = time.monotonic()
             response = await client.post(
                 local_url(task), content=body, headers=signed(task.task_id)
             )
             assert response.status_code == 200
-            assert time.monotonic() - start < 1.0
+            assert time.monotonic() - start < 5.0  # a wedged writer never answers
     assert "database is locked" not in caplog.text
     assert errors(caplog) == []
 
@@ -278,8 +278,8 @@ async def test_accept_cancelled_at_any_point_never_wedges_the_writer(
             accepting.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await accepting
-            assert await timed_delivery(store) < 1.0, attempt
-        assert await can_write_within(rt.settings.database_path, 1.0)
+            assert await timed_delivery(store) < 5.0, attempt
+        assert await can_write_within(rt.settings.database_path, 5.0)
         rows = await store.db.fetch_all("SELECT job_id, body FROM webhook_inbox ORDER BY id")
         stored = [json.loads(r["body"])["attempt"] for r in rows if r["job_id"] == job_id]
         assert stored == sorted(set(stored))  # whole rows, each stored at most once
@@ -313,8 +313,8 @@ async def test_write_cancelled_between_statement_and_commit_still_commits(
         with pytest.raises(asyncio.CancelledError):
             await caller
         release.set()
-        assert await timed_delivery(store) < 1.0
-        assert await can_write_within(tmp_path / "kie.sqlite3", 1.0)
+        assert await timed_delivery(store) < 5.0
+        assert await can_write_within(tmp_path / "kie.sqlite3", 5.0)
         rows = await store.db.fetch_all("SELECT job_id FROM webhook_inbox ORDER BY id")
         assert [r["job_id"] for r in rows] == ["job_cancelled", "job_probe"]
     finally:

@@ -35,4 +35,4 @@ async def test_a_raised_create_limit_lets_a_burst_through_without_waiting(tmp_pa
     assert all(job.task_id for job in jobs)
     assert sandbox.count("/api/v1/jobs/createTask") == 30
     # At the default 20 per 10 s the last ten would wait about ten seconds for a slot.
-    assert elapsed < 5, f"30 creates took {elapsed:.1f} s"
+    assert elapsed < 8, f"30 creates took {elapsed:.1f} s"

@@ -17,11 +17,13 @@ from mcp_server_kie.media import Fetcher
 from mcp_server_kie.storage import MediaQuery, Store, decode_cursor
 from test_webhook_security import TASK_ID, open_job
 
-WAKE_BOUND = 0.1  # seconds from the completion's commit to the waiter's return
+# Seconds from the completion's commit to the waiters' return (it takes ~1 ms): far below the
+# hour between re-reads, with room for a busy CI machine.
+WAKE_BOUND = 2.0
 
 
 @pytest.mark.parametrize("waiters", [1, 5])
-async def test_waiters_wake_within_100_ms_of_completion_not_by_re_reading(
+async def test_waiters_are_woken_by_the_completion_not_by_re_reading(
     tmp_path: Path, waiters: int
 ) -> None:
     store = await Store.open(tmp_path / "kie.sqlite3")

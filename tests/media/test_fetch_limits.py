@@ -294,7 +294,7 @@ async def test_slow_drip_hits_the_overall_deadline(tmp_path: Path) -> None:
             "timeout", tmp_path, fetch_from(cdn, "/drip.png", tmp_path, limits=limits)
         )
         elapsed = time.monotonic() - started
-    assert 1.5 <= elapsed < 1.5 + 0.5
+    assert 1.5 <= elapsed < 1.5 + 5  # without the deadline the drip would take over an hour
     assert error.retryable
     assert len(cdn.requests) == 1  # reads kept arriving, so only the deadline could stop it
 
@@ -312,7 +312,7 @@ async def test_stall_mid_body_is_retried_until_the_deadline(tmp_path: Path) -> N
             "timeout", tmp_path, fetch_from(cdn, "/stall.png", tmp_path, limits=limits)
         )
         elapsed = time.monotonic() - started
-    assert elapsed < 1.5 + 0.5
+    assert elapsed < 1.5 + 5  # the server stalls for 30 s
     assert error.retryable
     assert len(cdn.requests) >= 2  # read timeouts were retried within the deadline
 

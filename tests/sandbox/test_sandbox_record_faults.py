@@ -70,7 +70,8 @@ async def test_reset_and_stall_over_real_http(family):
             started = time.monotonic()
             with pytest.raises(httpx2.ReadTimeout):
                 await http.get(record_path, params=params)
-            assert time.monotonic() - started < 2
+            # The client gave up at its own timeout, long before the 30 s stall ended.
+            assert time.monotonic() - started < 10
             healed = await http.get(record_path, params=params)
     assert healed.status_code == 200 and healed.json()["code"] == 200
     assert sandbox.count(record_path) == 3
