@@ -85,12 +85,12 @@ class InboxAndPreferences:
         known = self.known_targets.get(job_id)
         if known is not None:
             return known
-        row = await self.db.fetch_one(
+        rows = await self.db.fetch_by_key(
             "SELECT callback_token_hash, task_id FROM jobs WHERE id = ?", (job_id,)
         )
-        if row is None:
+        if not rows:
             return None
-        return CallbackTarget(row["callback_token_hash"] or None, row["task_id"])
+        return CallbackTarget(rows[0]["callback_token_hash"] or None, rows[0]["task_id"])
 
     async def keep_delivery(self, job_id: str, body: bytes, max_rows: int) -> Kept:
         """Store an authentic delivery for a running job, unless the job has ended (or is gone:
@@ -145,7 +145,8 @@ class InboxAndPreferences:
     async def pending_deliveries(self, job_id: str | None = None) -> list[Delivery]:
         """Unprocessed deliveries, oldest first; only one job's when ``job_id`` is given."""
         where, params = ("AND job_id = ?", (job_id,)) if job_id else ("", ())
-        rows = await self.db.fetch_all(
+        fetch = self.db.fetch_by_key if job_id else self.db.fetch_all  # one job's: a handful
+        rows = await fetch(
             "SELECT id, job_id, body FROM webhook_inbox"
             f" WHERE processed_at IS NULL {where} ORDER BY id",
             params,

@@ -28,7 +28,7 @@ class JobReads:
 
     async def get_job(self, job_id: str) -> Job | None:
         """The job with its assets, in one query: one snapshot, one round trip."""
-        rows = await self.db.fetch_all(_JOB_AND_ASSETS, (job_id,))
+        rows = await self.db.fetch_by_key(_JOB_AND_ASSETS, (job_id,))
         if not rows:
             return None
         assets = tuple(
@@ -43,13 +43,13 @@ class JobReads:
     ) -> Job | None:
         """The job first made with ``key``; IdempotencyConflict if it was made from a request
         other than ``request_hash`` (when both are known)."""
-        row = await self.db.fetch_one(
+        rows = await self.db.fetch_by_key(
             "SELECT id, request_hash FROM jobs WHERE idempotency_key = ?", (key,)
         )
-        if row is None:
+        if not rows:
             return None
-        check_same_request(row, request_hash)
-        return await self.get_job(str(row["id"]))
+        check_same_request(rows[0], request_hash)
+        return await self.get_job(str(rows[0]["id"]))
 
     async def open_jobs(self) -> list[Job]:
         rows = await self.db.fetch_all(

@@ -65,8 +65,8 @@ class LeaseQueries:
 
     async def lease_holder(self, name: str) -> str | None:
         """Who holds ``name`` now (None: nobody, or the lease has expired)."""
-        row = await self.db.fetch_one(
+        rows = await self.db.fetch_by_key(
             f"SELECT holder FROM leases WHERE name = ? AND expires_at > {self.db.dialect.now}",
             (name,),
         )
-        return str(row["holder"]) if row else None
+        return str(rows[0]["holder"]) if rows else None

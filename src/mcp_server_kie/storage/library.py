@@ -172,8 +172,8 @@ class LibraryQueries:
         return [job_from_row(r, tuple(by_job.get(str(r["id"]), ()))) for r in rows]
 
     async def get_asset(self, asset_id: str) -> Asset | None:
-        row = await self.db.fetch_one(_ASSET_BY_ID, (asset_id,))
-        return asset_from_row(row) if row else None
+        rows = await self.db.fetch_by_key(_ASSET_BY_ID, (asset_id,))
+        return asset_from_row(rows[0]) if rows else None
 
     # ------------------------------------------------------------------ deleting
 

@@ -177,6 +177,9 @@ class PostgresDatabase:
         rows = await self.fetch_all(sql, params)
         return rows[0] if rows else None
 
+    async def fetch_by_key(self, sql: str, params: Params = ()) -> list[Row]:
+        return await self.fetch_all(sql, params)  # one round trip either way
+
     def notice(self, job_id: str) -> tuple[str, Params]:
         return _notice(job_id, self._origin)
 

@@ -1,5 +1,5 @@
-"""The SQLite backend: one writer connection on its own thread, one reader connection,
-migrations.
+"""The SQLite backend: one writer connection on its own thread, one reader connection on
+another, one connection for reads by key on the event loop's own thread, migrations.
 
 Every write runs on the writer connection, one at a time, in ONE call to the writer's thread:
 the transaction's function runs there whole, its statements one after another (one hop from
@@ -10,6 +10,12 @@ with a TypeError and rolled back. The writes queued while the writer was busy co
 fsync): each is still all or nothing on its own, runs in the order it was asked for, and its
 caller hears of it only after that COMMIT. The call is shielded from the caller: a caller
 cancelled mid-write (a client that disconnects) never cuts a transaction short.
+
+A read by key (``fetch_by_key``: a job, a lease) takes microseconds, less than the hop to the
+reader's thread: it runs on the event loop's thread, on a connection that never waits for the
+file. In WAL mode a reader does not wait for the writer; if the file is ever busy all the same
+(a process holding it exclusively, a WAL being recovered), the read goes to the reader's
+thread, which waits there, and the event loop does not.
 """
 
 from __future__ import annotations
@@ -89,6 +95,7 @@ class SqliteDatabase:
         writer: sqlite3.Connection,
         thread: ThreadPoolExecutor,
         reader: aiosqlite.Connection,
+        keyed: sqlite3.Connection,
         path: Path,
     ) -> None:
         self.description = f"SQLite {path}"
@@ -97,6 +104,7 @@ class SqliteDatabase:
         self._queued: collections.deque[_Write[Any]] = collections.deque()  # thread-safe
         self._loop = asyncio.get_running_loop()
         self._reader = reader
+        self._keyed = keyed  # on the event loop's thread only
         # One statement at a time on the reader: a statement left open by one coroutine holds
         # a read snapshot that another coroutine's query would share, and so miss a write it
         # has just committed.
@@ -120,14 +128,19 @@ class SqliteDatabase:
         for pragma in READER_PRAGMAS:
             await reader.execute(pragma)
         reader.row_factory = dict_row  # type: ignore[assignment]  # typed as a class only
+        keyed = sqlite3.connect(path, isolation_level=None)
+        for pragma in (*READER_PRAGMAS, "PRAGMA busy_timeout=0"):  # never waits: see fetch_by_key
+            keyed.execute(pragma)
+        keyed.row_factory = dict_row
         log.info("database %s ready (SQLite %s)", path, sqlite3.sqlite_version)
-        return cls(writer, thread, reader, path)
+        return cls(writer, thread, reader, keyed, path)
 
     async def close(self) -> None:
         """Close once the writes already queued have committed."""
         await asyncio.get_running_loop().run_in_executor(self._thread, self._writer.close)
         self._thread.shutdown(wait=False)
         await self._reader.close()
+        self._keyed.close()
 
     async def write(self, fn: WriteFn[T], *, durable: bool = True) -> T:
         """Run ``fn`` inside one immediate transaction on the writer's thread, shared with the
@@ -164,6 +177,15 @@ class SqliteDatabase:
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
         rows = await self.fetch_all(sql, params)
         return rows[0] if rows else None
+
+    async def fetch_by_key(self, sql: str, params: Params = ()) -> list[Row]:
+        """On this thread, whole (no snapshot outlives the call); a busy file, or any other
+        failure, is left to the reader's thread, which waits for the file or raises."""
+        try:
+            rows: list[Row] = self._keyed.execute(sql, tuple(params)).fetchall()
+        except sqlite3.OperationalError:
+            return await self.fetch_all(sql, params)
+        return rows
 
     def notice(self, job_id: str) -> None:
         return None  # nobody to tell: other processes re-read the store
