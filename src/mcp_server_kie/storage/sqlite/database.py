@@ -179,8 +179,11 @@ class SqliteDatabase:
         return rows[0] if rows else None
 
     async def fetch_by_key(self, sql: str, params: Params = ()) -> list[Row]:
-        """On this thread, whole (no snapshot outlives the call); a busy file, or any other
-        failure, is left to the reader's thread, which waits for the file or raises."""
+        """On this thread, whole (no snapshot outlives the call), after one turn of the event
+        loop: a loop of reads that never waited would otherwise keep everything else (the
+        writer's answers included) from running. A busy file, or any other failure, is left
+        to the reader's thread, which waits for the file or raises."""
+        await asyncio.sleep(0)
         try:
             rows: list[Row] = self._keyed.execute(sql, tuple(params)).fetchall()
         except sqlite3.OperationalError:
