@@ -77,7 +77,8 @@ async def open_runtime(
         stack.push_async_callback(store.close)
         # kie's API and the downloads trust the same certificates (SSL_CERT_FILE / SSL_CERT_DIR
         # when set, as behind a TLS-inspecting gateway): one context, loaded once (~30-50 ms).
-        tls = tls or httpx2.create_ssl_context()
+        if tls is None:
+            tls = httpx2.create_ssl_context()
         http = httpx2.AsyncClient(
             timeout=httpx2.Timeout(settings.request_timeout, connect=10.0),
             follow_redirects=False,

@@ -99,8 +99,7 @@ class _Backpressure(asyncio.Protocol):
         self._writable.set()
 
     async def drain(self) -> None:
-        if not self._writable.is_set():
-            await self._writable.wait()
+        await self._writable.wait()  # returns at once while nothing is buffered
         if self._lost is not None:
             raise self._lost
 

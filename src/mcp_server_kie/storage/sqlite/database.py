@@ -32,7 +32,12 @@ from typing import Any, Generic, TypeVar
 import aiosqlite
 
 from mcp_server_kie.storage.database import Dialect, OnChange, Params, Row, Transaction
-from mcp_server_kie.storage.sqlite.opening import READER_PRAGMAS, dict_row, open_writer
+from mcp_server_kie.storage.sqlite.opening import (
+    KEYED_PRAGMAS,
+    READER_PRAGMAS,
+    dict_row,
+    open_writer,
+)
 from mcp_server_kie.storage.sqlite.search import search_page
 
 log = logging.getLogger(__name__)
@@ -129,7 +134,7 @@ class SqliteDatabase:
             await reader.execute(pragma)
         reader.row_factory = dict_row  # type: ignore[assignment]  # typed as a class only
         keyed = sqlite3.connect(path, isolation_level=None)
-        for pragma in (*READER_PRAGMAS, "PRAGMA busy_timeout=0"):  # never waits: see fetch_by_key
+        for pragma in KEYED_PRAGMAS:
             keyed.execute(pragma)
         keyed.row_factory = dict_row
         log.info("database %s ready (SQLite %s)", path, sqlite3.sqlite_version)
@@ -181,8 +186,9 @@ class SqliteDatabase:
     async def fetch_by_key(self, sql: str, params: Params = ()) -> list[Row]:
         """On this thread, whole (no snapshot outlives the call), after one turn of the event
         loop: a loop of reads that never waited would otherwise keep everything else (the
-        writer's answers included) from running. A busy file, or any other failure, is left
-        to the reader's thread, which waits for the file or raises."""
+        writer's answers included) from running. What this connection cannot answer (a busy
+        file: an OperationalError) is left to the reader's thread, which waits for the file or
+        raises."""
         await asyncio.sleep(0)
         try:
             rows: list[Row] = self._keyed.execute(sql, tuple(params)).fetchall()

@@ -24,6 +24,8 @@ _PRAGMAS = (
     "PRAGMA foreign_keys=ON",
 )
 READER_PRAGMAS = (_PRAGMAS[0], *_PRAGMAS[2:])  # WAL is the file's, set by the writer
+# The event loop's connection for reads by key never waits for the file (see fetch_by_key).
+KEYED_PRAGMAS = ("PRAGMA busy_timeout=0", *_PRAGMAS[2:])
 
 
 def dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
