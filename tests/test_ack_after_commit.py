@@ -21,6 +21,7 @@ import httpx2
 import psycopg
 import pytest
 
+from mcp_server_kie.domain import Job
 from mcp_server_kie.server.runtime import Runtime
 from mcp_server_kie.storage import Store
 from mcp_server_kie.storage.backends import is_postgres
@@ -32,6 +33,7 @@ from test_webhook_sidecar import callback_body, start_job
 # How long a held commit must keep the answer back: far longer than an answer takes when
 # nothing holds it (milliseconds), far shorter than SQLite's 10 s busy timeout.
 HOLD_SECONDS = 1.5
+STATUS = "recordInfo"  # the Market family's status endpoint
 
 
 @contextlib.contextmanager
@@ -140,3 +142,51 @@ async def test_queued_writes_are_answered_after_their_group_commits(tmp_path: Pa
         assert await store.preferences() == {}  # the failed write's own insert was undone
     finally:
         await store.close()
+
+
+async def test_a_lone_callback_is_verified_while_its_delivery_commits(
+    tmp_path: Path, database_url: str
+) -> None:
+    """A callback that arrives alone starts its job's processing as soon as it is found
+    authentic: the verifying status read reaches kie while the delivery's write is held back
+    (and the answer with it). Once the write goes through, the callback is acknowledged, the
+    job completes, and the delivery is processed (its row pruned with the finished job)."""
+    overrides = {"database_url": database_url} if is_postgres(database_url) else {}
+    async with sandbox_and_runtime(
+        tmp_path / "data", image_seconds=0.2, hmac_key=KEY, **overrides
+    ) as (sandbox, rt):
+        sandbox.faults.drop_callbacks = True
+        job_id = await start_job(rt, "a lighthouse")
+        task = task_of(sandbox, job_id)
+        await eventually(lambda: task.terminal(sandbox.clock()), what="the task done at kie")
+        statuses = sandbox.count(STATUS)
+        body = json.dumps(callback_body(task.task_id)).encode()
+        async with httpx2.AsyncClient(base_url=rt.sidecar_url or "", timeout=30) as client:
+            async with contextlib.AsyncExitStack() as held:
+                if is_postgres(database_url):
+                    await held.enter_async_context(postgres_inbox_lock(database_url))
+                else:
+                    held.enter_context(sqlite_write_lock(rt.settings.database_path))
+                answer = asyncio.ensure_future(
+                    client.post(local_url(task), content=body, headers=signed(task.task_id))
+                )
+                await eventually(
+                    lambda: sandbox.count(STATUS) > statuses,
+                    what="the verifying status read, before the delivery commits",
+                )
+                assert not answer.done()
+            assert (await asyncio.wait_for(answer, timeout=15)).status_code == 200
+        store = rt.engine.store
+        job = await eventually(lambda: _completed(store, job_id), what="the job completed")
+        assert len(job.assets) == 1
+        await eventually(lambda: _no_rows(store, job_id), what="the delivery processed and pruned")
+        assert sandbox.count(STATUS) - statuses == 1  # one verifying read, not one per step
+
+
+async def _completed(store: Store, job_id: str) -> Job | None:
+    job = await store.get_job(job_id)
+    return job if job is not None and job.status.value == "completed" else None
+
+
+async def _no_rows(store: Store, job_id: str) -> bool:
+    return await store.count_deliveries(job_id) == 0

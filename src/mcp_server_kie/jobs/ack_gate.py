@@ -9,7 +9,8 @@ within the quiet spell of each other), until none has been for that spell; never
 a bound: processing is held back behind a burst, never starved by it (each worker
 still starts a job at least every ``max_hold`` seconds). A burst's acknowledgements then have
 the loop to themselves, and processing catches up, at kie's pace, once the burst is over.
-A lone callback's processing starts as soon as it is acknowledged: it waits for nobody.
+A lone callback's processing waits for nobody: it starts as soon as the callback is found
+authentic, alongside its commit (``lone``).
 """
 
 from __future__ import annotations
@@ -38,6 +39,14 @@ class AckGate:
     def accepting(self) -> int:
         """Callbacks in the acceptance path now."""
         return self._in_flight.count
+
+    def lone(self) -> bool:
+        """Inside an acceptance: whether it is the only one in flight and no burst is going
+        on, so that its job's processing may start at once (alongside its commit)."""
+        if self._in_flight.count != 1:
+            return False
+        since = asyncio.get_running_loop().time() - self._last_done
+        return not self._bursting or since >= self._quiet
 
     @contextmanager
     def accepting_one(self) -> Iterator[None]:

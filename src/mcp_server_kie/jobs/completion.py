@@ -61,6 +61,16 @@ class InFlight:
                 await self.none()
 
 
+def _drop(reading: asyncio.Future[TaskSnapshot] | None) -> None:
+    """A status read that was not used: cancelled if still going, its failure retrieved."""
+    if reading is None:
+        return
+    if not reading.done():
+        reading.cancel()
+    elif not reading.cancelled():
+        reading.exception()
+
+
 def job_lease(job_id: str) -> str:
     """The name of the lease that guards a job's work."""
     return f"job:{job_id}"
@@ -90,30 +100,57 @@ class Completer:
         self._download_failures: dict[str, int] = {}
         self.in_flight = InFlight()
 
-    async def refresh(self, job_id: str) -> Job | None:
+    async def refresh(self, job_id: str, *, status_first: bool = False) -> Job | None:
         """Ask kie for the task's state and act on it. Safe to call any number of times.
-        A failed status query is logged and leaves the job as it was."""
+        A failed status query is logged and leaves the job as it was. ``status_first``:
+        see `check`."""
         try:
-            return await self.check(job_id)
+            return await self.check(job_id, status_first=status_first)
         except KieError as exc:
             log.warning("status of job %s unavailable: %s", job_id, exc.message)
             return await self._store.get_job(job_id)
 
-    async def check(self, job_id: str) -> Job | None:
+    async def check(self, job_id: str, *, status_first: bool = False) -> Job | None:
         """`refresh`, except that a failed status query raises its KieError, so that the
-        poller can pace itself (Retry-After) and notice a task kie.ai does not know."""
+        poller can pace itself (Retry-After) and notice a task kie.ai does not know.
+
+        ``status_first`` (a callback says the task has news): the status read, which needs
+        no lease, is sent before the job's lease is claimed and runs while it is; what it
+        says is acted on only under the lease, for the job as it stands then. (The poller
+        claims first: a job another process is working on costs it no status read.)"""
         with self.in_flight.one():
-            async with self._lock(job_id), self._hold(job_id) as held:
-                job = await self._store.get_job(job_id)
-                if not held or job is None or job.status.terminal or job.task_id is None:
-                    return job  # (not held: another process is on it, and will finish it)
-                snapshot = await self._require_kie().get_task(job.family, job.task_id)
-                await self._apply(job, snapshot)
-                # Waiters first (before the lease is handed back), previews after.
-                job = await self.changed(job_id)
-        if any(asset.preview_pending for asset in job.assets):
+            async with self._lock(job_id):
+                reading = await self._read_status(job_id) if status_first else None
+                try:
+                    job, acted = await self._check_held(job_id, reading)
+                finally:
+                    _drop(reading)
+        if acted and job is not None and any(asset.preview_pending for asset in job.assets):
             self._on_completed(job_id)
         return job
+
+    async def _read_status(self, job_id: str) -> asyncio.Future[TaskSnapshot] | None:
+        """The task's status read, under way; None when there is nothing to read."""
+        job = await self._store.get_job(job_id)
+        if job is None or job.status.terminal or job.task_id is None:
+            return None
+        return asyncio.ensure_future(self._require_kie().get_task(job.family, job.task_id))
+
+    async def _check_held(
+        self, job_id: str, reading: asyncio.Future[TaskSnapshot] | None
+    ) -> tuple[Job | None, bool]:
+        """The job, and whether this call acted on its status (under its lease)."""
+        async with self._hold(job_id) as held:
+            job = await self._store.get_job(job_id)
+            if not held or job is None or job.status.terminal or job.task_id is None:
+                return job, False  # (not held: another process is on it, and will finish it)
+            if reading is None:
+                reading = asyncio.ensure_future(
+                    self._require_kie().get_task(job.family, job.task_id)
+                )
+            await self._apply(job, await reading)
+            # Waiters first (before the lease is handed back), previews after.
+            return await self.changed(job_id), True
 
     async def give_up(self, job_id: str, error: JobError) -> Job | None:
         """Fail a job that is not terminal yet for a reason of our own (an interrupted submit,

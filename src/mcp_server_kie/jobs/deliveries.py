@@ -10,6 +10,7 @@ import asyncio
 import logging
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 
 from mcp_server_kie.domain import Job
@@ -27,6 +28,8 @@ from mcp_server_kie.storage.inbox import Kept
 from mcp_server_kie.storage.records import Delivery
 
 log = logging.getLogger(__name__)
+
+_MAX_SEEN = 10_000  # jobs remembered as having had a callback (a hundred bytes each)
 
 
 class Deliveries:
@@ -46,6 +49,9 @@ class Deliveries:
         self._clock = clock
         self._gate = AckGate()
         self._workers = InboxWorkers(store, self.process_delivered, gate=self._gate)
+        # Deliveries still committing, of jobs whose processing has already started.
+        self._keeping: dict[str, asyncio.Future[Kept]] = {}
+        self._seen: OrderedDict[str, None] = OrderedDict()  # jobs with a callback, newest last
 
     async def accept(
         self,
@@ -55,11 +61,19 @@ class Deliveries:
         *,
         timestamp: str | None = None,
         signature: str | None = None,
+        process: bool = False,
     ) -> bool:
-        """Authenticate and persist one callback delivery; processing happens afterwards.
-        True when the delivery was stored and wants processing; False when it is authentic
-        but has nothing to add (acknowledge it all the same): the job has already ended, the
-        same body is already stored, or the job's inbox is full.
+        """Authenticate and persist one callback delivery. True when the delivery was stored
+        and wants processing; False when it is authentic but has nothing to add (acknowledge
+        it all the same): the job has already ended, the same body is already stored, or the
+        job's inbox is full.
+
+        ``process``: also process the stored delivery in the background (the sidecar's way).
+        A callback accepted alone (no other in flight, no burst) starts its job's processing
+        as soon as it is found authentic, while its commit is still going: the verifying
+        status read needs nothing from that commit, and the deliveries are read only once it
+        is done. Within a burst, processing waits until the delivery is stored, and for the
+        gate. Either way the caller acknowledges only once this returns (after the commit).
 
         ``timestamp`` and ``signature`` are the X-Webhook-Timestamp and X-Webhook-Signature
         headers. Checks run cheapest first and nothing is written until all pass: the job's
@@ -70,7 +84,7 @@ class Deliveries:
         Background processing holds back (briefly) while callbacks are being accepted.
         """
         with self._gate.accepting_one():
-            return await self._accept(job_id, token, body, timestamp, signature)
+            return await self._accept(job_id, token, body, timestamp, signature, process)
 
     async def _accept(
         self,
@@ -79,6 +93,7 @@ class Deliveries:
         body: bytes,
         timestamp: str | None,
         signature: str | None,
+        process: bool,
     ) -> bool:
         target = await self._store.callback_target(job_id)
         if target is None or target.token_hash is None:
@@ -102,20 +117,39 @@ class Deliveries:
             raise CallbackRejected(401 if self._hmac_key else 400, "callback is for another task")
         # kie echoes the request (callback URL and token included): never stored in clear.
         # Stored only for a running job with room, decided in the (group) commit itself.
-        kept = await self._store.keep_delivery(
-            job_id, redact_body(body, token), MAX_DELIVERIES_PER_JOB
+        keeping = asyncio.ensure_future(
+            self._store.keep_delivery(job_id, redact_body(body, token), MAX_DELIVERIES_PER_JOB)
         )
+        early = process and self._gate.lone() and self._first_seen(job_id)
+        if early:
+            self._keeping[job_id] = keeping
+            keeping.add_done_callback(lambda done: self._keep_done(job_id, done))
+            self._workers.submit(job_id, gated=False)
+        # Shielded: a caller cancelled meanwhile (its client went away) leaves the write to
+        # finish, so that the processing already started reads the inbox after it.
+        kept = await asyncio.shield(keeping)
+        if process and not early and kept is Kept.STORED:
+            self._workers.submit(job_id)
         if kept is Kept.UNKNOWN_JOB:  # deleted since its check (another process's clean-up)
             raise CallbackRejected(404, "unknown job")
         if kept is Kept.INBOX_FULL:
             log.warning("job %s: inbox full; delivery acknowledged, not stored", job_id)
         return kept is Kept.STORED
 
-    def process_in_background(self, job_id: str) -> None:
-        """Process a job's inbox soon, in the bounded pool of inbox workers. A burst of
-        duplicate deliveries shares one run: a run already going for the job just goes round
-        once more when it is done."""
-        self._workers.submit(job_id)
+    def _first_seen(self, job_id: str) -> bool:
+        """Whether this is the first authentic callback for the job this process has seen
+        (of the last few thousand jobs). Only a first one starts processing before it is
+        stored: a replay is found a duplicate by its write and must cost no status read."""
+        if job_id in self._seen:
+            return False
+        self._seen[job_id] = None
+        if len(self._seen) > _MAX_SEEN:
+            self._seen.popitem(last=False)
+        return True
+
+    def _keep_done(self, job_id: str, done: asyncio.Future[Kept]) -> None:
+        if self._keeping.get(job_id) is done:
+            del self._keeping[job_id]
 
     async def process(self, job_id: str | None = None) -> None:
         """Act on stored deliveries (one job's when ``job_id`` is given): each job that has
@@ -131,10 +165,18 @@ class Deliveries:
         read off the way from callback to waiter. A delivery stored after that read goes
         round again (the workers see to it)."""
         pending, job = await asyncio.gather(
-            self._store.pending_deliveries(job_id), self._completer.refresh(job_id)
+            self._pending_once_kept(job_id), self._completer.refresh(job_id, status_first=True)
         )
         if pending:
             await self._settle(job_id, pending, job)
+
+    async def _pending_once_kept(self, job_id: str) -> list[Delivery]:
+        """The job's stored deliveries, read after the commit of one still being accepted
+        (processing that started alongside it must see it)."""
+        keeping = self._keeping.get(job_id)
+        if keeping is not None:
+            await asyncio.wait({keeping})
+        return await self._store.pending_deliveries(job_id)
 
     async def _settle(self, job_id: str, pending: list[Delivery], job: Job | None) -> None:
         """After the job's refresh (``job``): mark ``pending`` processed. A job kie created

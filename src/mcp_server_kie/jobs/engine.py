@@ -92,7 +92,6 @@ class Engine:
         self.set_public_url(public_url)
         # The parts' entry points, as the engine's own.
         self.accept_callback = self._deliveries.accept
-        self.process_in_background = self._deliveries.process_in_background
         self.process_inbox = self._deliveries.process
         self.find_idempotent = self._submitter.find_idempotent
         self.submitting = self._submitter.submitting

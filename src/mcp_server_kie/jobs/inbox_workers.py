@@ -1,7 +1,8 @@
 """Processing behind the acknowledgements: a bounded pool of workers works through the jobs
 whose deliveries wait in the inbox.
 
-The sidecar acknowledges a delivery once it is committed, then hands its job here.
+The sidecar acknowledges a delivery once it is committed; its job is handed here then (or,
+for a callback accepted alone, as soon as it is found authentic: jobs/deliveries.py).
 Processing (the verifying status read, the download, completing the job) runs on at most
 ``workers`` tasks, so a burst of callbacks never turns into a burst of concurrent processing
 whose writes the next acknowledgements would queue behind. At most ``max_queued`` job ids wait
@@ -49,6 +50,7 @@ class InboxWorkers:
         self._again: set[str] = set()  # running jobs that got another delivery meanwhile
         self._in_inbox_only = False  # a job was left in the inbox: read it from there later
         self._tasks: set[asyncio.Task[None]] = set()
+        self._ungated: set[str] = set()  # queued jobs whose turn skips the gate
         self._gate = gate
 
     @property
@@ -56,15 +58,19 @@ class InboxWorkers:
         """Jobs queued in memory or being processed now (not those left in the inbox)."""
         return len(self._queued) + len(self._running)
 
-    def submit(self, job_id: str) -> None:
+    def submit(self, job_id: str, *, gated: bool = True) -> None:
         """Process the job's inbox soon. A job already queued is not queued twice; a job being
-        processed goes round once more when it is done."""
+        processed goes round once more when it is done. Not ``gated``: the caller has seen
+        that no other callback is being accepted, so a turn that comes at once (a worker is
+        free) does not wait for the gate."""
         if job_id in self._running:
             self._again.add(job_id)
         elif job_id not in self._queued:
             if len(self._queued) >= self._max_queued:
                 self._in_inbox_only = True
             else:
+                if not gated and not self._queued and len(self._tasks) < self._workers:
+                    self._ungated.add(job_id)  # its turn is now (a worker is free), not later
                 self._queued[job_id] = None
         if len(self._tasks) < self._workers:
             task = asyncio.create_task(self._work(), name="kie-inbox-worker")
@@ -88,10 +94,11 @@ class InboxWorkers:
                 return
             self._running.add(job_id)
             try:
-                if self._gate is not None:
+                if self._gate is not None and job_id not in self._ungated:
                     await self._gate.quiet()
                 await self._run(job_id)
             finally:
+                self._ungated.discard(job_id)
                 self._running.discard(job_id)
                 self._again.discard(job_id)
 

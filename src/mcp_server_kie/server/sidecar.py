@@ -67,18 +67,17 @@ def create_sidecar(
         except ClientDisconnect:
             return _reject(400, "client went away")
         try:
-            stored = await engine.accept_callback(
+            await engine.accept_callback(
                 job_id,
                 request.query_params.get("token"),
                 body,
                 timestamp=_single_header(request, TIMESTAMP_HEADER),
                 signature=_single_header(request, SIGNATURE_HEADER),
+                process=True,
             )
         except CallbackRejected as exc:
             log.info("callback for %s rejected: %s", job_id, exc.reason)
             return _reject(exc.status, exc.reason)
-        if stored:
-            engine.process_in_background(job_id)
         return JSONResponse({"ok": True})
 
     async def healthz(request: Request) -> JSONResponse:
