@@ -21,6 +21,7 @@ import httpx2
 from mcp_server_kie.catalog import get_model, validate_request
 from mcp_server_kie.domain import Job, JobStatus, MediaKind
 from mcp_server_kie.jobs import Engine, OutputStore, Poller
+from mcp_server_kie.jobs.ack_gate import AckGate
 from mcp_server_kie.kie.client import KieClient
 from mcp_server_kie.media import Fetcher, MediaStore, open_media_store, preview_jpeg
 from mcp_server_kie.media.ssrf import SsrfPolicy, origin_of
@@ -31,6 +32,7 @@ from media_backends import contents, stored
 from support import SANDBOX_KEY, eventually
 
 BLOCK_LIMIT = 30.0  # seconds a held preview maker waits before giving up on the test
+HELD_PREVIEW_SECONDS = 1.0  # a preview starts within milliseconds of its job's completion
 
 
 class HeldRender:
@@ -51,10 +53,15 @@ class HeldRender:
 
 @asynccontextmanager
 async def engine_on(
-    sandbox: Sandbox, database_url: str, media_url: str | None, tmp_path: Path, render: HeldRender
+    sandbox: Sandbox,
+    database_url: str,
+    media_url: str | None,
+    tmp_path: Path,
+    render: HeldRender,
+    gate: AckGate | None = None,
 ) -> AsyncIterator[tuple[Engine, MediaStore]]:
     """An engine (polling mode: no public URL) on the given backends, wired as the runtime
-    wires it, with ``render`` as its preview maker."""
+    wires it, with ``render`` as its preview maker (and ``gate`` as its acknowledgements')."""
     async with AsyncExitStack() as stack:
         store = await Store.connect(database_url, tmp_path / "kie.sqlite3")
         stack.push_async_callback(store.close)
@@ -64,7 +71,9 @@ async def engine_on(
         fetcher = await stack.enter_async_context(Fetcher(policy))
         media = open_media_store(media_url, tmp_path / "media", tmp_path / "staging")
         stack.push_async_callback(media.aclose)
-        engine = Engine(store, kie, OutputStore(fetcher, media), render_preview=render)
+        engine = Engine(
+            store, kie, OutputStore(fetcher, media), render_preview=render, ack_gate=gate
+        )
         stack.push_async_callback(engine.close)
         yield engine, media
 
@@ -199,3 +208,27 @@ async def test_previews_are_made_one_at_a_time(tmp_path: Path) -> None:
 
         await eventually(all_previewed, what="every preview to be recorded")
         assert render.calls == 3
+
+
+async def test_a_preview_waits_while_a_callback_is_being_accepted(tmp_path: Path) -> None:
+    """Previews are background work: while a callback is in the acceptance path (its checks
+    and its commit), a completed job's preview is not started; once no callback is, it is."""
+    render = HeldRender()
+    render.release.set()  # never held here: only when it starts matters
+    gate = AckGate(quiet=0.0, max_hold=3600.0)
+    config = SandboxConfig(api_key=SANDBOX_KEY, image_seconds=0.2)
+    async with (
+        serve_sandbox(config) as sandbox,
+        engine_on(sandbox, str(tmp_path / "db.sqlite3"), None, tmp_path, render, gate) as (
+            engine,
+            _media,
+        ),
+    ):
+        job = await submit(engine, "a heron")
+        with gate.accepting_one():
+            done = await eventually(lambda: completed(engine, job.id), what="the job to complete")
+            assert done.assets[0].preview_pending
+            # Long enough for the preview to be made many times over if nothing held it.
+            started = await asyncio.to_thread(render.started.wait, HELD_PREVIEW_SECONDS)
+            assert not started, "the preview was made while a callback was being accepted"
+        await eventually(render.started.is_set, what="the preview, once no callback is in flight")

@@ -40,15 +40,17 @@ class Deliveries:
         *,
         hmac_key: str | None = None,
         clock: Callable[[], float] = time.time,
+        gate: AckGate | None = None,
     ) -> None:
         """``hmac_key``: when set, every callback must be signed with it. ``clock``:
-        wall-clock seconds, for the signature's freshness window."""
+        wall-clock seconds, for the signature's freshness window. ``gate``: the
+        acknowledgements in flight, which background work yields to (a default one)."""
         self._store = store
         self._completer = completer
         self._hmac_key = hmac_key or None
         self._clock = clock
-        self._gate = AckGate()
-        self._workers = InboxWorkers(store, self.process_delivered, gate=self._gate)
+        self.gate = gate or AckGate()
+        self._workers = InboxWorkers(store, self.process_delivered, gate=self.gate)
         # Deliveries still committing, of jobs whose processing has already started.
         self._keeping: dict[str, asyncio.Future[Kept]] = {}
         self._seen: OrderedDict[str, None] = OrderedDict()  # jobs with a callback, newest last
@@ -83,7 +85,7 @@ class Deliveries:
         Raises CallbackRejected, with no state change, for anything unauthentic or malformed.
         Background processing holds back (briefly) while callbacks are being accepted.
         """
-        with self._gate.accepting_one():
+        with self.gate.accepting_one():
             return await self._accept(job_id, token, body, timestamp, signature, process)
 
     async def _accept(
@@ -120,7 +122,7 @@ class Deliveries:
         keeping = asyncio.ensure_future(
             self._store.keep_delivery(job_id, redact_body(body, token), MAX_DELIVERIES_PER_JOB)
         )
-        early = process and self._gate.lone() and self._first_seen(job_id)
+        early = process and self.gate.lone() and self._first_seen(job_id)
         if early:
             self._keeping[job_id] = keeping
             keeping.add_done_callback(lambda done: self._keep_done(job_id, done))

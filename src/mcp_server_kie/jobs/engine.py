@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from mcp_server_kie.catalog import ValidatedRequest
 from mcp_server_kie.domain import Job, JobError, MediaKind, NotConfiguredError
+from mcp_server_kie.jobs.ack_gate import AckGate
 from mcp_server_kie.jobs.budget import Budget
 from mcp_server_kie.jobs.completion import Completer
 from mcp_server_kie.jobs.deliveries import Deliveries
@@ -52,6 +53,7 @@ class Engine:
         wait_recheck_seconds: float = WAIT_RECHECK_SECONDS,
         lease_seconds: float = DEFAULT_LEASE_SECONDS,
         render_preview: Render = preview_jpeg,
+        ack_gate: AckGate | None = None,
     ) -> None:
         """``webhook_hmac_key``: when set, every callback must be signed with it.
         ``clock``: wall-clock seconds, for the signature's freshness window.
@@ -59,7 +61,9 @@ class Engine:
         changes made by another process); changes made here wake it at once.
         ``lease_seconds``: how long a job's lease outlives a holder that stopped renewing
         it (a killed process): the delay before another process takes its work over.
-        ``render_preview``: makes a JPEG preview from a file (blocking; run in a thread)."""
+        ``render_preview``: makes a JPEG preview from a file (blocking; run in a thread).
+        ``ack_gate``: the callbacks being acknowledged, which background processing and
+        previews yield to, briefly (jobs/ack_gate.py; a default one)."""
         self.store = store
         self.signals = JobSignals()
         self._kie = kie
@@ -73,11 +77,17 @@ class Engine:
             self.signals,
             lambda job_id: self._previews.schedule(job_id),
         )
-        self._previews = Previews(
-            store, outputs, leases, self.signals, self._completer.in_flight, render_preview
-        )
         self._deliveries = Deliveries(
-            store, self._completer, hmac_key=webhook_hmac_key, clock=clock
+            store, self._completer, hmac_key=webhook_hmac_key, clock=clock, gate=ack_gate
+        )
+        self._previews = Previews(
+            store,
+            outputs,
+            leases,
+            self.signals,
+            self._completer.in_flight,
+            render_preview,
+            gate=self._deliveries.gate,
         )
         self._submitter = Submitter(
             store,

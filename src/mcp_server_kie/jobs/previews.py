@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from mcp_server_kie.jobs.ack_gate import AckGate
 from mcp_server_kie.jobs.completion import InFlight
 from mcp_server_kie.jobs.leases import Leases
 from mcp_server_kie.jobs.outputs import OutputStore, Render
@@ -41,15 +42,18 @@ class Previews:
         signals: JobSignals,
         completing: InFlight,
         render: Render = preview_jpeg,
+        gate: AckGate | None = None,
     ) -> None:
         """``completing``: the jobs being completed, which previews give way to.
-        ``render`` makes a preview from a file (blocking; run in a thread)."""
+        ``render`` makes a preview from a file (blocking; run in a thread). ``gate``: the
+        callbacks being acknowledged, which previews give way to as well (briefly)."""
         self._store = store
         self._outputs = outputs
         self._leases = leases
         self._signals = signals
         self._render = render
         self._completing = completing
+        self._gate = gate
         self._turn = asyncio.Semaphore(1)  # one preview at a time: a burst queues, in order
         self._running: dict[str, asyncio.Task[None]] = {}  # job id -> its preview run
 
@@ -70,8 +74,11 @@ class Previews:
     async def _make(self, job_id: str) -> None:
         try:
             async with self._turn:
-                # Completions first: a preview that can wait never competes with one.
+                # Completions first: a preview that can wait never competes with one. Nor,
+                # for longer than the gate's bound, with a burst of callbacks being accepted.
                 await self._completing.none_for_up_to(_GIVE_WAY_SECONDS)
+                if self._gate is not None:
+                    await self._gate.quiet()
                 async with self._leases.hold(f"preview:{job_id}", wait=0.0) as held:
                     if held:
                         await self._make_held(job_id)
