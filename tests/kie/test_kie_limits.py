@@ -1,13 +1,15 @@
-"""SlidingWindow: slots are held while in flight, the window runs from the answer, FIFO, pause."""
+"""SlidingWindow: slots are held while in flight, the window runs from the answer, FIFO, pause.
+Spaced: past half the limit in a window, starts come evenly, never in a cluster."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 
 import pytest
 
-from mcp_server_kie.kie.limits import SlidingWindow
+from mcp_server_kie.kie.limits import SlidingWindow, Spaced
 
 
 async def test_the_window_starts_when_the_answer_arrives() -> None:
@@ -56,3 +58,34 @@ def test_nonsense_limits_are_refused() -> None:
     for limit, seconds in ((0, 1.0), (1, 0.0), (1, -1.0)):
         with pytest.raises(ValueError, match="rate limit"):
             SlidingWindow(limit, seconds)
+
+
+async def test_a_backlog_starts_evenly_past_half_the_limit() -> None:
+    """Eight requests at once under 8 per 2 s: the first four (half the limit) start at
+    once; each later one at least window / limit (0.25 s) after the one before it, never
+    several together as the bare window would let them."""
+    pace = Spaced(SlidingWindow(8, 2.0), 8)
+    started = time.monotonic()
+    entered: list[float] = []
+
+    async def request() -> None:
+        async with pace.slot():
+            entered.append(time.monotonic() - started)
+
+    await asyncio.gather(*(request() for _ in range(8)))
+    assert entered[3] < 0.5  # spaced from the start, the fourth would start at 0.75 s
+    gaps = [later - earlier for earlier, later in itertools.pairwise(entered[3:])]
+    assert all(gap >= 0.25 - 0.005 for gap in gaps), gaps  # (the timer's granularity)
+
+
+async def test_a_few_requests_at_once_are_not_spaced() -> None:
+    pace = Spaced(SlidingWindow(10, 10.0), 10)
+    started = time.monotonic()
+    entered: list[float] = []
+
+    async def request() -> None:
+        async with pace.slot():
+            entered.append(time.monotonic() - started)
+
+    await asyncio.gather(*(request() for _ in range(5)))
+    assert max(entered) < 1.0  # spaced, the fifth would start 4 s in

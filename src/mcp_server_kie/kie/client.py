@@ -31,7 +31,7 @@ from mcp_server_kie.kie.errors import (
 )
 from mcp_server_kie.kie.exchange import Files, exchange
 from mcp_server_kie.kie.families import family_api
-from mcp_server_kie.kie.limits import KieLimits, Pace, Paces, SlidingWindow
+from mcp_server_kie.kie.limits import KieLimits, Pace, Paces, SlidingWindow, Spaced
 from mcp_server_kie.kie.wire import (
     clean_provider_text,
     clean_task_id,
@@ -82,7 +82,9 @@ class KieClient:
             SlidingWindow(limits.status_queries, limits.status_window),
         )
         self._creates: Pace = paces.creates
-        self._queries: Pace = paces.status_queries
+        # Status reads follow callbacks and the poller, whose backlogs the window would let
+        # through in clusters: spaced (creates are the user's own bursts, left as they come).
+        self._queries: Pace = Spaced(paces.status_queries, limits.status_queries)
         self._discovery = SlidingWindow(1, 1.0)  # kie: 1 request/s across the four endpoints
 
     def __repr__(self) -> str:

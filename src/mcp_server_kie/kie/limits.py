@@ -110,3 +110,45 @@ class SlidingWindow:
                 self._released.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._released.wait(), timeout=wait)
+
+
+class Spaced:
+    """A pace whose requests, past the first ``limit // 2`` in a window, start at least
+    ``window / limit`` apart.
+
+    A sliding window alone lets a backlog through in clusters: ``limit`` requests start
+    together, and once the window slides past them, the next ``limit`` start together again.
+    Each status answer starts a download and a commit on the event loop, so every cluster
+    lands as one lump of work that holds up whatever else the loop serves (the sidecar's
+    acknowledgements). Spaced, a backlog is worked through as an even stream at the same
+    rate; a few requests at once (up to half the limit) still start at once.
+    """
+
+    def __init__(self, pace: Pace, limit: int) -> None:
+        self._pace = pace
+        self.window = pace.window
+        self._gap = pace.window / max(1, limit)
+        self._free = max(1, limit // 2)  # starts per window that need no spacing
+        self._starts: deque[float] = deque()  # when recent requests started (monotonic)
+        self._turn = asyncio.Lock()  # FIFO, as the pace underneath
+
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as held:
+            async with self._turn:
+                await self._spacing()
+                await held.enter_async_context(self._pace.slot())
+                self._starts.append(time.monotonic())
+            yield
+
+    async def hold_back(self, seconds: float) -> None:
+        await self._pace.hold_back(seconds)
+
+    async def _spacing(self) -> None:
+        now = time.monotonic()
+        while self._starts and self._starts[0] <= now - self.window:
+            self._starts.popleft()
+        if len(self._starts) >= self._free:
+            wait = self._starts[-1] + self._gap - now
+            if wait > 0:
+                await asyncio.sleep(wait)
