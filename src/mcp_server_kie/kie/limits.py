@@ -113,15 +113,16 @@ class SlidingWindow:
 
 
 class Spaced:
-    """A pace whose requests, past the first ``limit // 2`` in a window, start at least
-    ``window / limit`` apart.
+    """A pace whose requests, past the first ``limit // 2`` in a window and while others
+    wait behind them (a backlog), start at least ``window / limit`` apart.
 
     A sliding window alone lets a backlog through in clusters: ``limit`` requests start
     together, and once the window slides past them, the next ``limit`` start together again.
     Each status answer starts a download and a commit on the event loop, so every cluster
     lands as one lump of work that holds up whatever else the loop serves (the sidecar's
     acknowledgements). Spaced, a backlog is worked through as an even stream at the same
-    rate; a few requests at once (up to half the limit) still start at once.
+    rate; a few requests at once (up to half the limit), and requests that come one by one
+    with nobody waiting behind them, still start as soon as the window allows.
     """
 
     def __init__(self, pace: Pace, limit: int) -> None:
@@ -131,14 +132,19 @@ class Spaced:
         self._free = max(1, limit // 2)  # starts per window that need no spacing
         self._starts: deque[float] = deque()  # when recent requests started (monotonic)
         self._turn = asyncio.Lock()  # FIFO, as the pace underneath
+        self._wanting = 0  # requests waiting for a start
 
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as held:
-            async with self._turn:
-                await self._spacing()
-                await held.enter_async_context(self._pace.slot())
-                self._starts.append(time.monotonic())
+            self._wanting += 1
+            try:
+                async with self._turn:
+                    await self._spacing()
+                    await held.enter_async_context(self._pace.slot())
+                    self._starts.append(time.monotonic())
+            finally:
+                self._wanting -= 1
             yield
 
     async def hold_back(self, seconds: float) -> None:
@@ -148,7 +154,7 @@ class Spaced:
         now = time.monotonic()
         while self._starts and self._starts[0] <= now - self.window:
             self._starts.popleft()
-        if len(self._starts) >= self._free:
+        if len(self._starts) >= self._free and self._wanting > 1:
             wait = self._starts[-1] + self._gap - now
             if wait > 0:
                 await asyncio.sleep(wait)
