@@ -55,6 +55,17 @@ async def postgres_inbox_lock(url: str) -> AsyncIterator[psycopg.AsyncConnection
         await conn.rollback()
 
 
+@contextlib.asynccontextmanager
+async def inbox_writes_held(rt: Runtime, database_url: str) -> AsyncIterator[None]:
+    """No delivery can be stored meanwhile (SQLite: no write at all)."""
+    if is_postgres(database_url):
+        async with postgres_inbox_lock(database_url):
+            yield
+    else:
+        with sqlite_write_lock(rt.settings.database_path):
+            yield
+
+
 async def inbox_writers_waiting(url: str) -> bool:
     """PostgreSQL: a transaction other than the lock holder waits for the inbox."""
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
@@ -89,11 +100,7 @@ async def test_no_acknowledgement_before_the_delivery_commits(
                 )
                 return response.status_code
 
-            async with contextlib.AsyncExitStack() as held:
-                if is_postgres(database_url):
-                    await held.enter_async_context(postgres_inbox_lock(database_url))
-                else:
-                    held.enter_context(sqlite_write_lock(rt.settings.database_path))
+            async with inbox_writes_held(rt, database_url):
                 answer = asyncio.ensure_future(deliver())
                 if is_postgres(database_url):
                     await eventually(
@@ -162,11 +169,7 @@ async def test_a_lone_callback_is_verified_while_its_delivery_commits(
         statuses = sandbox.count(STATUS)
         body = json.dumps(callback_body(task.task_id)).encode()
         async with httpx2.AsyncClient(base_url=rt.sidecar_url or "", timeout=30) as client:
-            async with contextlib.AsyncExitStack() as held:
-                if is_postgres(database_url):
-                    await held.enter_async_context(postgres_inbox_lock(database_url))
-                else:
-                    held.enter_context(sqlite_write_lock(rt.settings.database_path))
+            async with inbox_writes_held(rt, database_url):
                 answer = asyncio.ensure_future(
                     client.post(local_url(task), content=body, headers=signed(task.task_id))
                 )

@@ -64,29 +64,13 @@ async def test_a_backlog_starts_evenly_past_half_the_limit() -> None:
     bare window would start the other four together when it slides (at 0.8 s); spaced, once
     half the limit (two) have started in the window, the next with others still waiting
     behind it starts window / limit (0.2 s) after the one before it."""
-    pace = Spaced(SlidingWindow(4, 0.8), 4)
-    started = time.monotonic()
-    entered: list[float] = []
-
-    async def request() -> None:
-        async with pace.slot():
-            entered.append(time.monotonic() - started)
-
-    await asyncio.gather(*(request() for _ in range(8)))
+    entered = await starts_at_once(Spaced(SlidingWindow(4, 0.8), 4), 8)
     assert entered[3] < 0.5 <= 0.8 - 0.005 <= entered[4]
     assert entered[6] - entered[5] >= 0.2 - 0.005, entered  # (the timer's granularity)
 
 
 async def test_a_few_requests_at_once_are_not_spaced() -> None:
-    pace = Spaced(SlidingWindow(10, 10.0), 10)
-    started = time.monotonic()
-    entered: list[float] = []
-
-    async def request() -> None:
-        async with pace.slot():
-            entered.append(time.monotonic() - started)
-
-    await asyncio.gather(*(request() for _ in range(5)))
+    entered = await starts_at_once(Spaced(SlidingWindow(10, 10.0), 10), 5)
     assert max(entered) < 1.0  # spaced, the fifth would start 4 s in
 
 
@@ -99,3 +83,16 @@ async def test_requests_one_at_a_time_are_not_spaced() -> None:
         async with pace.slot():
             pass
     assert time.monotonic() - started < 3.0  # spaced, the seventh would start 3.75 s in
+
+
+async def starts_at_once(pace: Spaced, requests: int) -> list[float]:
+    """Seconds from the start to each of ``requests`` requests made at once getting a slot."""
+    started = time.monotonic()
+    entered: list[float] = []
+
+    async def request() -> None:
+        async with pace.slot():
+            entered.append(time.monotonic() - started)
+
+    await asyncio.gather(*(request() for _ in range(requests)))
+    return entered
