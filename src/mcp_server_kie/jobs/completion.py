@@ -144,11 +144,11 @@ class Completer:
             job = await self._store.get_job(job_id)
             if not held or job is None or job.status.terminal or job.task_id is None:
                 return job, False  # (not held: another process is on it, and will finish it)
-            if reading is None:
-                reading = asyncio.ensure_future(
-                    self._require_kie().get_task(job.family, job.task_id)
-                )
-            await self._apply(job, await reading)
+            if reading is not None:
+                snapshot = await reading
+            else:
+                snapshot = await self._require_kie().get_task(job.family, job.task_id)
+            await self._apply(job, snapshot)
             # Waiters first (before the lease is handed back), previews after.
             return await self.changed(job_id), True
 

@@ -40,17 +40,17 @@ class Deliveries:
         *,
         hmac_key: str | None = None,
         clock: Callable[[], float] = time.time,
-        gate: AckGate | None = None,
+        gate: AckGate,
     ) -> None:
         """``hmac_key``: when set, every callback must be signed with it. ``clock``:
         wall-clock seconds, for the signature's freshness window. ``gate``: the
-        acknowledgements in flight, which background work yields to (a default one)."""
+        acknowledgements in flight (kept here), which background work yields to."""
         self._store = store
         self._completer = completer
         self._hmac_key = hmac_key or None
         self._clock = clock
-        self.gate = gate or AckGate()
-        self._workers = InboxWorkers(store, self.process_delivered, gate=self.gate)
+        self._gate = gate
+        self._workers = InboxWorkers(store, self.process_delivered, gate=gate)
         # Deliveries still committing, of jobs whose processing has already started.
         self._keeping: dict[str, asyncio.Future[Kept]] = {}
         self._seen: OrderedDict[str, None] = OrderedDict()  # jobs with a callback, newest last
@@ -85,7 +85,7 @@ class Deliveries:
         Raises CallbackRejected, with no state change, for anything unauthentic or malformed.
         Background processing holds back (briefly) while callbacks are being accepted.
         """
-        with self.gate.accepting_one():
+        with self._gate.accepting_one():
             return await self._accept(job_id, token, body, timestamp, signature, process)
 
     async def _accept(
@@ -119,19 +119,19 @@ class Deliveries:
             raise CallbackRejected(401 if self._hmac_key else 400, "callback is for another task")
         # kie echoes the request (callback URL and token included): never stored in clear.
         # Stored only for a running job with room, decided in the (group) commit itself.
-        keeping = asyncio.ensure_future(
-            self._store.keep_delivery(job_id, redact_body(body, token), MAX_DELIVERIES_PER_JOB)
-        )
-        early = process and self.gate.lone() and self._first_seen(job_id)
-        if early:
+        keep = self._store.keep_delivery(job_id, redact_body(body, token), MAX_DELIVERIES_PER_JOB)
+        if process and self._gate.lone() and self._first_seen(job_id):
+            keeping = asyncio.ensure_future(keep)
             self._keeping[job_id] = keeping
             keeping.add_done_callback(lambda done: self._keep_done(job_id, done))
             self._workers.submit(job_id, gated=False)
-        # Shielded: a caller cancelled meanwhile (its client went away) leaves the write to
-        # finish, so that the processing already started reads the inbox after it.
-        kept = await asyncio.shield(keeping)
-        if process and not early and kept is Kept.STORED:
-            self._workers.submit(job_id)
+            # Shielded: a caller cancelled meanwhile (its client went away) leaves the write
+            # to finish, so that the processing already started reads the inbox after it.
+            kept = await asyncio.shield(keeping)
+        else:
+            kept = await keep
+            if process and kept is Kept.STORED:
+                self._workers.submit(job_id)
         if kept is Kept.UNKNOWN_JOB:  # deleted since its check (another process's clean-up)
             raise CallbackRejected(404, "unknown job")
         if kept is Kept.INBOX_FULL:

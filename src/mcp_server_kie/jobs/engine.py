@@ -77,8 +77,9 @@ class Engine:
             self.signals,
             lambda job_id: self._previews.schedule(job_id),
         )
+        gate = ack_gate or AckGate()
         self._deliveries = Deliveries(
-            store, self._completer, hmac_key=webhook_hmac_key, clock=clock, gate=ack_gate
+            store, self._completer, hmac_key=webhook_hmac_key, clock=clock, gate=gate
         )
         self._previews = Previews(
             store,
@@ -87,7 +88,7 @@ class Engine:
             self.signals,
             self._completer.in_flight,
             render_preview,
-            gate=self._deliveries.gate,
+            gate=gate,
         )
         self._submitter = Submitter(
             store,
