@@ -119,19 +119,21 @@ class Deliveries:
             raise CallbackRejected(401 if self._hmac_key else 400, "callback is for another task")
         # kie echoes the request (callback URL and token included): never stored in clear.
         # Stored only for a running job with room, decided in the (group) commit itself.
-        keep = self._store.keep_delivery(job_id, redact_body(body, token), MAX_DELIVERIES_PER_JOB)
-        if process and self._gate.lone() and self._first_seen(job_id):
-            keeping = asyncio.ensure_future(keep)
+        # Every write starts the same way (a task, on the loop's next turn), so concurrent
+        # deliveries are written in the order they were accepted, early start or not.
+        keeping = asyncio.ensure_future(
+            self._store.keep_delivery(job_id, redact_body(body, token), MAX_DELIVERIES_PER_JOB)
+        )
+        early = process and self._gate.lone() and self._first_seen(job_id)
+        if early:
             self._keeping[job_id] = keeping
             keeping.add_done_callback(lambda done: self._keep_done(job_id, done))
             self._workers.submit(job_id, gated=False)
-            # Shielded: a caller cancelled meanwhile (its client went away) leaves the write
-            # to finish, so that the processing already started reads the inbox after it.
-            kept = await asyncio.shield(keeping)
-        else:
-            kept = await keep
-            if process and kept is Kept.STORED:
-                self._workers.submit(job_id)
+        # Shielded: a caller cancelled meanwhile (its client went away) leaves the write to
+        # finish, so that the processing already started reads the inbox after it.
+        kept = await asyncio.shield(keeping)
+        if process and not early and kept is Kept.STORED:
+            self._workers.submit(job_id)
         if kept is Kept.UNKNOWN_JOB:  # deleted since its check (another process's clean-up)
             raise CallbackRejected(404, "unknown job")
         if kept is Kept.INBOX_FULL:
