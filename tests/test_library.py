@@ -258,10 +258,15 @@ async def test_events_stream_a_job_in_order(tmp_path: Path, database_url: str) -
         async with httpx2.AsyncClient(timeout=20) as http:
             async with http.stream("GET", f"{runtime.sidecar_url}/events") as stream:
                 assert stream.headers["content-type"].startswith("text/event-stream")
+                lines = stream.aiter_lines()
+                async with asyncio.timeout(20):  # the headers come before the stream watches
+                    async for line in lines:
+                        if line.startswith(": watching jobs"):
+                            break
                 async with Client(build_server(runtime.tools)) as client:
                     job = await call(client, "generate_image", {"prompt": "owl", "wait_seconds": 0})
                     async with asyncio.timeout(20):
-                        async for line in stream.aiter_lines():
+                        async for line in lines:
                             if not line.startswith("data:"):
                                 continue
                             event = json.loads(line.removeprefix("data:").strip())
