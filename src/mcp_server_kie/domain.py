@@ -82,10 +82,12 @@ class TaskSnapshot:
 @dataclass(frozen=True, slots=True)
 class CallbackNotice:
     """What a callback body claims. Never trusted for URLs or final state: the engine re-reads
-    the task from kie's status endpoint (fetch-to-verify)."""
+    the task from kie's status endpoint (fetch-to-verify). ``result_urls`` (claimed with
+    success) may be downloaded meanwhile, and kept only if the status read names them too."""
 
     task_id: str
     state: TaskState | None
+    result_urls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,10 @@ TID = "e989621f54392584b05867f87b160672"
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("market_callback_success.json", CallbackNotice(TID, TaskState.SUCCESS)),
+        (
+            "market_callback_success.json",
+            CallbackNotice(TID, TaskState.SUCCESS, ("https://example.com/generated-image.jpg",)),
+        ),
         ("market_callback_failure.json", CallbackNotice(TID, TaskState.FAIL)),
         ("signing_doc_callback.json", CallbackNotice("ee9c2715375b7837f8bb51d641ff5863", None)),
     ],
@@ -93,18 +96,22 @@ def test_state_claims(data: dict[str, Any], state: TaskState | None) -> None:
 FOUR_O = "task12345"
 VEO = "veo_task_abcdef123456"
 RUNWAY = "ee603959-debb-48d1-98c4-a6d1c717eba6"
+VEO_URLS = ("http://example.com/video1.mp4",)
 
 
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
-        ("gpt4o_callback_success.json", CallbackNotice(FOUR_O, TaskState.SUCCESS)),
+        (
+            "gpt4o_callback_success.json",
+            CallbackNotice(FOUR_O, TaskState.SUCCESS, ("https://example.com/result/image1.png",)),
+        ),
         ("gpt4o_callback_failure.json", CallbackNotice(FOUR_O, TaskState.FAIL)),
-        ("veo_callback_success.json", CallbackNotice(VEO, TaskState.SUCCESS)),
+        ("veo_callback_success.json", CallbackNotice(VEO, TaskState.SUCCESS, VEO_URLS)),
         ("veo_callback_failure.json", CallbackNotice(VEO, TaskState.FAIL)),
         ("veo_callback_fallback_failure.json", CallbackNotice(VEO, TaskState.FAIL)),
-        ("veo_callback_fallback_success.json", CallbackNotice(VEO, TaskState.SUCCESS)),
-        ("veo_callback_openapi_string_urls.json", CallbackNotice(VEO, TaskState.SUCCESS)),
+        ("veo_callback_fallback_success.json", CallbackNotice(VEO, TaskState.SUCCESS, VEO_URLS)),
+        ("veo_callback_openapi_string_urls.json", CallbackNotice(VEO, TaskState.SUCCESS, VEO_URLS)),
         ("runway_callback_success.json", CallbackNotice(RUNWAY, TaskState.SUCCESS)),
         ("runway_callback_failure.json", CallbackNotice(RUNWAY, TaskState.FAIL)),
     ],
@@ -138,3 +145,31 @@ def test_a_suno_style_200_is_not_read_as_success(load_fixture: Load) -> None:
     body = load_fixture("signing_doc_callback.json")
     assert body["code"] == 200
     assert parse_callback(body).state is None
+
+
+@pytest.mark.parametrize(
+    ("data", "urls"),
+    [
+        (
+            {"state": "success", "resultJson": '{"resultUrls": ["https://a/1.png"]}'},
+            ("https://a/1.png",),
+        ),
+        (
+            {"state": "success", "resultJson": {"resultUrls": ["https://a/1.png"]}},
+            ("https://a/1.png",),
+        ),
+        (
+            {"state": "success", "resultUrls": ["https://a/1.png", "https://a/2.png"]},
+            ("https://a/1.png", "https://a/2.png"),
+        ),
+        ({"info": {"resultImageUrl": "https://a/flux.png"}}, ("https://a/flux.png",)),
+        ({"state": "success", "resultJson": "{not json"}, ()),
+        ({"state": "success", "resultJson": '{"resultUrls": ["file:///etc/passwd"]}'}, ()),
+        ({"state": "fail", "resultJson": '{"resultUrls": ["https://a/1.png"]}'}, ()),
+        ({"state": "generating", "resultJson": '{"resultUrls": ["https://a/1.png"]}'}, ()),
+    ],
+)
+def test_claimed_result_urls(data: dict[str, Any], urls: tuple[str, ...]) -> None:
+    """Only a success claim names URLs, and only plain http(s) ones (a hint: the status read
+    decides what is kept)."""
+    assert parse_callback({"code": 200, "data": {"taskId": TID, **data}}).result_urls == urls

@@ -11,9 +11,10 @@ import asyncio
 import contextlib
 import logging
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 from mcp_server_kie.domain import Job, JobError, TaskSnapshot, TaskState, clean_provider_text
+from mcp_server_kie.jobs.early_download import EarlyDownload, forget
 from mcp_server_kie.jobs.leases import Leases
 from mcp_server_kie.jobs.outputs import OutputStore
 from mcp_server_kie.jobs.waiters import JobSignals
@@ -100,44 +101,60 @@ class Completer:
         self._download_failures: dict[str, int] = {}
         self.in_flight = InFlight()
 
-    async def refresh(self, job_id: str, *, status_first: bool = False) -> Job | None:
+    async def refresh(
+        self, job_id: str, *, status_first: bool = False, claimed: Sequence[str] = ()
+    ) -> Job | None:
         """Ask kie for the task's state and act on it. Safe to call any number of times.
-        A failed status query is logged and leaves the job as it was. ``status_first``:
-        see `check`."""
+        A failed status query is logged and leaves the job as it was. ``status_first`` and
+        ``claimed``: see `check`."""
         try:
-            return await self.check(job_id, status_first=status_first)
+            return await self.check(job_id, status_first=status_first, claimed=claimed)
         except KieError as exc:
             log.warning("status of job %s unavailable: %s", job_id, exc.message)
             return await self._store.get_job(job_id)
 
-    async def check(self, job_id: str, *, status_first: bool = False) -> Job | None:
+    async def check(
+        self, job_id: str, *, status_first: bool = False, claimed: Sequence[str] = ()
+    ) -> Job | None:
         """`refresh`, except that a failed status query raises its KieError, so that the
         poller can pace itself (Retry-After) and notice a task kie.ai does not know.
 
         ``status_first`` (a callback says the task has news): the status read, which needs
         no lease, is sent before the job's lease is claimed and runs while it is; what it
         says is acted on only under the lease, for the job as it stands then. (The poller
-        claims first: a job another process is working on costs it no status read.)"""
+        claims first: a job another process is working on costs it no status read.)
+        ``claimed``: the result URLs the callback names, downloaded meanwhile and kept only
+        if the status read names the same (jobs/early_download.py)."""
         with self.in_flight.one():
             async with self._lock(job_id):
-                reading = await self._read_status(job_id) if status_first else None
+                reading, early = (
+                    await self._read_status(job_id, claimed) if status_first else (None, None)
+                )
                 try:
-                    job, acted = await self._check_held(job_id, reading)
+                    job, acted = await self._check_held(job_id, reading, early)
                 finally:
                     _drop(reading)
+                    await forget(early)
         if acted and job is not None and any(asset.preview_pending for asset in job.assets):
             self._on_completed(job_id)
         return job
 
-    async def _read_status(self, job_id: str) -> asyncio.Future[TaskSnapshot] | None:
-        """The task's status read, under way; None when there is nothing to read."""
+    async def _read_status(
+        self, job_id: str, claimed: Sequence[str]
+    ) -> tuple[asyncio.Future[TaskSnapshot] | None, EarlyDownload | None]:
+        """The task's status read and the early download of ``claimed``, under way; None
+        when there is nothing to read."""
         job = await self._store.get_job(job_id)
         if job is None or job.status.terminal or job.task_id is None:
-            return None
-        return asyncio.ensure_future(self._require_kie().get_task(job.family, job.task_id))
+            return None, None
+        reading = asyncio.ensure_future(self._require_kie().get_task(job.family, job.task_id))
+        return reading, EarlyDownload.start(self._outputs, job, claimed)
 
     async def _check_held(
-        self, job_id: str, reading: asyncio.Future[TaskSnapshot] | None
+        self,
+        job_id: str,
+        reading: asyncio.Future[TaskSnapshot] | None,
+        early: EarlyDownload | None,
     ) -> tuple[Job | None, bool]:
         """The job, and whether this call acted on its status (under its lease)."""
         async with self._hold(job_id) as held:
@@ -148,7 +165,7 @@ class Completer:
                 snapshot = await reading
             else:
                 snapshot = await self._require_kie().get_task(job.family, job.task_id)
-            await self._apply(job, snapshot)
+            await self._apply(job, snapshot, early)
             # Waiters first (before the lease is handed back), previews after.
             return await self.changed(job_id), True
 
@@ -189,7 +206,7 @@ class Completer:
             lock = self._job_locks[job_id] = asyncio.Lock()
         return lock
 
-    async def _apply(self, job: Job, snapshot: TaskSnapshot) -> None:
+    async def _apply(self, job: Job, snapshot: TaskSnapshot, early: EarlyDownload | None) -> None:
         if snapshot.state is TaskState.FAIL:
             detail = clean_provider_text(snapshot.fail_message or "no reason given")
             await self.fail(
@@ -202,11 +219,11 @@ class Completer:
                 TaskState.FAIL,
             )
         elif snapshot.state is TaskState.SUCCESS:
-            await self._finish(job, snapshot)
+            await self._finish(job, snapshot, early)
         elif snapshot.state is not job.task_state:
             await self._store.set_task_state(job.id, snapshot.state)
 
-    async def _finish(self, job: Job, snapshot: TaskSnapshot) -> None:
+    async def _finish(self, job: Job, snapshot: TaskSnapshot, early: EarlyDownload | None) -> None:
         if not snapshot.result_urls:
             error = JobError("no_output", "kie.ai reported success but returned no files.")
             await self.fail(job.id, error, TaskState.SUCCESS)
@@ -224,7 +241,9 @@ class Completer:
                 ) from None
 
         try:
-            assets = await self._outputs.store_all(job, snapshot.result_urls, fresh_link)
+            assets = await early.take(snapshot.result_urls) if early is not None else None
+            if assets is None:
+                assets = await self._outputs.store_all(job, snapshot.result_urls, fresh_link)
         except DownloadError as exc:
             attempts = self._download_failures.get(job.id, 0) + 1
             if exc.retryable and attempts < _MAX_DOWNLOAD_ATTEMPTS:

@@ -53,6 +53,8 @@ class Deliveries:
         self._workers = InboxWorkers(store, self.process_delivered, gate=gate)
         # Deliveries still committing, of jobs whose processing has already started.
         self._keeping: dict[str, asyncio.Future[Kept]] = {}
+        # The result URLs claimed by callbacks whose processing starts early, until it does.
+        self._claimed: dict[str, tuple[str, ...]] = {}
         self._seen: OrderedDict[str, None] = OrderedDict()  # jobs with a callback, newest last
 
     async def accept(
@@ -127,6 +129,7 @@ class Deliveries:
         early = process and self._gate.lone() and self._first_seen(job_id)
         if early:
             self._keeping[job_id] = keeping
+            self._claimed[job_id] = notice.result_urls
             keeping.add_done_callback(lambda done: self._keep_done(job_id, done))
             self._workers.submit(job_id, gated=False)
         # Shielded: a caller cancelled meanwhile (its client went away) leaves the write to
@@ -167,9 +170,12 @@ class Deliveries:
         """`process` for a job known to have a stored delivery (the inbox workers' jobs):
         its deliveries are read while the refresh begins, not before it, which takes one
         read off the way from callback to waiter. A delivery stored after that read goes
-        round again (the workers see to it)."""
+        round again (the workers see to it). A callback that started it early may have named
+        its result URLs: they download while the status read verifies them."""
+        claimed = self._claimed.pop(job_id, ())
         pending, job = await asyncio.gather(
-            self._pending_once_kept(job_id), self._completer.refresh(job_id, status_first=True)
+            self._pending_once_kept(job_id),
+            self._completer.refresh(job_id, status_first=True, claimed=claimed),
         )
         if pending:
             await self._settle(job_id, pending, job)

@@ -1,7 +1,9 @@
 """Reading the bodies kie.ai POSTs to a `callBackUrl`. Pure, no I/O, safe on hostile input.
 
-A callback is only a hint: it names a task and may claim a state. Result URLs and the final
-state always come from kie.ai's status endpoint (fetch-to-verify), so nothing else is read here.
+A callback is only a hint: it names a task and may claim a state and result URLs. The result
+URLs and the final state the job keeps always come from kie.ai's status endpoint
+(fetch-to-verify); the claimed URLs only let a download start while that read is on its way,
+and are used only if the status read names the very same ones.
 
 The claimed state, per family shape:
 
@@ -31,7 +33,7 @@ from mcp_server_kie.domain import CallbackNotice, TaskState
 from mcp_server_kie.kie.errors import KieCallbackError
 from mcp_server_kie.kie.market import parse_state
 from mcp_server_kie.kie.suno import callback_state
-from mcp_server_kie.kie.wire import body_code, clean_task_id
+from mcp_server_kie.kie.wire import body_code, clean_task_id, load_json, url_list
 
 
 def callback_task_id(body: Mapping[str, Any]) -> str | None:
@@ -73,7 +75,24 @@ def parse_callback(body: Mapping[str, Any]) -> CallbackNotice:
             "The callback body carries no usable task id (looked in data.taskId, "
             "data.task_id and taskId; several must agree)."
         )
-    return CallbackNotice(task_id=task_id, state=_claimed_state(body, data))
+    state = _claimed_state(body, data)
+    urls = _claimed_urls(data) if state is TaskState.SUCCESS and data is not None else ()
+    return CallbackNotice(task_id=task_id, state=state, result_urls=urls)
+
+
+def _claimed_urls(data: Mapping[str, Any]) -> tuple[str, ...]:
+    """The result URLs a success callback names, in the image families' shapes: a market
+    body's `resultJson` (a JSON string or object; or `response`, or `data` itself, as in its
+    status record), 4o Image's `info.result_urls`, Flux Kontext's `info.resultImageUrl`.
+    Other shapes name none."""
+    raw = data.get("resultJson")
+    result = load_json(raw) if isinstance(raw, str) else raw
+    for source in (result, data.get("response"), data, data.get("info")):
+        if isinstance(source, Mapping):
+            for key in ("resultUrls", "result_urls", "resultImageUrl"):
+                if urls := url_list(source.get(key)):
+                    return urls
+    return ()
 
 
 def _claimed_state(body: Mapping[str, Any], data: Mapping[str, Any] | None) -> TaskState | None:

@@ -1,0 +1,107 @@
+"""A success callback's result downloads while the status read that verifies it is on its way,
+and is kept only if that read names the same URLs (fetch-to-verify still decides).
+
+The sandbox holds the status read back (a stalled answer); the callback is the one kie sends.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from mcp_server_kie.domain import Job, JobStatus
+from mcp_server_kie.sandbox import RecordFault, Sandbox, SimTask
+from mcp_server_kie.sandbox.cdn import path_of
+from mcp_server_kie.server.runtime import Runtime
+from mcp_server_kie.storage.backends import is_postgres
+from support import eventually, sandbox_and_runtime
+from test_webhook_security import KEY, local_url, signed, task_of
+from test_webhook_sidecar import start_job
+
+# The status read's answer is held back this long: far longer than a download takes.
+STALL_SECONDS = 3.0
+
+
+async def finished_task(sandbox: Sandbox, rt: Runtime) -> tuple[str, SimTask]:
+    sandbox.faults.drop_callbacks = True
+    job_id = await start_job(rt, "a lighthouse")
+    task = task_of(sandbox, job_id)
+    await eventually(lambda: task.terminal(sandbox.clock()), what="the task done at kie")
+    return job_id, task
+
+
+async def deliver(rt: Runtime, task: SimTask, body: dict[str, object]) -> None:
+    async with httpx2.AsyncClient(base_url=rt.sidecar_url or "", timeout=30) as client:
+        answer = await client.post(
+            local_url(task), content=json.dumps(body).encode(), headers=signed(task.task_id)
+        )
+    assert answer.status_code == 200
+
+
+async def completed(rt: Runtime, job_id: str) -> Job | None:
+    job = await rt.engine.store.get_job(job_id)
+    return job if job is not None and job.status is JobStatus.COMPLETED else None
+
+
+def saved_files(rt: Runtime, job: Job) -> list[Path]:
+    """The job's files in the media folder, previews aside."""
+    folder = Path(job.assets[0].path).parent
+    assert folder.is_relative_to(rt.settings.media_dir)
+    return sorted(p for p in folder.iterdir() if not p.name.endswith(".thumb.jpg"))
+
+
+async def test_the_result_downloads_while_its_status_read_is_held_back(
+    tmp_path: Path, database_url: str
+) -> None:
+    overrides = {"database_url": database_url} if is_postgres(database_url) else {}
+    async with sandbox_and_runtime(
+        tmp_path / "data", image_seconds=0.2, hmac_key=KEY, **overrides
+    ) as (sandbox, rt):
+        job_id, task = await finished_task(sandbox, rt)
+        (url,) = task.result_urls
+        sandbox.faults.record_faults.append(RecordFault.stalled(STALL_SECONDS))
+        await deliver(rt, task, task.callback_body(sandbox.clock()))
+        await eventually(
+            lambda: sandbox.count(path_of(url)),
+            timeout=STALL_SECONDS / 2,
+            what="the result's download while the status read is held back",
+        )
+        assert await completed(rt, job_id) is None  # not before the status read says so
+        job = await eventually(lambda: completed(rt, job_id), what="the job completed")
+        (asset,) = job.assets
+        assert asset.sha256 == sandbox.served_sha256(url)
+        assert sandbox.count(path_of(url)) == 1  # the early download was kept, not repeated
+        assert saved_files(rt, job) == [Path(asset.path)]
+
+
+@pytest.mark.parametrize("claim", ["the same file by another URL", "a file that is not there"])
+async def test_a_callback_naming_other_urls_changes_nothing_kept(
+    tmp_path: Path, claim: str
+) -> None:
+    """The claimed URL is fetched early but differs from the verified one: the job keeps the
+    verified URL's file, downloaded after the status read; the early file is removed."""
+    async with sandbox_and_runtime(tmp_path / "data", image_seconds=0.2, hmac_key=KEY) as (
+        sandbox,
+        rt,
+    ):
+        job_id, task = await finished_task(sandbox, rt)
+        (url,) = task.result_urls
+        other = f"{url}?copy=1" if claim.startswith("the same") else url.replace("/0.", "/7.")
+        body = task.callback_body(sandbox.clock())
+        data = body["data"]
+        assert isinstance(data, dict)
+        data["resultJson"] = json.dumps({"resultUrls": [other]})
+        await deliver(rt, task, body)
+        job = await eventually(lambda: completed(rt, job_id), what="the job completed")
+        (asset,) = job.assets
+        assert asset.source_url == url
+        assert asset.sha256 == sandbox.served_sha256(url)
+        assert sandbox.count(path_of(other)) >= 1  # it was fetched early
+        assert sandbox.count(path_of(url)) == (2 if path_of(other) == path_of(url) else 1)
+        await eventually(
+            lambda: saved_files(rt, job) == [Path(asset.path)],
+            what="only the verified file left in the job's folder",
+        )
