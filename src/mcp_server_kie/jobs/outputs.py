@@ -25,7 +25,6 @@ from mcp_server_kie.media import (
     MediaStoreError,
     MissingMedia,
     Refresh,
-    describe,
 )
 from mcp_server_kie.media.sniff import EXTENSIONS
 from mcp_server_kie.media.tempfiles import held, temp_path
@@ -60,7 +59,6 @@ class OutputStore:
             for index, url in enumerate(urls):
                 name = f"{index}-{writer}"
                 async with self._fetcher.download(url, staging / name, job.kind, refresh) as got:
-                    info = await asyncio.to_thread(describe, got.path, got.mime_type)
                     key = f"{directory}/{name}{EXTENSIONS[got.mime_type]}"
                     location = await self._publish(got.path, key, got.mime_type)
                     published.append(location)
@@ -76,9 +74,9 @@ class OutputStore:
                         sha256=got.sha256,
                         source_url=url,
                         created_at=time.time(),
-                        width=info.width,
-                        height=info.height,
-                        duration=info.duration,
+                        width=got.info.width,
+                        height=got.info.height,
+                        duration=got.info.duration,
                         preview_pending=job.kind is not MediaKind.AUDIO,  # a sound has none
                     )
                 )

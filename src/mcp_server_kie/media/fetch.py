@@ -27,6 +27,7 @@ import httpx2
 import stamina
 
 from mcp_server_kie.domain import MediaKind
+from mcp_server_kie.media.describe import MediaInfo, describe
 from mcp_server_kie.media.errors import DownloadError
 from mcp_server_kie.media.integrity import is_complete
 from mcp_server_kie.media.local import publish_file
@@ -75,6 +76,7 @@ class StoredFile:
     bytes: int
     sha256: str
     mime_type: str
+    info: MediaInfo  # what the file's headers say (dimensions, duration)
 
 
 class Fetcher:
@@ -118,7 +120,7 @@ class Fetcher:
         async with self.download(url, dest_stem, kind, refresh) as staged:
             final = dest_stem.with_name(dest_stem.name + EXTENSIONS[staged.mime_type])
             await asyncio.to_thread(publish_file, staged.path, final)
-        return StoredFile(final, staged.bytes, staged.sha256, staged.mime_type)
+        return StoredFile(final, staged.bytes, staged.sha256, staged.mime_type, staged.info)
 
     @contextlib.asynccontextmanager
     async def download(
@@ -141,13 +143,14 @@ class Fetcher:
                             f"the download did not finish within {deadline:g} s",
                             retryable=True,
                         ) from None
-                if not await asyncio.to_thread(is_complete, temp, mime_type):
+                info = await asyncio.to_thread(_described_if_complete, temp, mime_type)
+                if info is None:
                     raise DownloadError(
                         "length_mismatch",
                         "the file is truncated: it ends before its own format says it does",
                         retryable=True,
                     )
-                yield StoredFile(temp, part.size, part.sha256, mime_type)
+                yield StoredFile(temp, part.size, part.sha256, mime_type, info)
         finally:
             temp.unlink(missing_ok=True)
 
@@ -240,6 +243,11 @@ class Fetcher:
             raise DownloadError(
                 "bad_type", f"the file came {encoding}-encoded; only plain bytes are accepted"
             )
+
+
+def _described_if_complete(path: Path, mime_type: str) -> MediaInfo | None:
+    """The file's description, or None when it is cut short (one trip to a thread)."""
+    return describe(path, mime_type) if is_complete(path, mime_type) else None
 
 
 def _retry_hook(exc: Exception) -> bool | float:
