@@ -88,7 +88,8 @@ async def test_a_submitted_job_is_checked_from_memory_and_a_pending_one_from_the
         # Another process records the task id of a job this one created: read, not remembered.
         assert await elsewhere.mark_submitted("job_pending", "task_elsewhere")
         pending = await here.callback_target("job_pending")
-        assert pending is not None and pending.task_id == "task_elsewhere"
+        assert pending is not None
+        assert (pending.task_id, pending.family) == ("task_elsewhere", ApiFamily.MARKET)
 
         # Another process finishes and deletes a job this one submitted: the remembered pair
         # still lets the callback be checked, and the write finds the job gone.
@@ -96,7 +97,7 @@ async def test_a_submitted_job_is_checked_from_memory_and_a_pending_one_from_the
         assert (await elsewhere.delete_jobs(["job_here"]))[0] == ["job_here"]
         assert await elsewhere.callback_target("job_here") is None
         remembered = await here.callback_target("job_here")
-        assert remembered == ("ab" * 32, "task_here")
+        assert remembered == ("ab" * 32, "task_here", ApiFamily.MARKET)
         assert await here.keep_delivery("job_here", b"{}", 3) is Kept.UNKNOWN_JOB
     finally:
         await here.close()
@@ -106,10 +107,10 @@ async def test_a_submitted_job_is_checked_from_memory_and_a_pending_one_from_the
 def test_remembered_targets_are_bounded_oldest_first() -> None:
     targets = KnownTargets(max_remembered=2)
     for n in range(3):
-        targets.created(f"job_{n}", f"hash_{n}")
+        targets.created(f"job_{n}", f"hash_{n}", ApiFamily.MARKET)
         targets.submitted(f"job_{n}", f"task_{n}")
     assert len(targets) == 2
     assert targets.get("job_0") is None
-    assert targets.get("job_2") == ("hash_2", "task_2")
+    assert targets.get("job_2") == ("hash_2", "task_2", ApiFamily.MARKET)
     targets.submitted("job_9", "task_9")  # never created here: not remembered
     assert targets.get("job_9") is None

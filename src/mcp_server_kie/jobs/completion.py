@@ -11,10 +11,10 @@ import asyncio
 import contextlib
 import logging
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 
 from mcp_server_kie.domain import Job, JobError, TaskSnapshot, TaskState, clean_provider_text
-from mcp_server_kie.jobs.early_download import EarlyDownload, forget
+from mcp_server_kie.jobs.early_download import EarlyDownload, Lead, forget
 from mcp_server_kie.jobs.leases import Leases
 from mcp_server_kie.jobs.outputs import OutputStore
 from mcp_server_kie.jobs.waiters import JobSignals
@@ -102,19 +102,19 @@ class Completer:
         self.in_flight = InFlight()
 
     async def refresh(
-        self, job_id: str, *, status_first: bool = False, claimed: Sequence[str] = ()
+        self, job_id: str, *, status_first: bool = False, lead: Lead | None = None
     ) -> Job | None:
         """Ask kie for the task's state and act on it. Safe to call any number of times.
         A failed status query is logged and leaves the job as it was. ``status_first`` and
-        ``claimed``: see `check`."""
+        ``lead``: see `check`."""
         try:
-            return await self.check(job_id, status_first=status_first, claimed=claimed)
+            return await self.check(job_id, status_first=status_first, lead=lead)
         except KieError as exc:
             log.warning("status of job %s unavailable: %s", job_id, exc.message)
             return await self._store.get_job(job_id)
 
     async def check(
-        self, job_id: str, *, status_first: bool = False, claimed: Sequence[str] = ()
+        self, job_id: str, *, status_first: bool = False, lead: Lead | None = None
     ) -> Job | None:
         """`refresh`, except that a failed status query raises its KieError, so that the
         poller can pace itself (Retry-After) and notice a task kie.ai does not know.
@@ -123,12 +123,13 @@ class Completer:
         no lease, is sent before the job's lease is claimed and runs while it is; what it
         says is acted on only under the lease, for the job as it stands then. (The poller
         claims first: a job another process is working on costs it no status read.)
-        ``claimed``: the result URLs the callback names, downloaded meanwhile and kept only
-        if the status read names the same (jobs/early_download.py)."""
+        ``lead`` (with ``status_first``: a callback that arrived alone): the status read goes
+        out before the job is read, and the result URLs the callback claims download
+        meanwhile, kept only if the status read names the same (jobs/early_download.py)."""
         with self.in_flight.one():
             async with self._lock(job_id):
                 reading, early = (
-                    await self._read_status(job_id, claimed) if status_first else (None, None)
+                    await self._read_status(job_id, lead) if status_first else (None, None)
                 )
                 try:
                     job, acted = await self._check_held(job_id, reading, early)
@@ -140,15 +141,22 @@ class Completer:
         return job
 
     async def _read_status(
-        self, job_id: str, claimed: Sequence[str]
+        self, job_id: str, lead: Lead | None
     ) -> tuple[asyncio.Future[TaskSnapshot] | None, EarlyDownload | None]:
-        """The task's status read and the early download of ``claimed``, under way; None
-        when there is nothing to read."""
+        """The task's status read and the early download of the lead's claims, under way;
+        None when there is nothing to read (then a read sent on the lead's word is dropped)."""
+        kie = self._require_kie()
+        asked = None
+        if lead is not None:
+            asked = asyncio.ensure_future(kie.get_task(lead.family, lead.task_id))
         job = await self._store.get_job(job_id)
         if job is None or job.status.terminal or job.task_id is None:
+            _drop(asked)
             return None, None
-        reading = asyncio.ensure_future(self._require_kie().get_task(job.family, job.task_id))
-        return reading, EarlyDownload.start(self._outputs, job, claimed)
+        if asked is not None and lead is not None and job.task_id == lead.task_id:
+            return asked, EarlyDownload.start(self._outputs, job, lead.claimed)
+        _drop(asked)
+        return asyncio.ensure_future(kie.get_task(job.family, job.task_id)), None
 
     async def _check_held(
         self,

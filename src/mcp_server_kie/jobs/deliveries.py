@@ -17,6 +17,7 @@ from mcp_server_kie.domain import Job
 from mcp_server_kie.jobs.ack_gate import AckGate
 from mcp_server_kie.jobs.callbacks import MAX_DELIVERIES_PER_JOB, CallbackRejected, decode_callback
 from mcp_server_kie.jobs.completion import Completer
+from mcp_server_kie.jobs.early_download import Lead
 from mcp_server_kie.jobs.inbox_workers import InboxWorkers
 from mcp_server_kie.jobs.submission import token_hash
 from mcp_server_kie.kie.callbacks import parse_callback
@@ -53,8 +54,8 @@ class Deliveries:
         self._workers = InboxWorkers(store, self.process_delivered, gate=gate)
         # Deliveries still committing, of jobs whose processing has already started.
         self._keeping: dict[str, asyncio.Future[Kept]] = {}
-        # The result URLs claimed by callbacks whose processing starts early, until it does.
-        self._claimed: dict[str, tuple[str, ...]] = {}
+        # What callbacks whose processing starts early tell, until it starts.
+        self._leads: dict[str, Lead] = {}
         self._seen: OrderedDict[str, None] = OrderedDict()  # jobs with a callback, newest last
 
     async def accept(
@@ -129,7 +130,8 @@ class Deliveries:
         early = process and self._gate.lone() and self._first_seen(job_id)
         if early:
             self._keeping[job_id] = keeping
-            self._claimed[job_id] = notice.result_urls
+            if target.task_id is not None:  # (else the job learns its task from this body)
+                self._leads[job_id] = Lead(target.family, target.task_id, notice.result_urls)
             keeping.add_done_callback(lambda done: self._keep_done(job_id, done))
             self._workers.submit(job_id, gated=False)
         # Shielded: a caller cancelled meanwhile (its client went away) leaves the write to
@@ -170,12 +172,12 @@ class Deliveries:
         """`process` for a job known to have a stored delivery (the inbox workers' jobs):
         its deliveries are read while the refresh begins, not before it, which takes one
         read off the way from callback to waiter. A delivery stored after that read goes
-        round again (the workers see to it). A callback that started it early may have named
-        its result URLs: they download while the status read verifies them."""
-        claimed = self._claimed.pop(job_id, ())
+        round again (the workers see to it). A callback that started it early names the task
+        (read at once) and perhaps its result URLs (downloaded while the read verifies them)."""
+        lead = self._leads.pop(job_id, None)
         pending, job = await asyncio.gather(
             self._pending_once_kept(job_id),
-            self._completer.refresh(job_id, status_first=True, claimed=claimed),
+            self._completer.refresh(job_id, status_first=True, lead=lead),
         )
         if pending:
             await self._settle(job_id, pending, job)

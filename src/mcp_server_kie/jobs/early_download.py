@@ -19,12 +19,23 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from mcp_server_kie.domain import Asset, Job, MediaKind
+from mcp_server_kie.domain import ApiFamily, Asset, Job, MediaKind
 from mcp_server_kie.jobs.outputs import OutputStore
 from mcp_server_kie.media import DownloadError, MediaStoreError
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Lead:
+    """What an authentic callback that arrived alone tells before anything is read: the task
+    to ask kie.ai about (its family reads it) and the result URLs it claims."""
+
+    family: ApiFamily
+    task_id: str
+    claimed: tuple[str, ...] = ()
 
 
 class EarlyDownload:

@@ -10,6 +10,7 @@ import time
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from mcp_server_kie.domain import ApiFamily
 from mcp_server_kie.storage.database import Database, Transaction
 from mcp_server_kie.storage.group_commit import BatchCommit, GroupCommit
 from mcp_server_kie.storage.records import OPEN_STATUSES, Delivery
@@ -86,11 +87,14 @@ class InboxAndPreferences:
         if known is not None:
             return known
         rows = await self.db.fetch_by_key(
-            "SELECT callback_token_hash, task_id FROM jobs WHERE id = ?", (job_id,)
+            "SELECT callback_token_hash, task_id, family FROM jobs WHERE id = ?", (job_id,)
         )
         if not rows:
             return None
-        return CallbackTarget(rows[0]["callback_token_hash"] or None, rows[0]["task_id"])
+        row = rows[0]
+        return CallbackTarget(
+            row["callback_token_hash"] or None, row["task_id"], ApiFamily(row["family"])
+        )
 
     async def keep_delivery(self, job_id: str, body: bytes, max_rows: int) -> Kept:
         """Store an authentic delivery for a running job, unless the job has ended (or is gone:
