@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from mcp_server_kie.storage import Store
 from mcp_server_kie.storage.postgres.database import _POOL_SIZE as POOL_SIZE
 from mcp_server_kie.storage.postgres.database import lock_key
 from postgres_server import new_database
-from support import SANDBOX_KEY, eventually, settings_for
+from support import SANDBOX_KEY, settings_for
 
 CREATE = "/api/v1/jobs/createTask"
 
@@ -154,74 +153,3 @@ async def test_servers_sharing_postgres_share_kies_create_limit(
         )
     assert len({job.task_id for job in jobs}) == 8
     assert sandbox.count(CREATE) == 8  # not one create refused with 429
-
-
-async def unfinished_slots(store: Store, pace: str) -> int:
-    row = await store.db.fetch_one(
-        "SELECT count(*) AS n FROM pace_slots WHERE pace = ? AND finished_at IS NULL", (pace,)
-    )
-    assert row is not None
-    return int(row["n"])
-
-
-async def finished_and_unfinished(store: Store, pace: str) -> tuple[int, int]:
-    row = await store.db.fetch_one(
-        "SELECT count(*) AS n FROM pace_slots WHERE pace = ? AND finished_at IS NULL", (pace,)
-    )
-    total = await store.db.fetch_one("SELECT count(*) AS n FROM pace_slots WHERE pace = ?", (pace,))
-    assert row is not None and total is not None
-    return int(total["n"]) - int(row["n"]), int(row["n"])
-
-
-async def test_a_slot_in_hand_counts_and_lets_the_next_request_start_at_once(
-    database_url: str,
-) -> None:
-    """A pace that keeps a slot in hand takes the next request's slot once a request starts.
-    That slot counts for everyone (another process finds the pace full), and the next request
-    here starts on it even while the pace is full."""
-    here, elsewhere = await Store.connect(database_url), await Store.connect(database_url)
-    try:
-        ahead = SharedPace(here, "status:test", limit=2, window=30.0, ahead=True)
-        other = SharedPace(elsewhere, "status:test", limit=2, window=30.0)
-        async with ahead.slot():
-            pass
-        await eventually(
-            lambda: _equal(finished_and_unfinished(here, "status:test"), (1, 1)),
-            what="the request's slot finished, the next one taken in hand",
-        )
-
-        async def request(pace: SharedPace) -> None:
-            async with pace.slot():
-                pass
-
-        blocked = asyncio.ensure_future(request(other))
-        done, _ = await asyncio.wait({blocked}, timeout=0.5)
-        assert not done  # the first request and the slot in hand fill the pace
-        await asyncio.wait_for(request(ahead), timeout=5)  # on the slot in hand
-        blocked.cancel()
-    finally:
-        await here.close()
-        await elsewhere.close()
-
-
-async def test_a_slot_in_hand_is_let_go_after_a_window_unused(database_url: str) -> None:
-    store = await Store.connect(database_url)
-    try:
-        pace = SharedPace(store, "status:idle", limit=5, window=0.3, ahead=True)
-        async with pace.slot():
-            pass
-        await eventually(lambda: unfinished_slots(store, "status:idle"), what="a slot in hand")
-        await eventually(
-            lambda: _none(unfinished_slots(store, "status:idle")),
-            what="the unused slot finished after its window",
-        )
-    finally:
-        await store.close()
-
-
-async def _none(count: Awaitable[int]) -> bool:
-    return await count == 0
-
-
-async def _equal(value: Awaitable[object], expected: object) -> bool:
-    return await value == expected
