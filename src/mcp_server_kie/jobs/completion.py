@@ -143,23 +143,19 @@ class Completer:
     async def _read_status(
         self, job_id: str, lead: Lead | None
     ) -> tuple[asyncio.Future[TaskSnapshot] | None, EarlyDownload | None]:
-        """The task's status read and the early download of the lead's claims, under way
-        (both sent before the job is read: the job, read meanwhile, decides whether they are
-        used); None when there is nothing to read."""
+        """The task's status read and the early download of the lead's claims, under way;
+        None when there is nothing to read (then a read sent on the lead's word is dropped)."""
         kie = self._require_kie()
         asked = None
         if lead is not None:
             asked = asyncio.ensure_future(kie.get_task(lead.family, lead.task_id))
-        early = EarlyDownload.start(self._outputs, job_id, lead)
         job = await self._store.get_job(job_id)
         if job is None or job.status.terminal or job.task_id is None:
             _drop(asked)
-            await forget(early)
             return None, None
         if asked is not None and lead is not None and job.task_id == lead.task_id:
-            return asked, early
+            return asked, EarlyDownload.start(self._outputs, job, lead.claimed)
         _drop(asked)
-        await forget(early)
         return asyncio.ensure_future(kie.get_task(job.family, job.task_id)), None
 
     async def _check_held(

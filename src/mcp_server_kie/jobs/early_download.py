@@ -21,7 +21,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mcp_server_kie.domain import ApiFamily, Asset, MediaKind
+from mcp_server_kie.domain import ApiFamily, Asset, Job, MediaKind
 from mcp_server_kie.jobs.outputs import OutputStore
 from mcp_server_kie.media import DownloadError, MediaStoreError
 
@@ -31,34 +31,29 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class Lead:
     """What an authentic callback that arrived alone tells before anything is read: the task
-    to ask kie.ai about (its family reads it), and the result URLs it claims, with where the
-    job's files go (its kind and creation time)."""
+    to ask kie.ai about (its family reads it) and the result URLs it claims."""
 
     family: ApiFamily
     task_id: str
-    kind: MediaKind
-    created_at: float
     claimed: tuple[str, ...] = ()
 
 
 class EarlyDownload:
     """One job's result files, downloading (or downloaded) before their URLs were verified."""
 
-    def __init__(self, outputs: OutputStore, job_id: str, lead: Lead) -> None:
+    def __init__(self, outputs: OutputStore, job: Job, urls: Sequence[str]) -> None:
         self._outputs = outputs
-        self.urls = lead.claimed
-        self._task = asyncio.ensure_future(
-            outputs.store_for(job_id, lead.kind, lead.created_at, self.urls)
-        )
+        self.urls = tuple(urls)
+        self._task = asyncio.ensure_future(outputs.store_all(job, self.urls))
         self._taken = False
 
     @classmethod
-    def start(cls, outputs: OutputStore, job_id: str, lead: Lead | None) -> EarlyDownload | None:
-        """Start downloading the URLs ``lead`` claims for the job; None when there are none
-        worth fetching early (none named, or a video)."""
-        if lead is None or not lead.claimed or lead.kind is MediaKind.VIDEO:
+    def start(cls, outputs: OutputStore, job: Job, urls: Sequence[str]) -> EarlyDownload | None:
+        """Start downloading ``urls`` for ``job``; None when they are not worth fetching
+        early (none named, or a video)."""
+        if not urls or job.kind is MediaKind.VIDEO:
             return None
-        return cls(outputs, job_id, lead)
+        return cls(outputs, job, urls)
 
     async def take(self, verified: Sequence[str]) -> list[Asset] | None:
         """The downloaded assets when ``verified`` (the status read's URLs) are the ones

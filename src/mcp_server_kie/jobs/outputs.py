@@ -40,7 +40,8 @@ class OutputStore:
 
     def job_directory(self, job: Job) -> str:
         """The job's folder (key prefix) in the store: ``YYYY/MM/DD/job_id``."""
-        return _directory(job.id, job.created_at)
+        day = time.strftime("%Y/%m/%d", time.gmtime(job.created_at))
+        return f"{day}/{job.id}"
 
     async def store_all(
         self, job: Job, urls: Sequence[str], refresh: Refresh | None = None
@@ -49,18 +50,7 @@ class OutputStore:
 
         ``refresh`` turns an expired result URL into a fresh link (asked once per file).
         """
-        return await self.store_for(job.id, job.kind, job.created_at, urls, refresh)
-
-    async def store_for(
-        self,
-        job_id: str,
-        kind: MediaKind,
-        created_at: float,
-        urls: Sequence[str],
-        refresh: Refresh | None = None,
-    ) -> list[Asset]:
-        """`store_all` for the job ``job_id`` of this kind, created then (its files' place)."""
-        directory = _directory(job_id, created_at)
+        directory = self.job_directory(job)
         staging = self._media.staging(directory)
         writer = secrets.token_hex(4)
         assets: list[Asset] = []
@@ -68,16 +58,16 @@ class OutputStore:
         try:
             for index, url in enumerate(urls):
                 name = f"{index}-{writer}"
-                async with self._fetcher.download(url, staging / name, kind, refresh) as got:
+                async with self._fetcher.download(url, staging / name, job.kind, refresh) as got:
                     key = f"{directory}/{name}{EXTENSIONS[got.mime_type]}"
                     location = await self._publish(got.path, key, got.mime_type)
                     published.append(location)
                 assets.append(
                     Asset(
                         id="asset_" + secrets.token_hex(12),
-                        job_id=job_id,
+                        job_id=job.id,
                         index=index,
-                        kind=kind,
+                        kind=job.kind,
                         path=location,
                         mime_type=got.mime_type,
                         bytes=got.bytes,
@@ -87,7 +77,7 @@ class OutputStore:
                         width=got.info.width,
                         height=got.info.height,
                         duration=got.info.duration,
-                        preview_pending=kind is not MediaKind.AUDIO,  # a sound has none
+                        preview_pending=job.kind is not MediaKind.AUDIO,  # a sound has none
                     )
                 )
         except BaseException:
@@ -160,8 +150,3 @@ class OutputStore:
                 await asyncio.to_thread(out.write, chunk)
                 written += len(chunk)
         return written
-
-
-def _directory(job_id: str, created_at: float) -> str:
-    day = time.strftime("%Y/%m/%d", time.gmtime(created_at))
-    return f"{day}/{job_id}"

@@ -1,15 +1,14 @@
-"""What checking a callback needs (the job's token hash and kie task id), and what starting
-its work needs (the API family that reads the task; the job's kind and creation time, which
-place its files), remembered for the jobs this process created and submitted, so a callback
-for one of them is checked, and its work started, without a read from the database.
+"""What checking a callback needs (the job's token hash and kie task id, and the API family
+that reads the task), remembered for the jobs this process created and submitted, so a
+callback for one of them is checked, and its task read, without a read from the database.
 
-The family, kind and creation time are the job's from the start; the other two are set once
-and never change: the token hash when the job is written, the task id when the job leaves
-pending (mark_submitted, adopt_task, both only from pending). So a pair remembered here is the
-pair in the database, in every process; only a job deleted since (by the library's clean-up,
-which deletes ended jobs only) is missing there, and the store's write of the delivery finds
-that out in its own transaction. A job without its task id yet is always read from the
-database (another process may have recorded it). Bounded: the oldest go first.
+The family is the job's from the start; the other two are set once and never change: the
+token hash when the job is written, the task id when the job leaves pending (mark_submitted,
+adopt_task, both only from pending). So a pair remembered here is the pair in the database, in
+every process; only a job deleted since (by the library's clean-up, which deletes ended jobs
+only) is missing there, and the store's write of the delivery finds that out in its own
+transaction. A job without its task id yet is always read from the database (another process
+may have recorded it). Bounded: the oldest go first.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import NamedTuple
 
-from mcp_server_kie.domain import ApiFamily, MediaKind
+from mcp_server_kie.domain import ApiFamily
 
 MAX_REMEMBERED = 10_000  # a few hundred bytes each
 
@@ -28,8 +27,6 @@ class CallbackTarget(NamedTuple):
     token_hash: str | None
     task_id: str | None
     family: ApiFamily
-    kind: MediaKind
-    created_at: float
 
 
 class KnownTargets:
@@ -40,18 +37,11 @@ class KnownTargets:
     def __len__(self) -> int:
         return len(self._targets)
 
-    def created(
-        self,
-        job_id: str,
-        token_hash: str | None,
-        family: ApiFamily,
-        kind: MediaKind,
-        created_at: float,
-    ) -> None:
+    def created(self, job_id: str, token_hash: str | None, family: ApiFamily) -> None:
         """A job this process has just written (its task id comes later)."""
         if token_hash is None:
             return
-        self._targets[job_id] = CallbackTarget(token_hash, None, family, kind, created_at)
+        self._targets[job_id] = CallbackTarget(token_hash, None, family)
         if len(self._targets) > self._max:
             self._targets.popitem(last=False)
 
