@@ -47,10 +47,10 @@ async def completed(rt: Runtime, job_id: str) -> Job | None:
 
 
 def saved_files(rt: Runtime, job: Job) -> list[Path]:
-    """The job's files in the media folder, previews aside."""
+    """The job's files in the media folder, previews (and previews being written) aside."""
     folder = Path(job.assets[0].path).parent
     assert folder.is_relative_to(rt.settings.media_dir)
-    return sorted(p for p in folder.iterdir() if not p.name.endswith(".thumb.jpg"))
+    return sorted(p for p in folder.iterdir() if ".thumb.jpg" not in p.name)
 
 
 async def test_the_result_downloads_while_its_status_read_is_held_back(

@@ -58,7 +58,9 @@ class OutputStore:
         try:
             for index, url in enumerate(urls):
                 name = f"{index}-{writer}"
-                async with self._fetcher.download(url, staging / name, job.kind, refresh) as got:
+                async with self._fetcher.download(
+                    url, staging / name, job.kind, refresh, described=True
+                ) as got:
                     key = f"{directory}/{name}{EXTENSIONS[got.mime_type]}"
                     location = await self._publish(got.path, key, got.mime_type)
                     published.append(location)

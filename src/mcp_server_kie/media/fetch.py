@@ -76,7 +76,7 @@ class StoredFile:
     bytes: int
     sha256: str
     mime_type: str
-    info: MediaInfo  # what the file's headers say (dimensions, duration)
+    info: MediaInfo  # what the file's headers say (dimensions, duration), when asked for
 
 
 class Fetcher:
@@ -124,10 +124,18 @@ class Fetcher:
 
     @contextlib.asynccontextmanager
     async def download(
-        self, url: str, stem: Path, kind: MediaKind, refresh: Refresh | None = None
+        self,
+        url: str,
+        stem: Path,
+        kind: MediaKind,
+        refresh: Refresh | None = None,
+        *,
+        described: bool = False,
     ) -> AsyncIterator[StoredFile]:
         """Download ``url`` into a held temporary file beside ``stem``, checked complete, for
-        the block to publish; the file is removed when the block ends, however it ends."""
+        the block to publish; the file is removed when the block ends, however it ends.
+        ``described``: read its dimensions and duration too, in the same trip to a thread as
+        the completeness check (for video that loads PyAV)."""
         stem.parent.mkdir(parents=True, exist_ok=True)
         temp = temp_path(stem)
         deadline = self.limits.deadline(kind)
@@ -143,7 +151,7 @@ class Fetcher:
                             f"the download did not finish within {deadline:g} s",
                             retryable=True,
                         ) from None
-                info = await asyncio.to_thread(_described_if_complete, temp, mime_type)
+                info = await asyncio.to_thread(_checked, temp, mime_type, described)
                 if info is None:
                     raise DownloadError(
                         "length_mismatch",
@@ -245,9 +253,11 @@ class Fetcher:
             )
 
 
-def _described_if_complete(path: Path, mime_type: str) -> MediaInfo | None:
-    """The file's description, or None when it is cut short (one trip to a thread)."""
-    return describe(path, mime_type) if is_complete(path, mime_type) else None
+def _checked(path: Path, mime_type: str, described: bool) -> MediaInfo | None:
+    """None when the file is cut short; else its description (empty unless ``described``)."""
+    if not is_complete(path, mime_type):
+        return None
+    return describe(path, mime_type) if described else MediaInfo()
 
 
 def _retry_hook(exc: Exception) -> bool | float:
