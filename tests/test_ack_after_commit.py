@@ -22,6 +22,7 @@ import psycopg
 import pytest
 
 from mcp_server_kie.domain import Job
+from mcp_server_kie.sandbox import Sandbox
 from mcp_server_kie.server.runtime import Runtime
 from mcp_server_kie.storage import Store
 from mcp_server_kie.storage.backends import is_postgres
@@ -77,6 +78,19 @@ async def inbox_writers_waiting(url: str) -> bool:
         return row is not None and int(row[0]) > 0
 
 
+@contextlib.asynccontextmanager
+async def signed_runtime(
+    tmp_path: Path, database_url: str, image_seconds: float
+) -> AsyncIterator[tuple[Sandbox, Runtime]]:
+    """A sandbox signing its callbacks and a runtime requiring it, on the parametrised
+    backend."""
+    overrides = {"database_url": database_url} if is_postgres(database_url) else {}
+    async with sandbox_and_runtime(
+        tmp_path / "data", image_seconds=image_seconds, hmac_key=KEY, **overrides
+    ) as pair:
+        yield pair
+
+
 async def stored(rt: Runtime, job_id: str) -> int:
     return await rt.engine.store.count_deliveries(job_id)
 
@@ -84,10 +98,7 @@ async def stored(rt: Runtime, job_id: str) -> int:
 async def test_no_acknowledgement_before_the_delivery_commits(
     tmp_path: Path, database_url: str
 ) -> None:
-    overrides = {"database_url": database_url} if is_postgres(database_url) else {}
-    async with sandbox_and_runtime(
-        tmp_path / "data", image_seconds=30, hmac_key=KEY, **overrides
-    ) as (sandbox, rt):
+    async with signed_runtime(tmp_path, database_url, image_seconds=30) as (sandbox, rt):
         sandbox.faults.drop_callbacks = True
         job_id = await start_job(rt, "a lighthouse [sandbox:slow]")
         task = task_of(sandbox, job_id)
@@ -158,10 +169,7 @@ async def test_a_lone_callback_is_verified_while_its_delivery_commits(
     authentic: the verifying status read reaches kie while the delivery's write is held back
     (and the answer with it). Once the write goes through, the callback is acknowledged, the
     job completes, and the delivery is processed (its row pruned with the finished job)."""
-    overrides = {"database_url": database_url} if is_postgres(database_url) else {}
-    async with sandbox_and_runtime(
-        tmp_path / "data", image_seconds=0.2, hmac_key=KEY, **overrides
-    ) as (sandbox, rt):
+    async with signed_runtime(tmp_path, database_url, image_seconds=0.2) as (sandbox, rt):
         sandbox.faults.drop_callbacks = True
         job_id = await start_job(rt, "a lighthouse")
         task = task_of(sandbox, job_id)

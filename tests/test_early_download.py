@@ -16,8 +16,8 @@ from mcp_server_kie.domain import Job, JobStatus
 from mcp_server_kie.sandbox import RecordFault, Sandbox, SimTask
 from mcp_server_kie.sandbox.cdn import path_of
 from mcp_server_kie.server.runtime import Runtime
-from mcp_server_kie.storage.backends import is_postgres
 from support import eventually, sandbox_and_runtime
+from test_ack_after_commit import signed_runtime
 from test_webhook_security import KEY, local_url, signed, task_of
 from test_webhook_sidecar import start_job
 
@@ -56,10 +56,7 @@ def saved_files(rt: Runtime, job: Job) -> list[Path]:
 async def test_the_result_downloads_while_its_status_read_is_held_back(
     tmp_path: Path, database_url: str
 ) -> None:
-    overrides = {"database_url": database_url} if is_postgres(database_url) else {}
-    async with sandbox_and_runtime(
-        tmp_path / "data", image_seconds=0.2, hmac_key=KEY, **overrides
-    ) as (sandbox, rt):
+    async with signed_runtime(tmp_path, database_url, image_seconds=0.2) as (sandbox, rt):
         job_id, task = await finished_task(sandbox, rt)
         (url,) = task.result_urls
         sandbox.faults.record_faults.append(RecordFault.stalled(STALL_SECONDS))
