@@ -153,7 +153,7 @@ class Completer:
         if job is None or job.status.terminal or job.task_id is None:
             _drop(asked)
             return None, None
-        if asked is not None and lead is not None and job.task_id == lead.task_id:
+        if lead is not None and job.task_id == lead.task_id:
             return asked, EarlyDownload.start(self._outputs, job, lead.claimed)
         _drop(asked)
         return asyncio.ensure_future(kie.get_task(job.family, job.task_id)), None

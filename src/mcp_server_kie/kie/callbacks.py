@@ -31,9 +31,9 @@ from typing import Any
 
 from mcp_server_kie.domain import CallbackNotice, TaskState
 from mcp_server_kie.kie.errors import KieCallbackError
-from mcp_server_kie.kie.market import parse_state
+from mcp_server_kie.kie.market import parse_state, result_urls
 from mcp_server_kie.kie.suno import callback_state
-from mcp_server_kie.kie.wire import body_code, clean_task_id, load_json, url_list
+from mcp_server_kie.kie.wire import body_code, clean_task_id, url_list
 
 
 def callback_task_id(body: Mapping[str, Any]) -> str | None:
@@ -76,22 +76,21 @@ def parse_callback(body: Mapping[str, Any]) -> CallbackNotice:
             "data.task_id and taskId; several must agree)."
         )
     state = _claimed_state(body, data)
-    urls = _claimed_urls(data) if state is TaskState.SUCCESS and data is not None else ()
+    urls = _claimed_urls(data, task_id) if state is TaskState.SUCCESS and data is not None else ()
     return CallbackNotice(task_id=task_id, state=state, result_urls=urls)
 
 
-def _claimed_urls(data: Mapping[str, Any]) -> tuple[str, ...]:
-    """The result URLs a success callback names, in the image families' shapes: a market
-    body's `resultJson` (a JSON string or object; or `response`, or `data` itself, as in its
-    status record), 4o Image's `info.result_urls`, Flux Kontext's `info.resultImageUrl`.
-    Other shapes name none."""
-    raw = data.get("resultJson")
-    result = load_json(raw) if isinstance(raw, str) else raw
-    for source in (result, data.get("response"), data, data.get("info")):
-        if isinstance(source, Mapping):
-            for key in ("resultUrls", "result_urls", "resultImageUrl"):
-                if urls := url_list(source.get(key)):
-                    return urls
+def _claimed_urls(data: Mapping[str, Any], task_id: str) -> tuple[str, ...]:
+    """The result URLs a success callback names: a market body's, read as its status record
+    is; else `info.resultUrls` / `info.result_urls` (Veo, 4o Image) or `info.resultImageUrl`
+    (Flux Kontext). Other shapes name none."""
+    urls = result_urls(data, task_id=task_id, required=False)
+    info = data.get("info")
+    if urls or not isinstance(info, Mapping):
+        return urls
+    for key in ("resultUrls", "result_urls", "resultImageUrl"):
+        if urls := url_list(info.get(key)):
+            return urls
     return ()
 
 

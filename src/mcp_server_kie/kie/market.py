@@ -74,7 +74,7 @@ def parse_record(data: Mapping[str, Any]) -> TaskSnapshot:
     return TaskSnapshot(
         task_id=task_id,
         state=state,
-        result_urls=_result_urls(data, task_id=task_id, required=state is TaskState.SUCCESS),
+        result_urls=result_urls(data, task_id=task_id, required=state is TaskState.SUCCESS),
         credits=_credits(data),
         fail_code=clean_fail_code(data.get("failCode")),
         fail_message=clean_provider_text(data.get("failMsg")) or None,
@@ -82,7 +82,9 @@ def parse_record(data: Mapping[str, Any]) -> TaskSnapshot:
     )
 
 
-def _result_urls(data: Mapping[str, Any], *, task_id: str, required: bool) -> tuple[str, ...]:
+def result_urls(data: Mapping[str, Any], *, task_id: str, required: bool) -> tuple[str, ...]:
+    """The result URLs of a status record's (or a market callback's) `data`; with
+    ``required``, a `resultJson` that is not JSON is a KieProtocolError, else it names none."""
     raw_json = data.get("resultJson")
     parsed = load_json(raw_json) if isinstance(raw_json, str) and raw_json.strip() else raw_json
     for source in (parsed, data.get("response"), data):
