@@ -27,7 +27,7 @@ from mcp_server_kie.media import (
     Refresh,
 )
 from mcp_server_kie.media.sniff import EXTENSIONS
-from mcp_server_kie.media.tempfiles import held, temp_path
+from mcp_server_kie.media.tempfiles import held, temp_path, to_the_end
 
 # Makes a preview (JPEG bytes, or None when there can be none) from a file and its type.
 Render = Callable[[Path, str], bytes | None]
@@ -62,8 +62,9 @@ class OutputStore:
                     url, staging / name, job.kind, refresh, described=True
                 ) as got:
                     key = f"{directory}/{name}{EXTENSIONS[got.mime_type]}"
-                    location = await self._publish(got.path, key, got.mime_type)
-                    published.append(location)
+                    location = await to_the_end(
+                        self._publish(got.path, key, got.mime_type, published)
+                    )
                 assets.append(
                     Asset(
                         id="asset_" + secrets.token_hex(12),
@@ -87,13 +88,19 @@ class OutputStore:
             raise
         return assets
 
-    async def _publish(self, source: Path | bytes, key: str, mime_type: str) -> str:
+    async def _publish(
+        self, source: Path | bytes, key: str, mime_type: str, published: list[str] | None = None
+    ) -> str:
+        """Publish under ``key``; its location, noted in ``published`` too when given."""
         try:
-            return await self._media.publish(source, key, mime_type)
+            location = await self._media.publish(source, key, mime_type)
         except MediaStoreError as exc:
             raise DownloadError(
                 "storage", f"the media store could not keep it ({exc})", retryable=True
             ) from None
+        if published is not None:
+            published.append(location)
+        return location
 
     async def discard(self, assets: Sequence[Asset]) -> None:
         """Remove the files (and previews) of assets that will not be recorded."""

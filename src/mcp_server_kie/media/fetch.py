@@ -35,7 +35,7 @@ from mcp_server_kie.media.partial import PartialFile
 from mcp_server_kie.media.pinning import PinnedTransport
 from mcp_server_kie.media.sniff import EXTENSIONS
 from mcp_server_kie.media.ssrf import BlockedError, SsrfPolicy
-from mcp_server_kie.media.tempfiles import held, temp_path
+from mcp_server_kie.media.tempfiles import held, temp_path, to_the_end
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +151,7 @@ class Fetcher:
                             f"the download did not finish within {deadline:g} s",
                             retryable=True,
                         ) from None
-                info = await asyncio.to_thread(_checked, temp, mime_type, described)
+                info = await to_the_end(asyncio.to_thread(_checked, temp, mime_type, described))
                 if info is None:
                     raise DownloadError(
                         "length_mismatch",

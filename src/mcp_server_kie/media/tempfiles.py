@@ -10,12 +10,16 @@ another server sharing the data directory).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import secrets
 import sys
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 _MARKER = ".part-"
 
@@ -33,6 +37,18 @@ def held(path: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
+
+
+async def to_the_end(work: Coroutine[Any, Any, T]) -> T:
+    """``work``'s result, awaited to its end even when the caller is cancelled meanwhile, the
+    cancellation raised after. For work in a thread, which runs on regardless: the files it
+    touches are not removed from under it, and what it made is known (to be removed)."""
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait({task})
+        raise
 
 
 def remove_abandoned(root: Path) -> int:
