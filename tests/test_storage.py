@@ -111,10 +111,12 @@ async def test_a_job_reads_back_with_every_asset_exactly_as_stored(database_url:
             )
             for index in (2, 0, 1)
         ]
-        assert await store.complete_job(job.id, outputs, credits=4.0)
+        completed = await store.complete_job(job.id, outputs, credits=4.0)
         done = await store.get_job(job.id)
         assert done is not None
         assert done.assets == tuple(sorted(outputs, key=lambda a: a.index))
+        # The completion hands back the job as stored: its waiters need no second read.
+        assert completed == done
         assert await store.get_job("job_missing") is None
     finally:
         await store.close()

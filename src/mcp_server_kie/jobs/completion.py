@@ -173,9 +173,8 @@ class Completer:
                 snapshot = await reading
             else:
                 snapshot = await self._require_kie().get_task(job.family, job.task_id)
-            await self._apply(job, snapshot, early)
-            # Waiters first (before the lease is handed back), previews after.
-            return await self.changed(job_id), True
+            # Waiters are told (before the lease is handed back); previews come after.
+            return await self._apply(job, snapshot, early), True
 
     async def give_up(self, job_id: str, error: JobError) -> Job | None:
         """Fail a job that is not terminal yet for a reason of our own (an interrupted submit,
@@ -214,10 +213,11 @@ class Completer:
             lock = self._job_locks[job_id] = asyncio.Lock()
         return lock
 
-    async def _apply(self, job: Job, snapshot: TaskSnapshot, early: EarlyDownload | None) -> None:
+    async def _apply(self, job: Job, snapshot: TaskSnapshot, early: EarlyDownload | None) -> Job:
+        """Act on the task's status; the job as it stands after, its waiters told."""
         if snapshot.state is TaskState.FAIL:
             detail = clean_provider_text(snapshot.fail_message or "no reason given")
-            await self.fail(
+            return await self.fail(
                 job.id,
                 JobError(
                     "generation_failed",
@@ -226,16 +226,16 @@ class Completer:
                 ),
                 TaskState.FAIL,
             )
-        elif snapshot.state is TaskState.SUCCESS:
-            await self._finish(job, snapshot, early)
-        elif snapshot.state is not job.task_state:
+        if snapshot.state is TaskState.SUCCESS:
+            return await self._finish(job, snapshot, early)
+        if snapshot.state is not job.task_state:
             await self._store.set_task_state(job.id, snapshot.state)
+        return await self.changed(job.id)
 
-    async def _finish(self, job: Job, snapshot: TaskSnapshot, early: EarlyDownload | None) -> None:
+    async def _finish(self, job: Job, snapshot: TaskSnapshot, early: EarlyDownload | None) -> Job:
         if not snapshot.result_urls:
             error = JobError("no_output", "kie.ai reported success but returned no files.")
-            await self.fail(job.id, error, TaskState.SUCCESS)
-            return
+            return await self.fail(job.id, error, TaskState.SUCCESS)
         kie = self._require_kie()
 
         async def fresh_link(url: str) -> str:
@@ -257,19 +257,22 @@ class Completer:
             if exc.retryable and attempts < _MAX_DOWNLOAD_ATTEMPTS:
                 self._download_failures[job.id] = attempts
                 log.warning("download for job %s failed (%s); will retry", job.id, exc.message)
-                return
+                return await self.changed(job.id)
             self._download_failures.pop(job.id, None)
             error = JobError(
                 "download_failed",
                 f"The {job.kind.value} was generated but could not be saved: {exc.message}.",
                 retryable=exc.retryable,
             )
-            await self.fail(job.id, error, TaskState.SUCCESS)
-            return
+            return await self.fail(job.id, error, TaskState.SUCCESS)
         self._download_failures.pop(job.id, None)
-        if await self._store.complete_job(job.id, assets, snapshot.credits):
+        completed = await self._store.complete_job(job.id, assets, snapshot.credits)
+        if completed is not None:  # as stored: the waiters need no second read
             log.info("job %s completed with %d file(s)", job.id, len(assets))
-        else:  # another process finished it first; keep the files its row points at
-            winner = await self._store.get_job(job.id)
-            kept = {a.path for a in winner.assets} if winner else set()
-            await self._outputs.discard([a for a in assets if a.path not in kept])
+            self._signals.changed(completed)
+            return completed
+        # another process finished it first; keep the files its row points at
+        winner = await self.changed(job.id)
+        kept = {a.path for a in winner.assets}
+        await self._outputs.discard([a for a in assets if a.path not in kept])
+        return winner

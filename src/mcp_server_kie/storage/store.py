@@ -16,7 +16,7 @@ from pathlib import Path
 from mcp_server_kie.domain import Asset, Job, JobError, JobStatus, TaskState
 from mcp_server_kie.storage import transitions
 from mcp_server_kie.storage.backends import open_database
-from mcp_server_kie.storage.database import Database, OnChange, Transaction
+from mcp_server_kie.storage.database import Database, OnChange, Row, Transaction
 from mcp_server_kie.storage.due import DueQueries
 from mcp_server_kie.storage.errors import DailyLimitReached
 from mcp_server_kie.storage.files import FileQueries
@@ -27,10 +27,7 @@ from mcp_server_kie.storage.job_reads import JobReads, check_same_request, commi
 from mcp_server_kie.storage.leases import LeaseQueries
 from mcp_server_kie.storage.library import LibraryQueries
 from mcp_server_kie.storage.pace import PaceQueries
-from mcp_server_kie.storage.records import (
-    OPEN_STATUSES,
-    NewJob,
-)
+from mcp_server_kie.storage.records import OPEN_STATUSES, NewJob, job_from_row
 from mcp_server_kie.storage.sqlite import SqliteDatabase
 from mcp_server_kie.storage.targets import KnownTargets
 
@@ -160,9 +157,10 @@ class Store(
             (task_id,),
             only_from=(JobStatus.PENDING,),
         )
-        if moved:
-            self.known_targets.submitted(job_id, task_id)
-        return moved
+        if moved is None:
+            return False
+        self.known_targets.submitted(job_id, task_id)
+        return True
 
     async def adopt_task(self, job_id: str, task_id: str) -> bool:
         """pending -> processing with the task id an authentic callback names, for a job whose
@@ -177,9 +175,10 @@ class Store(
             (task_id,),
             only_from=(JobStatus.PENDING,),
         )
-        if moved:
-            self.known_targets.submitted(job_id, task_id)
-        return moved
+        if moved is None:
+            return False
+        self.known_targets.submitted(job_id, task_id)
+        return True
 
     async def set_task_state(self, job_id: str, state: TaskState) -> None:
         """Record kie's latest non-terminal state; never touches a terminal job."""
@@ -196,9 +195,10 @@ class Store(
 
     async def complete_job(
         self, job_id: str, assets: Sequence[Asset], credits: float | None
-    ) -> bool:
-        """processing -> completed with its assets in one transaction; False if already terminal."""
-        return await self._transition(
+    ) -> Job | None:
+        """processing -> completed with its assets in one transaction: the job as stored then
+        (what get_job would read), or None if it was terminal already."""
+        row = await self._transition(
             job_id,
             JobStatus.COMPLETED,
             "kie.ai reported success; outputs stored",
@@ -206,9 +206,12 @@ class Store(
             (credits,),
             assets=assets,
         )
+        if row is None:
+            return None
+        return job_from_row(row, tuple(sorted(assets, key=lambda asset: asset.index)))
 
     async def fail_job(self, job_id: str, error: JobError, task_state: TaskState | None) -> bool:
-        return await self._transition(
+        moved = await self._transition(
             job_id,
             JobStatus.FAILED,
             f"failed: {error.category}",
@@ -222,6 +225,7 @@ class Store(
                 error.provider_code,
             ),
         )
+        return moved is not None
 
     async def _transition(
         self,
@@ -232,6 +236,6 @@ class Store(
         values: tuple[object, ...],
         only_from: tuple[JobStatus, ...] = (JobStatus.PENDING, JobStatus.PROCESSING),
         assets: Sequence[Asset] = (),
-    ) -> bool:
+    ) -> Row | None:
         change = transitions.Transition(job_id, to, cause, assignments, values, only_from, assets)
         return await transitions.apply(self.db, change)

@@ -16,11 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from mcp_server_kie.domain import Asset, JobStatus
-from mcp_server_kie.storage.database import Database, Transaction
+from mcp_server_kie.storage.database import Database, Row, Transaction
 from mcp_server_kie.storage.history import record_event
-from mcp_server_kie.storage.records import ASSET_COLUMNS, asset_row
+from mcp_server_kie.storage.records import ASSET_COLUMNS, asset_row, job_columns
 
 _ASSET_COLUMNS = ", ".join(ASSET_COLUMNS)
+_FILE_COLUMNS = ", ".join(f"file.{column}" for column in ASSET_COLUMNS)  # (moved has an id too)
 _INSERT_ASSETS = (
     f"INSERT INTO assets ({_ASSET_COLUMNS}) VALUES ({', '.join('?' for _ in ASSET_COLUMNS)})"
 )
@@ -37,15 +38,17 @@ class Transition:
     assets: Sequence[Asset] = ()  # inserted with the change
 
 
-async def apply(db: Database, change: Transition) -> bool:
-    """Make the change; False (and nothing written) when the job is not in one of the
-    statuses it may move from (already terminal, or gone)."""
+async def apply(db: Database, change: Transition) -> Row | None:
+    """Make the change; the job's row as it committed (JOB_COLUMNS), so that nobody needs to
+    read it back. None (and nothing written) when the job is not in one of the statuses it
+    may move from (already terminal, or gone)."""
     notice = db.notice(change.job_id)
     if db.dialect.writable_ctes and notice is not None:
         sql, params = _one_statement(change, notice, time.time())
-        return bool(await db.write_one(sql, params))
+        rows = await db.write_one(sql, params)
+        return rows[0] if rows else None
 
-    async def in_transaction(conn: Transaction) -> bool:
+    async def in_transaction(conn: Transaction) -> Row | None:
         return await _in_transaction(conn, change, db.dialect.for_update, time.time())
 
     return await db.write(in_transaction)
@@ -53,27 +56,28 @@ async def apply(db: Database, change: Transition) -> bool:
 
 async def _in_transaction(
     conn: Transaction, change: Transition, for_update: str, now: float
-) -> bool:
-    row = await conn.fetch_one(
+) -> Row | None:
+    was = await conn.fetch_one(
         f"SELECT status FROM jobs WHERE id = ? AND status IN ({_allowed(change)})" + for_update,
         (change.job_id,),
     )
-    if row is None:
-        return False
-    await conn.execute(
-        f"UPDATE jobs SET status = ?, updated_at = ?, {change.assignments} WHERE id = ?",
+    if was is None:
+        return None
+    row = await conn.fetch_one(
+        f"UPDATE jobs SET status = ?, updated_at = ?, {change.assignments} WHERE id = ?"
+        f" RETURNING {job_columns()}",
         (change.to.value, now, *change.values, change.job_id),
     )
-    await record_event(conn, change.job_id, JobStatus(row["status"]), change.to, change.cause, now)
+    await record_event(conn, change.job_id, JobStatus(was["status"]), change.to, change.cause, now)
     if change.assets:
         await conn.execute_many(_INSERT_ASSETS, [asset_row(a) for a in change.assets])
-    return True
+    return row
 
 
 def _one_statement(
     change: Transition, notice: tuple[str, Sequence[object]], now: float
 ) -> tuple[str, list[object]]:
-    """The change as one PostgreSQL statement; it returns one row if the job moved. The row
+    """The change as one PostgreSQL statement; it returns the job's row if the job moved. The row
     lock, and the re-check of the status after waiting for it, are the transaction's own
     (SELECT ... FOR UPDATE under READ COMMITTED)."""
     notify_sql, notify_params = notice
@@ -82,7 +86,8 @@ def _one_statement(
         f" SELECT id, status FROM jobs WHERE id = ? AND status IN ({_allowed(change)}) FOR UPDATE"
         "), moved AS ("
         f" UPDATE jobs SET status = ?, updated_at = ?, {change.assignments}"
-        " FROM was WHERE jobs.id = was.id RETURNING was.status AS from_status"
+        " FROM was WHERE jobs.id = was.id"
+        f" RETURNING was.status AS from_status, {job_columns('jobs')}"
         "), event AS ("
         " INSERT INTO job_events (job_id, at, from_status, to_status, cause)"
         " SELECT ?, ?, from_status, ?, ? FROM moved"
@@ -101,12 +106,12 @@ def _one_statement(
     if change.assets:
         # The files as JSON rows typed by the table's own row type (no second spelling of it).
         sql += (
-            f", files AS (INSERT INTO assets ({_ASSET_COLUMNS}) SELECT {_ASSET_COLUMNS}"
-            " FROM moved, jsonb_populate_recordset(NULL::assets, ?::jsonb))"
+            f", files AS (INSERT INTO assets ({_ASSET_COLUMNS}) SELECT {_FILE_COLUMNS}"
+            " FROM moved, jsonb_populate_recordset(NULL::assets, ?::jsonb) AS file)"
         )
         rows = [dict(zip(ASSET_COLUMNS, asset_row(a), strict=True)) for a in change.assets]
         params.append(json.dumps(rows))
-    sql += f" SELECT from_status, {notify_sql} FROM moved"
+    sql += f" SELECT {job_columns()}, {notify_sql} FROM moved"
     params.extend(notify_params)
     return sql, params
 
