@@ -20,7 +20,7 @@ from mcp_server_kie.storage import Store
 from mcp_server_kie.storage.postgres.database import _POOL_SIZE as POOL_SIZE
 from mcp_server_kie.storage.postgres.database import lock_key
 from postgres_server import new_database
-from support import SANDBOX_KEY, settings_for
+from support import SANDBOX_KEY, eventually, settings_for
 
 CREATE = "/api/v1/jobs/createTask"
 
@@ -45,6 +45,41 @@ async def test_a_shared_pace_admits_its_limit_per_window_across_stores(database_
             await store.close()
 
 
+async def unfinished_slots(store: Store, pace: str) -> int:
+    row = await store.db.fetch_one(
+        "SELECT count(*) AS n FROM pace_slots WHERE pace = ? AND finished_at IS NULL", (pace,)
+    )
+    assert row is not None
+    return int(row["n"])
+
+
+async def test_answered_slots_are_marked_finished_soon_and_at_shut_down(
+    database_url: str,
+) -> None:
+    """A slot is marked finished shortly after its answer (several in one write), not in the
+    way of what the answer sets off; what is still unmarked at shut-down is marked then, so
+    other processes do not count it until it goes stale."""
+    store = await Store.connect(database_url)
+    try:
+        pace = SharedPace(store, "status:test", limit=10, window=1.0)
+        for _ in range(3):
+            async with pace.slot():
+                pass
+
+        async def all_finished() -> bool:
+            return await unfinished_slots(store, "status:test") == 0
+
+        await eventually(all_finished, what="the slots marked finished")
+        closing = SharedPace(store, "status:closing", limit=10, window=1.0)
+        for _ in range(3):
+            async with closing.slot():
+                pass
+        await closing.close()
+        assert await unfinished_slots(store, "status:closing") == 0
+    finally:
+        await store.close()
+
+
 async def test_a_pace_counts_in_flight_and_recent_slots_and_honours_a_pause(
     database_url: str,
 ) -> None:
@@ -56,7 +91,7 @@ async def test_a_pace_counts_in_flight_and_recent_slots_and_honours_a_pause(
         assert first is not None and wait == 0.0
         refused, wait = await store.take_pace_slot("p", limit=1, window=30.0, stale=100.0)
         assert refused is None and 0 < wait <= 0.05  # in flight: its answer frees it
-        await store.finish_pace_slot(first)
+        await store.finish_pace_slots([first])
         refused, wait = await store.take_pace_slot("p", limit=1, window=30.0, stale=100.0)
         assert refused is None and 29.0 < wait <= 30.0  # counts for the window after it
         other, _ = await store.take_pace_slot("q", limit=1, window=30.0, stale=100.0)
@@ -117,7 +152,7 @@ async def test_slots_that_stop_counting_are_cleared(database_url: str) -> None:
         for _ in range(20):
             slot = taken[0]
             assert slot is not None
-            await store.finish_pace_slot(slot)
+            await store.finish_pace_slots([slot])
             while (taken := await store.take_pace_slot("p", 1, 0.01, 0.2))[0] is None:
                 assert time.monotonic() < deadline
                 await asyncio.sleep(taken[1])

@@ -21,6 +21,10 @@ log = logging.getLogger(__name__)
 
 # A slot held longer than this belongs to a process that died mid-request.
 _STALE_SLOT_SECONDS = 120.0
+# Answered slots are marked finished this long after the first answer, together in one write:
+# out of the way of what an answer sets off (a callback's job completing), and fewer writes
+# under load. Until then a slot counts as in flight, which only ever holds the pace back.
+_FINISH_AFTER_SECONDS = 0.05
 
 
 class SharedPace:
@@ -29,7 +33,8 @@ class SharedPace:
         self._name = name
         self._limit = limit
         self.window = window
-        self._finishing: set[asyncio.Task[None]] = set()
+        self._answered: list[int] = []  # slots whose answers arrived, not yet marked finished
+        self._finishing: asyncio.Task[None] | None = None
         # One take at a time per process: a take waits for the pace's lock inside a
         # transaction, and callers that all waited there would hold every pooled connection
         # (the acknowledgements' commits would queue behind them). The rest wait here.
@@ -48,18 +53,32 @@ class SharedPace:
         try:
             yield
         finally:
-            # The answer is in: the caller goes on while its slot is marked finished (until
-            # then the slot counts as in flight, which only ever holds the pace back).
-            finishing = asyncio.create_task(self._store.finish_pace_slot(slot_id))
-            self._finishing.add(finishing)
-            finishing.add_done_callback(self._finished)
+            # The answer is in: the caller goes on; the slot is marked finished shortly.
+            self._answered.append(slot_id)
+            if self._finishing is None:
+                self._finishing = asyncio.create_task(self._finish_answered())
+                self._finishing.add_done_callback(self._finished)
+
+    async def _finish_answered(self) -> None:
+        await asyncio.sleep(_FINISH_AFTER_SECONDS)
+        slots, self._answered = self._answered, []
+        self._finishing = None  # answers from now on are the next write's
+        await self._store.finish_pace_slots(slots)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
-        self._finishing.discard(task)
-        if not task.cancelled() and task.exception() is not None:  # the slot counts until stale
+        if not task.cancelled() and task.exception() is not None:  # the slots count until stale
             log.warning(
-                "could not mark a %s slot finished: %s", self._name, type(task.exception()).__name__
+                "could not mark %s slots finished: %s", self._name, type(task.exception()).__name__
             )
+
+    async def close(self) -> None:
+        """Mark the answered slots finished now (other processes go on counting them)."""
+        if self._finishing is not None:
+            self._finishing.cancel()
+            self._finishing = None
+        slots, self._answered = self._answered, []
+        if slots:
+            await self._store.finish_pace_slots(slots)
 
     async def hold_back(self, seconds: float) -> None:
         await self._store.pause_pace(self._name, seconds)
@@ -73,3 +92,10 @@ def shared_paces(store: Store, api_key: str, limits: KieLimits) -> Paces:
             store, f"status:{account}", limits.status_queries, limits.status_window
         ),
     )
+
+
+async def close_paces(paces: Paces) -> None:
+    """Mark every answered slot of the shared paces finished (at shut-down)."""
+    for pace in (paces.creates, paces.status_queries):
+        if isinstance(pace, SharedPace):
+            await pace.close()

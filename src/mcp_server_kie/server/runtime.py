@@ -24,7 +24,7 @@ from mcp_server_kie.domain import MediaKind
 from mcp_server_kie.jobs import Engine, Library, OutputStore, Poller
 from mcp_server_kie.jobs.budget import Budget
 from mcp_server_kie.jobs.catalogue import CatalogueRefresher
-from mcp_server_kie.jobs.pace import shared_paces
+from mcp_server_kie.jobs.pace import close_paces, shared_paces
 from mcp_server_kie.jobs.references import ReferenceResolver
 from mcp_server_kie.jobs.sweep import OrphanSweep
 from mcp_server_kie.kie.client import DEFAULT_BASE_URL, KieClient
@@ -106,7 +106,12 @@ async def open_runtime(
 
         key = settings.api_key_value()
         limits = KieLimits(creates=settings.create_limit, status_queries=settings.status_limit)
-        shared = store.backend_kind == "postgresql"  # replicas keep kie's account limits together
+        # Replicas on PostgreSQL keep kie's account limits together.
+        paces = (
+            shared_paces(store, key, limits) if key and store.backend_kind == "postgresql" else None
+        )
+        if paces is not None:
+            stack.push_async_callback(close_paces, paces)
         kie = (
             KieClient(
                 http,
@@ -114,7 +119,7 @@ async def open_runtime(
                 base_url=base_url,
                 upload_base_url=upload_url,
                 limits=limits,
-                paces=shared_paces(store, key, limits) if shared else None,
+                paces=paces,
             )
             if key
             else None

@@ -12,6 +12,8 @@ pacing, never a job.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from mcp_server_kie.storage.database import Database, Transaction
 
 _NEXT_LOOK = 0.05  # seconds to wait when every slot is in flight (the next answer frees one)
@@ -69,12 +71,14 @@ class PaceQueries:
 
         return await self.db.write(take, durable=False)
 
-    async def finish_pace_slot(self, slot_id: int) -> None:
-        """The request's answer arrived: its slot counts for one window from now."""
+    async def finish_pace_slots(self, slot_ids: Sequence[int]) -> None:
+        """The requests' answers arrived: their slots count for one window from now."""
         now = self.db.dialect.now
-
+        marks = ", ".join("?" for _ in slot_ids)
         await self.db.write_one(
-            f"UPDATE pace_slots SET finished_at = {now} WHERE id = ?", (slot_id,), durable=False
+            f"UPDATE pace_slots SET finished_at = {now} WHERE id IN ({marks})",
+            tuple(slot_ids),
+            durable=False,
         )
 
     async def pause_pace(self, pace: str, seconds: float) -> None:
