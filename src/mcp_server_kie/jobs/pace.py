@@ -77,8 +77,11 @@ class SharedPace:
             self._finishing.cancel()
             self._finishing = None
         slots, self._answered = self._answered, []
-        if slots:
-            await self._store.finish_pace_slots(slots)
+        if not slots:
+            return
+        finishing = asyncio.ensure_future(self._store.finish_pace_slots(slots))
+        finishing.add_done_callback(self._finished)  # a failure is logged, as above
+        await asyncio.wait({finishing})
 
     async def hold_back(self, seconds: float) -> None:
         await self._store.pause_pace(self._name, seconds)
