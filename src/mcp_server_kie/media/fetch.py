@@ -151,7 +151,11 @@ class Fetcher:
                             f"the download did not finish within {deadline:g} s",
                             retryable=True,
                         ) from None
-                info = await to_the_end(asyncio.to_thread(_checked, temp, mime_type, described))
+                    # One trip to a thread, off the event loop (the sidecar's acknowledgements
+                    # run on it meanwhile): the fsync, the completeness check, the description.
+                    info = await to_the_end(
+                        asyncio.to_thread(_synced_and_checked, part, mime_type, described)
+                    )
                 if info is None:
                     raise DownloadError(
                         "length_mismatch",
@@ -208,8 +212,7 @@ class Fetcher:
             raise DownloadError(
                 "network", f"the download broke off ({type(exc).__name__})", retryable=True
             ) from None
-        # fsync off the event loop: the sidecar's acknowledgements run on it meanwhile
-        return await asyncio.to_thread(part.finish)
+        return part.finish()
 
     async def _open(self, url: str, headers: dict[str, str]) -> httpx2.Response:
         """Send the GET, following at most ``max_redirects`` redirects, each one re-checked."""
@@ -253,11 +256,13 @@ class Fetcher:
             )
 
 
-def _checked(path: Path, mime_type: str, described: bool) -> MediaInfo | None:
-    """None when the file is cut short; else its description (empty unless ``described``)."""
-    if not is_complete(path, mime_type):
+def _synced_and_checked(part: PartialFile, mime_type: str, described: bool) -> MediaInfo | None:
+    """Make the file durable; None when it is cut short, else its description (empty unless
+    ``described``)."""
+    part.sync()
+    if not is_complete(part.path, mime_type):
         return None
-    return describe(path, mime_type) if described else MediaInfo()
+    return describe(part.path, mime_type) if described else MediaInfo()
 
 
 def _retry_hook(exc: Exception) -> bool | float:

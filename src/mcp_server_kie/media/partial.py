@@ -108,17 +108,20 @@ class PartialFile:
         self._file.write(chunk)
 
     def finish(self) -> str:
-        """After the last chunk: check the length, make the bytes durable, return the type."""
+        """After the last chunk: check the length, return the type (``sync`` makes the bytes
+        durable)."""
         if self._total is not None and self.size != self._total:
             raise DownloadError(
                 "length_mismatch",
                 f"expected {self._total} bytes, received {self.size}",
                 retryable=True,
             )
-        mime_type = self.mime_type or self._identify()
+        return self.mime_type or self._identify()
+
+    def sync(self) -> None:
+        """Make the bytes written so far durable (blocking: call it in a thread)."""
         self._file.flush()
         os.fsync(self._file.fileno())
-        return mime_type
 
     def reset(self) -> None:
         self._file.seek(0)
