@@ -200,9 +200,10 @@ class Deliveries:
                 if await self._adopt_task(job.id, delivery.body):
                     break
             job = await self._completer.refresh(job.id)
-        await self._store.mark_deliveries_processed([d.id for d in pending])
         if job is None or job.status.terminal:
-            await self._store.prune_deliveries(job_id)
+            await self._store.settle_ended(job_id, [d.id for d in pending])
+        else:
+            await self._store.mark_deliveries_processed([d.id for d in pending])
 
     async def _adopt_task(self, job_id: str, body: bytes) -> bool:
         try:
