@@ -14,7 +14,7 @@ from pathlib import Path
 
 from mcp_server_kie.catalog import DEFAULT_MODEL, get_model, validate_request
 from mcp_server_kie.domain import JobStatus, MediaKind
-from mcp_server_kie.jobs.leases import Leases
+from mcp_server_kie.jobs.leases import Held, Leases
 from mcp_server_kie.sandbox import SandboxConfig, serve_sandbox
 from mcp_server_kie.server.runtime import open_runtime
 from mcp_server_kie.storage import Store
@@ -40,6 +40,26 @@ async def test_a_lease_has_one_holder_until_it_expires(database_url: str) -> Non
         await eventually(lambda: store.claim_lease("job:1", "c", 30), timeout=5, what="expiry")
         assert not await store.renew_lease("job:1", "b", 30)  # the dead holder lost it
         assert await store.renew_lease("job:1", "c", 30)
+    finally:
+        await store.close()
+
+
+async def test_a_hold_tells_whether_the_lease_was_free_at_once(database_url: str) -> None:
+    """A job read before its lease was claimed is used as read only when the lease was free
+    at once (jobs/completion.py): a lease had after another holder let it go says so."""
+    store = await Store.connect(database_url)
+    try:
+        mine, other = Leases(store, 30, holder="mine"), Leases(store, 30, holder="other")
+        async with mine.hold("job:1", wait=0) as held:
+            assert held is Held.AT_ONCE
+        async with other.hold("job:1", wait=0):
+            async with mine.hold("job:1", wait=0) as held:
+                assert held is Held.NO and not held
+
+        # Another holder has it (and stops renewing: it runs out in 0.3 s): had after waiting.
+        assert await store.claim_lease("job:1", "other", 0.3)
+        async with mine.hold("job:1", wait=10) as held:
+            assert held is Held.AFTER_WAITING
     finally:
         await store.close()
 

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 
 from mcp_server_kie.domain import Job, JobError, TaskSnapshot, TaskState, clean_provider_text
 from mcp_server_kie.jobs.early_download import EarlyDownload, Lead, forget
-from mcp_server_kie.jobs.leases import Leases
+from mcp_server_kie.jobs.leases import Held, Leases
 from mcp_server_kie.jobs.outputs import OutputStore
 from mcp_server_kie.jobs.waiters import JobSignals
 from mcp_server_kie.kie.client import KieClient
@@ -121,18 +121,19 @@ class Completer:
 
         ``status_first`` (a callback says the task has news): the status read, which needs
         no lease, is sent before the job's lease is claimed and runs while it is; what it
-        says is acted on only under the lease, for the job as it stands then. (The poller
-        claims first: a job another process is working on costs it no status read.)
+        says is acted on only under the lease (for the job as read just before, when the
+        lease was free: see `_check_held`). (The poller claims first: a job another process
+        is working on costs it no status read.)
         ``lead`` (with ``status_first``: a callback that arrived alone): the status read goes
         out before the job is read, and the result URLs the callback claims download
         meanwhile, kept only if the status read names the same (jobs/early_download.py)."""
         with self.in_flight.one():
             async with self._lock(job_id):
-                reading, early = (
-                    await self._read_status(job_id, lead) if status_first else (None, None)
+                seen, reading, early = (
+                    await self._read_status(job_id, lead) if status_first else (None, None, None)
                 )
                 try:
-                    job, acted = await self._check_held(job_id, reading, early)
+                    job, acted = await self._check_held(job_id, reading, early, seen)
                 finally:
                     _drop(reading)
                     await forget(early)
@@ -142,9 +143,10 @@ class Completer:
 
     async def _read_status(
         self, job_id: str, lead: Lead | None
-    ) -> tuple[asyncio.Future[TaskSnapshot] | None, EarlyDownload | None]:
-        """The task's status read and the early download of the lead's claims, under way;
-        None when there is nothing to read (then a read sent on the lead's word is dropped)."""
+    ) -> tuple[Job | None, asyncio.Future[TaskSnapshot] | None, EarlyDownload | None]:
+        """The job as read first, its task's status read and the early download of the
+        lead's claims, under way; no read when there is nothing to read (then a read sent on
+        the lead's word is dropped)."""
         kie = self._require_kie()
         asked = None
         if lead is not None:
@@ -152,21 +154,29 @@ class Completer:
         job = await self._store.get_job(job_id)
         if job is None or job.status.terminal or job.task_id is None:
             _drop(asked)
-            return None, None
+            return None, None, None
         if lead is not None and job.task_id == lead.task_id:
-            return asked, EarlyDownload.start(self._outputs, job, lead.claimed)
+            return job, asked, EarlyDownload.start(self._outputs, job, lead.claimed)
         _drop(asked)
-        return asyncio.ensure_future(kie.get_task(job.family, job.task_id)), None
+        return job, asyncio.ensure_future(kie.get_task(job.family, job.task_id)), None
 
     async def _check_held(
         self,
         job_id: str,
         reading: asyncio.Future[TaskSnapshot] | None,
         early: EarlyDownload | None,
+        seen: Job | None,
     ) -> tuple[Job | None, bool]:
-        """The job, and whether this call acted on its status (under its lease)."""
+        """The job, and whether this call acted on its status (under its lease). ``seen``:
+        the job as read just before the lease was claimed, used as it is when the lease was
+        free at once (else it is read again). Another process that held and released the
+        lease in that moment may have finished it meanwhile: its completion's own rule (only
+        from a running status) then stops this one, whose files are discarded."""
         async with self._hold(job_id) as held:
-            job = await self._store.get_job(job_id)
+            if held is Held.AT_ONCE and seen is not None:
+                job: Job | None = seen
+            else:
+                job = await self._store.get_job(job_id)
             if not held or job is None or job.status.terminal or job.task_id is None:
                 return job, False  # (not held: another process is on it, and will finish it)
             if reading is not None:
@@ -197,7 +207,7 @@ class Completer:
         self._signals.changed(job)
         return job
 
-    def _hold(self, job_id: str) -> contextlib.AbstractAsyncContextManager[bool]:
+    def _hold(self, job_id: str) -> contextlib.AbstractAsyncContextManager[Held]:
         """The job's lease, waiting for another holder for up to a lease's length (long
         enough for a dead holder's lease to run out), or until the job is finished."""
 

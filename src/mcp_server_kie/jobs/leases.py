@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
 import os
 import secrets
@@ -48,6 +49,14 @@ def died_on_this_host(holder: str) -> bool:
     return False
 
 
+class Held(enum.IntEnum):
+    """What `Leases.hold` got: false when not held."""
+
+    NO = 0
+    AT_ONCE = 1  # free when first asked for: nobody held it since before the claim began
+    AFTER_WAITING = 2  # another holder had it first (what it guards may have changed)
+
+
 class Leases:
     def __init__(
         self, store: Store, seconds: float = DEFAULT_LEASE_SECONDS, holder: str | None = None
@@ -59,15 +68,17 @@ class Leases:
     @contextlib.asynccontextmanager
     async def hold(
         self, name: str, *, wait: float, give_up: Callable[[], Awaitable[bool]] | None = None
-    ) -> AsyncIterator[bool]:
-        """Yield True while holding ``name``; False if it could not be had within ``wait``
-        seconds (or once ``give_up()`` says the work is no longer needed)."""
-        if not await self._claim(name, wait, give_up):
-            yield False
+    ) -> AsyncIterator[Held]:
+        """Yield how ``name`` is held (a true value) while holding it; Held.NO if it could not
+        be had within ``wait`` seconds (or once ``give_up()`` says the work is no longer
+        needed)."""
+        held = await self._claim(name, wait, give_up)
+        if not held:
+            yield held
             return
         renewer = asyncio.create_task(self._keep(name), name=f"lease {name}")
         try:
-            yield True
+            yield held
         finally:
             renewer.cancel()
             [outcome] = await asyncio.gather(renewer, return_exceptions=True)
@@ -78,18 +89,20 @@ class Leases:
 
     async def _claim(
         self, name: str, wait: float, give_up: Callable[[], Awaitable[bool]] | None
-    ) -> bool:
+    ) -> Held:
         deadline = time.monotonic() + wait
         pause = _RETRY_FIRST
+        if await self._store.claim_lease(name, self.holder, self.seconds):
+            return Held.AT_ONCE
         while True:
-            if await self._store.claim_lease(name, self.holder, self.seconds):
-                return True
             if await self._take_from_dead(name):
-                return True
+                return Held.AFTER_WAITING
             if time.monotonic() >= deadline or (give_up is not None and await give_up()):
-                return False
+                return Held.NO
             await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
             pause = min(pause * 2, _RETRY_MAX)
+            if await self._store.claim_lease(name, self.holder, self.seconds):
+                return Held.AFTER_WAITING
 
     async def _take_from_dead(self, name: str) -> bool:
         holder = await self._store.lease_holder(name)
