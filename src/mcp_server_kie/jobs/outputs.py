@@ -26,6 +26,7 @@ from mcp_server_kie.media import (
     MissingMedia,
     Refresh,
 )
+from mcp_server_kie.media.fetch import Place
 from mcp_server_kie.media.sniff import EXTENSIONS
 from mcp_server_kie.media.tempfiles import held, temp_path, to_the_end
 
@@ -55,16 +56,37 @@ class OutputStore:
         writer = secrets.token_hex(4)
         assets: list[Asset] = []
         published: list[str] = []
+        publish_file = self._media.file_publisher()
+
+        def place(name: str) -> Place | None:
+            """Publish in the download's thread, once checked (a local folder): no second
+            trip to a thread. What it published is noted at once, to be removed on failure."""
+            if publish_file is None:
+                return None
+
+            def publish(path: Path, mime_type: str) -> str:
+                try:
+                    published.append(
+                        publish_file(path, f"{directory}/{name}{EXTENSIONS[mime_type]}")
+                    )
+                except MediaStoreError as exc:
+                    raise _storage_error(exc) from None
+                return published[-1]
+
+            return publish
+
         try:
             for index, url in enumerate(urls):
                 name = f"{index}-{writer}"
                 async with self._fetcher.download(
-                    url, staging / name, job.kind, refresh, described=True
+                    url, staging / name, job.kind, refresh, described=True, place=place(name)
                 ) as got:
-                    key = f"{directory}/{name}{EXTENSIONS[got.mime_type]}"
-                    location = await to_the_end(
-                        self._publish(got.path, key, got.mime_type, published)
-                    )
+                    location = got.placed
+                    if location is None:  # (an object store: uploaded from here)
+                        key = f"{directory}/{name}{EXTENSIONS[got.mime_type]}"
+                        location = await to_the_end(
+                            self._publish(got.path, key, got.mime_type, published)
+                        )
                 assets.append(
                     Asset(
                         id="asset_" + secrets.token_hex(12),
@@ -95,9 +117,7 @@ class OutputStore:
         try:
             location = await self._media.publish(source, key, mime_type)
         except MediaStoreError as exc:
-            raise DownloadError(
-                "storage", f"the media store could not keep it ({exc})", retryable=True
-            ) from None
+            raise _storage_error(exc) from None
         if published is not None:
             published.append(location)
         return location
@@ -159,3 +179,7 @@ class OutputStore:
                 await asyncio.to_thread(out.write, chunk)
                 written += len(chunk)
         return written
+
+
+def _storage_error(exc: MediaStoreError) -> DownloadError:
+    return DownloadError("storage", f"the media store could not keep it ({exc})", retryable=True)

@@ -70,6 +70,10 @@ class FetchLimits:
         return self.image_seconds if kind is MediaKind.IMAGE else self.video_seconds
 
 
+# Publishes a checked download (its file, its type) in the download's thread; where it went.
+Place = Callable[[Path, str], str]
+
+
 @dataclass(frozen=True, slots=True)
 class StoredFile:
     path: Path
@@ -77,6 +81,7 @@ class StoredFile:
     sha256: str
     mime_type: str
     info: MediaInfo  # what the file's headers say (dimensions, duration), when asked for
+    placed: str | None = None  # where ``place`` published it, when given one
 
 
 class Fetcher:
@@ -131,11 +136,13 @@ class Fetcher:
         refresh: Refresh | None = None,
         *,
         described: bool = False,
+        place: Place | None = None,
     ) -> AsyncIterator[StoredFile]:
         """Download ``url`` into a held temporary file beside ``stem``, checked complete, for
         the block to publish; the file is removed when the block ends, however it ends.
         ``described``: read its dimensions and duration too, in the same trip to a thread as
-        the completeness check (for video that loads PyAV)."""
+        the completeness check (for video that loads PyAV). ``place``: publish it in that
+        trip too (a local folder's link), once checked."""
         stem.parent.mkdir(parents=True, exist_ok=True)
         temp = temp_path(stem)
         deadline = self.limits.deadline(kind)
@@ -153,8 +160,8 @@ class Fetcher:
                         ) from None
                     # One trip to a thread, off the event loop (the sidecar's acknowledgements
                     # run on it meanwhile): the fsync, the completeness check, the description.
-                    info = await to_the_end(
-                        asyncio.to_thread(_synced_and_checked, part, mime_type, described)
+                    info, placed = await to_the_end(
+                        asyncio.to_thread(_synced_and_checked, part, mime_type, described, place)
                     )
                 if info is None:
                     raise DownloadError(
@@ -162,7 +169,7 @@ class Fetcher:
                         "the file is truncated: it ends before its own format says it does",
                         retryable=True,
                     )
-                yield StoredFile(temp, part.size, part.sha256, mime_type, info)
+                yield StoredFile(temp, part.size, part.sha256, mime_type, info, placed)
         finally:
             temp.unlink(missing_ok=True)
 
@@ -256,13 +263,16 @@ class Fetcher:
             )
 
 
-def _synced_and_checked(part: PartialFile, mime_type: str, described: bool) -> MediaInfo | None:
-    """Make the file durable; None when it is cut short, else its description (empty unless
-    ``described``)."""
+def _synced_and_checked(
+    part: PartialFile, mime_type: str, described: bool, place: Place | None
+) -> tuple[MediaInfo | None, str | None]:
+    """Make the file durable; (None, None) when it is cut short, else its description (empty
+    unless ``described``) and where ``place`` published it (None without one)."""
     part.sync()
     if not is_complete(part.path, mime_type):
-        return None
-    return describe(part.path, mime_type) if described else MediaInfo()
+        return None, None
+    info = describe(part.path, mime_type) if described else MediaInfo()
+    return info, place(part.path, mime_type) if place is not None else None
 
 
 def _retry_hook(exc: Exception) -> bool | float:

@@ -13,7 +13,7 @@ import errno
 import os
 import secrets
 import shutil
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 
 from mcp_server_kie.media.confine import confined
@@ -76,8 +76,14 @@ class LocalMediaStore:
         return folder
 
     async def publish(self, source: Path | bytes, key: str, mime_type: str) -> str:
+        return await asyncio.to_thread(self._publish_file, source, key)
+
+    def file_publisher(self) -> Callable[[Path, str], str]:
+        return self._publish_file
+
+    def _publish_file(self, source: Path | bytes, key: str) -> str:
         final = self._root / key
-        await asyncio.to_thread(self._publish, source, final)
+        self._publish(source, final)
         return str(final)
 
     def _publish(self, source: Path | bytes, final: Path) -> None:

@@ -101,6 +101,9 @@ class S3MediaStore:
             ) from None
         return f"{self._url}/{key}"
 
+    def file_publisher(self) -> None:
+        return None  # an upload is asynchronous (obstore)
+
     def local_path(self, location: str) -> Path | None:
         return None
 

@@ -14,7 +14,7 @@ its *location*: the absolute file path (local) or ``s3://bucket/prefix/key`` (S3
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -58,6 +58,12 @@ class MediaStore(Protocol):
     async def publish(self, source: Path | bytes, key: str, mime_type: str) -> str:
         """Store ``source`` under ``key`` unless that key exists (then MediaStoreError);
         return the location to record."""
+        ...
+
+    def file_publisher(self) -> Callable[[Path, str], str] | None:
+        """`publish` for a local file as a blocking function of the file and the key (a
+        MediaStoreError when the key exists), for a download's thread to call as soon as the
+        file is checked; None when this store publishes asynchronously only."""
         ...
 
     def local_path(self, location: str) -> Path | None:
