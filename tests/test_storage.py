@@ -165,8 +165,8 @@ async def test_cancelled_caller_never_leaves_a_transaction_open(database_url: st
         release.set()
         with pytest.raises(asyncio.CancelledError):
             await caller
-        # The shielded transaction still commits, and the next write goes through (on SQLite
-        # after it; on PostgreSQL beside it).
+        # The cancelled caller's transaction still commits, and the next write goes through
+        # (on SQLite after it; on PostgreSQL beside it).
         delivery = await asyncio.wait_for(store.add_delivery("j2", b"{}"), timeout=2)
         assert delivery > 0
 

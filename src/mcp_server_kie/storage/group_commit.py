@@ -68,7 +68,9 @@ class BatchCommit(Generic[Item, R]):
         self._queue.append(_Queued(item, done))
         if self._committer is None:
             self._committer = asyncio.create_task(self._commit_all(), name="kie-group-commit")
-        return await asyncio.shield(done)
+        # The item is queued: a cancelled caller cancels only ``done`` (left alone when the
+        # batch is settled). Unshielded, the result arrives one loop turn sooner.
+        return await done
 
     async def close(self) -> None:
         """Wait until every item handed over so far has committed (or failed)."""

@@ -8,8 +8,8 @@ transaction's own methods (they run at once on that thread); awaiting anything e
 with a TypeError and rolled back. The writes queued while the writer was busy commit together
 (group commit: ``BEGIN IMMEDIATE``, each write in its own savepoint, one ``COMMIT``, one
 fsync): each is still all or nothing on its own, runs in the order it was asked for, and its
-caller hears of it only after that COMMIT. The call is shielded from the caller: a caller
-cancelled mid-write (a client that disconnects) never cuts a transaction short.
+caller hears of it only after that COMMIT. A write once asked for does not depend on its
+caller: a caller cancelled mid-write (a client that disconnects) never cuts it short.
 
 A read by key (``fetch_by_key``: a job, a lease) takes microseconds, less than the hop to the
 reader's thread: it runs on the event loop's thread, on a connection that never waits for the
@@ -154,7 +154,10 @@ class SqliteDatabase:
         done: asyncio.Future[T] = self._loop.create_future()
         self._queued.append(_Write(fn, done, durable))
         self._thread.submit(self._commit_queued)
-        return await asyncio.shield(done)
+        # Not shielded: the write is queued already, whatever becomes of its caller (a
+        # cancelled caller cancels only ``done``, which _settle then leaves alone); one loop
+        # turn sooner than asyncio.shield hands the result over.
+        return await done
 
     def _commit_queued(self) -> None:
         """On the writer's thread: everything queued so far, in one transaction (a later
