@@ -175,10 +175,13 @@ class Deliveries:
         round again (the workers see to it). A callback that started it early names the task
         (read at once) and perhaps its result URLs (downloaded while the read verifies them)."""
         lead = self._leads.pop(job_id, None)
-        pending, job = await asyncio.gather(
-            self._pending_once_kept(job_id),
-            self._completer.refresh(job_id, status_first=True, lead=lead),
-        )
+        reading = asyncio.ensure_future(self._pending_once_kept(job_id))
+        try:  # the refresh starts now, in this task (not a loop turn later, in a task of its own)
+            job = await self._completer.refresh(job_id, status_first=True, lead=lead)
+        except BaseException:
+            reading.cancel()
+            raise
+        pending = await reading
         if pending:
             await self._settle(job_id, pending, job)
 
