@@ -208,12 +208,15 @@ async def test_events_resume_from_last_event_id_without_gaps_or_repeats(tmp_path
             rows = await store.job_events_after(int(last))
             assert len(rows) == 6
             resumed = await _read_job_events(http, url, {"Last-Event-ID": last}, len(rows))
-        assert [int(e["id"]) for e in resumed] == [row_id for row_id, _job in rows]
+        assert [int(e["id"]) for e in resumed] == [row_id for row_id, _job, _status in rows]
         all_ids = [int(e["id"]) for e in seen + resumed]
         assert all_ids == sorted(set(all_ids)), "no event twice, in order"
-        assert [row for row, _ in await store.job_events_after(start)] == all_ids
+        assert [row for row, _, _ in await store.job_events_after(start)] == all_ids
         assert json.loads(seen[-1]["data"])["job_id"] == first["job_id"]
         assert json.loads(resumed[-1]["data"])["status"] == "completed"
+        # Each event shows the status its row recorded, though both jobs had finished by then.
+        statuses = [json.loads(e["data"])["status"] for e in resumed]
+        assert statuses == ["pending", "processing", "completed"] * 2
 
 
 def test_mcp_streams_carry_event_ids_and_replay(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import PurePosixPath
 
 from sse_starlette import EventSourceResponse, ServerSentEvent
@@ -106,9 +107,11 @@ async def _job_events(
     """A ``job`` event (the job result JSON) per state change, in order.
 
     Status changes are rows of the store's job_events table, and their events carry that
-    row's id, so a client reconnecting with ``Last-Event-ID`` gets exactly the rows it missed
-    (written by any process on the store), each once. Changes between two rows (kie's own
-    state moving along) are sent without an id: the next row's event supersedes them.
+    row's id and the status it recorded (the job as it is now otherwise: a job that moved on
+    fast still shows each status it passed through), so a client reconnecting with
+    ``Last-Event-ID`` gets exactly the rows it missed (written by any process on the store),
+    each once. Changes between two rows (kie's own state moving along) are sent without an
+    id: the next row's event supersedes them.
     """
     sent: dict[str, tuple[object, ...]] = {}  # what each job looked like when last sent
     with signals.watch() as queue:  # watch first: nothing falls between catch-up and live
@@ -116,10 +119,11 @@ async def _job_events(
         yield ServerSentEvent(comment="watching jobs")
         while True:
             rows = await store.job_events_after(cursor, limit=_EVENT_PAGE)
-            for event_id, job_id in rows:
+            for event_id, job_id, status in rows:
                 cursor = event_id
                 job = await store.get_job(job_id) if only in (None, job_id) else None
                 if job is not None:
+                    job = replace(job, status=status)
                     sent[job.id] = _looks(job)
                     yield _job_event(job, links, event_id)
             if len(rows) == _EVENT_PAGE:

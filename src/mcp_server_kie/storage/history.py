@@ -34,13 +34,16 @@ class JobHistory:
 
         return await self.db.write(note)
 
-    async def job_events_after(self, after: int, limit: int = 500) -> list[tuple[int, str]]:
-        """(event id, job id) of the job events written after event ``after``, oldest first:
-        what a resumed event stream has missed."""
+    async def job_events_after(
+        self, after: int, limit: int = 500
+    ) -> list[tuple[int, str, JobStatus]]:
+        """(event id, job id, the status it moved to) of the job events written after event
+        ``after``, oldest first: what a resumed event stream has missed."""
         rows = await self.db.fetch_all(
-            "SELECT id, job_id FROM job_events WHERE id > ? ORDER BY id LIMIT ?", (after, limit)
+            "SELECT id, job_id, to_status FROM job_events WHERE id > ? ORDER BY id LIMIT ?",
+            (after, limit),
         )
-        return [(int(r["id"]), str(r["job_id"])) for r in rows]
+        return [(int(r["id"]), str(r["job_id"]), JobStatus(r["to_status"])) for r in rows]
 
     async def last_job_event(self) -> int:
         """The id of the newest job event (0 when there is none)."""
