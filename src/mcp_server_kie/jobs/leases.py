@@ -53,7 +53,7 @@ class Held(enum.IntEnum):
     """What `Leases.hold` got: false when not held."""
 
     NO = 0
-    AT_ONCE = 1  # free when first asked for: nobody held it since before the claim began
+    AT_ONCE = 1  # free when first asked for
     AFTER_WAITING = 2  # another holder had it first (what it guards may have changed)
 
 

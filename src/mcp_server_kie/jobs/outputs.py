@@ -15,6 +15,7 @@ import contextlib
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 from mcp_server_kie.domain import Asset, Job, MediaKind
@@ -26,7 +27,6 @@ from mcp_server_kie.media import (
     MissingMedia,
     Refresh,
 )
-from mcp_server_kie.media.fetch import Place
 from mcp_server_kie.media.sniff import EXTENSIONS
 from mcp_server_kie.media.tempfiles import held, temp_path, to_the_end
 
@@ -57,32 +57,17 @@ class OutputStore:
         assets: list[Asset] = []
         published: list[str] = []
         publish_file = self._media.file_publisher()
-
-        def place(name: str) -> Place | None:
-            """Publish in the download's thread, once checked (a local folder): no second
-            trip to a thread. What it published is noted at once, to be removed on failure."""
-            if publish_file is None:
-                return None
-
-            def publish(path: Path, mime_type: str) -> str:
-                try:
-                    published.append(
-                        publish_file(path, f"{directory}/{name}{EXTENSIONS[mime_type]}")
-                    )
-                except MediaStoreError as exc:
-                    raise _storage_error(exc) from None
-                return published[-1]
-
-            return publish
-
         try:
             for index, url in enumerate(urls):
                 name = f"{index}-{writer}"
+                place = None
+                if publish_file is not None:  # a local folder: published in the download's thread
+                    place = partial(_placed, publish_file, f"{directory}/{name}", published)
                 async with self._fetcher.download(
-                    url, staging / name, job.kind, refresh, described=True, place=place(name)
+                    url, staging / name, job.kind, refresh, described=True, place=place
                 ) as got:
                     location = got.placed
-                    if location is None:  # (an object store: uploaded from here)
+                    if location is None:  # an object store: uploaded from here
                         key = f"{directory}/{name}{EXTENSIONS[got.mime_type]}"
                         location = await to_the_end(
                             self._publish(got.path, key, got.mime_type, published)
@@ -179,6 +164,24 @@ class OutputStore:
                 await asyncio.to_thread(out.write, chunk)
                 written += len(chunk)
         return written
+
+
+def _placed(
+    publish_file: Callable[[Path, str], str],
+    stem: str,
+    published: list[str],
+    path: Path,
+    mime_type: str,
+) -> str:
+    """Publish a checked download under ``stem`` plus the extension its type calls for, in
+    the download's thread (no second trip to one); noted in ``published`` at once, so that a
+    failed or cancelled store_all removes it."""
+    try:
+        location = publish_file(path, stem + EXTENSIONS[mime_type])
+    except MediaStoreError as exc:
+        raise _storage_error(exc) from None
+    published.append(location)
+    return location
 
 
 def _storage_error(exc: MediaStoreError) -> DownloadError:
