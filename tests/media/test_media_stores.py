@@ -112,6 +112,28 @@ def test_an_unknown_scheme_is_refused_with_the_choices(tmp_path: Path) -> None:
         open_media_store("gs://bucket/media", tmp_path / "m", tmp_path / "s")
 
 
+def test_a_linked_file_is_synced_once_named_and_removed_when_that_fails(tmp_path: Path) -> None:
+    """A download's bytes are synced after its link (one journal commit makes the name and
+    the bytes durable) and before publish_file returns; if that sync fails, the new name goes
+    and the publish fails."""
+    source = tmp_path / "download.part"
+    source.write_bytes(b"downloaded bytes")
+    final = tmp_path / "0-aaaa.png"
+    seen: list[bool] = []
+    publish_file(source, final, lambda: seen.append(final.exists()))
+    assert seen == [True]  # called once, with the name in place
+    assert final.read_bytes() == b"downloaded bytes"
+
+    def broken_disk() -> None:
+        raise OSError(5, "Input/output error")
+
+    other = tmp_path / "1-bbbb.png"
+    with pytest.raises(MediaStoreError, match="could not be written"):
+        publish_file(source, other, broken_disk)
+    assert not other.exists()
+    assert source.read_bytes() == b"downloaded bytes"
+
+
 def test_without_hard_links_a_file_is_copied_into_an_exclusive_name(tmp_path: Path) -> None:
     """Across filesystems (here tmpfs to disk) os.link fails; the copy keeps write-once."""
     shm = Path("/dev/shm")

@@ -22,6 +22,7 @@ from mcp_server_kie.domain import Asset, Job, MediaKind
 from mcp_server_kie.media import (
     DownloadError,
     Fetcher,
+    FilePublisher,
     MediaStore,
     MediaStoreError,
     MissingMedia,
@@ -167,17 +168,18 @@ class OutputStore:
 
 
 def _placed(
-    publish_file: Callable[[Path, str], str],
+    publish_file: FilePublisher,
     stem: str,
     published: list[str],
     path: Path,
     mime_type: str,
+    sync: Callable[[], None],
 ) -> str:
     """Publish a checked download under ``stem`` plus the extension its type calls for, in
-    the download's thread (no second trip to one); noted in ``published`` at once, so that a
-    failed or cancelled store_all removes it."""
+    the download's thread (no second trip to one), ``sync`` making its bytes durable; noted
+    in ``published`` at once, so that a failed or cancelled store_all removes it."""
     try:
-        location = publish_file(path, stem + EXTENSIONS[mime_type])
+        location = publish_file(path, stem + EXTENSIONS[mime_type], sync)
     except MediaStoreError as exc:
         raise _storage_error(exc) from None
     published.append(location)

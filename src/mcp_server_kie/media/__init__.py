@@ -5,6 +5,7 @@ from mcp_server_kie.media.errors import DownloadError
 from mcp_server_kie.media.fetch import Fetcher, FetchLimits, Refresh, StoredFile
 from mcp_server_kie.media.ssrf import SsrfPolicy, origin_of, parse_allow_hosts
 from mcp_server_kie.media.store import (
+    FilePublisher,
     MediaStore,
     MediaStoreError,
     MissingMedia,
@@ -17,6 +18,7 @@ __all__ = [
     "DownloadError",
     "FetchLimits",
     "Fetcher",
+    "FilePublisher",
     "MediaInfo",
     "MediaStore",
     "MediaStoreError",

@@ -70,8 +70,9 @@ class FetchLimits:
         return self.image_seconds if kind is MediaKind.IMAGE else self.video_seconds
 
 
-# Publishes a checked download (its file, its type) in the download's thread; where it went.
-Place = Callable[[Path, str], str]
+# Publishes a checked download (its file, its type) in the download's thread, calling the
+# function given to make the bytes durable once the name is given; where it went.
+Place = Callable[[Path, str, Callable[[], None]], str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +143,7 @@ class Fetcher:
         the block to publish; the file is removed when the block ends, however it ends.
         ``described``: read its dimensions and duration too, in the same trip to a thread as
         the completeness check (for video that loads PyAV). ``place``: publish it in that
-        trip too (a local folder's link), once checked."""
+        trip too (a local folder's link), once checked; it syncs the bytes."""
         stem.parent.mkdir(parents=True, exist_ok=True)
         temp = temp_path(stem)
         deadline = self.limits.deadline(kind)
@@ -267,12 +268,16 @@ def _synced_and_checked(
     part: PartialFile, mime_type: str, described: bool, place: Place | None
 ) -> tuple[MediaInfo | None, str | None]:
     """Make the file durable; (None, None) when it is cut short, else its description (empty
-    unless ``described``) and where ``place`` published it (None without one)."""
-    part.sync()
+    unless ``described``) and where ``place`` published it (None without one). A file that
+    ``place`` publishes is synced by it, once the name is given (media/local.py)."""
+    part.flush()
     if not is_complete(part.path, mime_type):
         return None, None
     info = describe(part.path, mime_type) if described else MediaInfo()
-    return info, place(part.path, mime_type) if place is not None else None
+    if place is None:
+        part.sync()
+        return info, None
+    return info, place(part.path, mime_type, part.sync)
 
 
 def _retry_hook(exc: Exception) -> bool | float:

@@ -14,10 +14,17 @@ import os
 import secrets
 import shutil
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 
 from mcp_server_kie.media.confine import confined
-from mcp_server_kie.media.store import LIST_BATCH, MediaStoreError, MissingMedia, StoredObject
+from mcp_server_kie.media.store import (
+    LIST_BATCH,
+    FilePublisher,
+    MediaStoreError,
+    MissingMedia,
+    StoredObject,
+)
 from mcp_server_kie.media.tempfiles import held, remove_abandoned, temp_path
 
 _CHUNK = 256 * 1024
@@ -27,11 +34,15 @@ _NO_LINKS = frozenset(
 )
 
 
-def publish_file(source: Path, final: Path) -> None:
+def publish_file(source: Path, final: Path, sync: Callable[[], None] | None = None) -> None:
     """Give ``source``'s bytes the name ``final`` without ever replacing a file there.
 
     A hard link where the filesystem has them; else (FAT/exFAT, some network shares, another
     filesystem) a copy into a file created exclusively, so the name is still never shared.
+    ``sync``: makes ``source``'s bytes durable; called once linked, before the folder is
+    synced (a journaling filesystem commits the new name with the bytes, and the folder's sync
+    then finds little left to do: one commit where syncing before the link took two). A copy
+    is synced itself.
     """
     try:
         try:
@@ -40,6 +51,13 @@ def publish_file(source: Path, final: Path) -> None:
             if isinstance(exc, FileExistsError) or exc.errno not in _NO_LINKS:
                 raise
             _copy_exclusive(source, final)
+        else:
+            if sync is not None:
+                try:
+                    sync()
+                except BaseException:
+                    final.unlink(missing_ok=True)  # ours: linked just above
+                    raise
     except FileExistsError:
         raise MediaStoreError(f"{final.name} exists; published files never change") from None
     except OSError as exc:
@@ -78,8 +96,14 @@ class LocalMediaStore:
     async def publish(self, source: Path | bytes, key: str, mime_type: str) -> str:
         return await asyncio.to_thread(self._publish_file, source, key)
 
-    def file_publisher(self) -> Callable[[Path, str], str]:
-        return self._publish_file
+    def file_publisher(self) -> FilePublisher:
+        return self._publish_synced
+
+    def _publish_synced(self, source: Path, key: str, sync: Callable[[], None]) -> str:
+        final = self._root / key
+        final.parent.mkdir(parents=True, exist_ok=True)
+        publish_file(source, final, sync)
+        return str(final)
 
     def _publish_file(self, source: Path | bytes, key: str) -> str:
         final = self._root / key
@@ -97,8 +121,7 @@ class LocalMediaStore:
                 with temp.open("wb") as file:
                     file.write(source)
                     file.flush()
-                    os.fsync(file.fileno())
-                publish_file(temp, final)
+                    publish_file(temp, final, partial(os.fsync, file.fileno()))
         finally:
             temp.unlink(missing_ok=True)
 

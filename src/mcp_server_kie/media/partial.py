@@ -118,6 +118,10 @@ class PartialFile:
             )
         return self.mime_type or self._identify()
 
+    def flush(self) -> None:
+        """Hand the bytes written so far to the operating system (readable by path)."""
+        self._file.flush()
+
     def sync(self) -> None:
         """Make the bytes written so far durable (blocking: call it in a thread)."""
         self._file.flush()

@@ -21,6 +21,10 @@ from typing import Protocol
 
 LIST_BATCH = 1000  # objects per batch when listing a store
 
+# Publishes a local file (blocking): the file, the key, and a function that makes the file's
+# bytes durable, which it calls once the name is given; returns the location to record.
+FilePublisher = Callable[[Path, str, Callable[[], None]], str]
+
 
 class MediaStoreError(Exception):
     """The media store could not do what was asked; the message says what and why."""
@@ -60,10 +64,10 @@ class MediaStore(Protocol):
         return the location to record."""
         ...
 
-    def file_publisher(self) -> Callable[[Path, str], str] | None:
-        """`publish` for a local file as a blocking function of the file and the key (a
-        MediaStoreError when the key exists), for a download's thread to call as soon as the
-        file is checked; None when this store publishes asynchronously only."""
+    def file_publisher(self) -> FilePublisher | None:
+        """`publish` for a local file as a blocking function (a MediaStoreError when the key
+        exists), for a download's thread to call as soon as the file is checked, before its
+        bytes are synced (it syncs them); None when this store publishes asynchronously only."""
         ...
 
     def local_path(self, location: str) -> Path | None:
