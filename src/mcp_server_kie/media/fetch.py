@@ -160,7 +160,8 @@ class Fetcher:
                             retryable=True,
                         ) from None
                     # One trip to a thread, off the event loop (the sidecar's acknowledgements
-                    # run on it meanwhile): the fsync, the completeness check, the description.
+                    # run on it meanwhile): the completeness check, the description, the
+                    # publish (``place``) and the fsync.
                     info, placed = await to_the_end(
                         asyncio.to_thread(_synced_and_checked, part, mime_type, described, place)
                     )

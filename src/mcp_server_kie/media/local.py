@@ -94,27 +94,21 @@ class LocalMediaStore:
         return folder
 
     async def publish(self, source: Path | bytes, key: str, mime_type: str) -> str:
-        return await asyncio.to_thread(self._publish_file, source, key)
+        return await asyncio.to_thread(self._publish, source, key)
 
     def file_publisher(self) -> FilePublisher:
-        return self._publish_synced
+        return self._publish
 
-    def _publish_synced(self, source: Path, key: str, sync: Callable[[], None]) -> str:
+    def _publish(
+        self, source: Path | bytes, key: str, sync: Callable[[], None] | None = None
+    ) -> str:
+        """Publish under ``key`` (blocking); its location. ``sync`` makes a file's bytes
+        durable once linked (publish_file); bytes are written and synced here."""
         final = self._root / key
-        final.parent.mkdir(parents=True, exist_ok=True)
-        publish_file(source, final, sync)
-        return str(final)
-
-    def _publish_file(self, source: Path | bytes, key: str) -> str:
-        final = self._root / key
-        self._publish(source, final)
-        return str(final)
-
-    def _publish(self, source: Path | bytes, final: Path) -> None:
         final.parent.mkdir(parents=True, exist_ok=True)
         if isinstance(source, Path):
-            publish_file(source, final)
-            return
+            publish_file(source, final, sync)
+            return str(final)
         temp = temp_path(final)
         try:
             with held(temp):
@@ -124,6 +118,7 @@ class LocalMediaStore:
                     publish_file(temp, final, partial(os.fsync, file.fileno()))
         finally:
             temp.unlink(missing_ok=True)
+        return str(final)
 
     def local_path(self, location: str) -> Path | None:
         path = confined(location, self._resolved)  # the one rule: media/confine.py

@@ -124,7 +124,7 @@ class PartialFile:
 
     def sync(self) -> None:
         """Make the bytes written so far durable (blocking: call it in a thread)."""
-        self._file.flush()
+        self.flush()
         os.fsync(self._file.fileno())
 
     def reset(self) -> None:
