@@ -54,7 +54,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_server_kie.media import write_preview
 from mcp_server_kie.server.app import build_server
-from mcp_server_kie.server.runtime import open_runtime
+from mcp_server_kie.server.runtime import open_runtime, run
 from mcp_server_kie.server.sidecar import create_sidecar
 
 WEBHOOK_PREFIX = "/webhooks/kie/"
@@ -397,4 +397,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run(main())

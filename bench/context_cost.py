@@ -31,6 +31,7 @@ from harness import (
 )
 
 from mcp_server_kie.sandbox import SandboxConfig, serve_sandbox
+from mcp_server_kie.server.runtime import run
 
 
 def size(value: Any) -> int:
@@ -108,4 +109,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run(main())

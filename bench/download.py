@@ -44,6 +44,7 @@ from starlette.routing import Route
 from mcp_server_kie.domain import MediaKind
 from mcp_server_kie.media import Fetcher
 from mcp_server_kie.media.ssrf import SsrfPolicy, origin_of
+from mcp_server_kie.server.runtime import run
 
 FTYP = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom"
 
@@ -185,4 +186,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run(main())

@@ -2,7 +2,9 @@
 machine, memory readings, server settings, an embedded uvicorn, and a sandbox in its own process.
 
 Scripts measure the product through its public entry points (open_runtime, the MCP client, the
-sidecar's HTTP routes, Store) against the sandbox on 127.0.0.1, never kie.ai.
+sidecar's HTTP routes, Store) against the sandbox on 127.0.0.1, never kie.ai, and run on the
+event loop the server runs on (``runtime.run``: uvloop where installed); the simulator's own
+process keeps the standard loop.
 """
 
 from __future__ import annotations
@@ -157,9 +159,18 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "sqlite": sqlite3.sqlite_version,
         "mcp": version("mcp"),
+        "event_loop": _event_loop(),
         "platform": platform.platform(),
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
+
+
+def _event_loop() -> str:
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return "none"
+    return f"{type(loop).__module__}.{type(loop).__name__}"
 
 
 def _cpu_model() -> str:

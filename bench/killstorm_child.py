@@ -40,7 +40,7 @@ from mcp_server_kie.config import Settings
 from mcp_server_kie.domain import MediaKind
 from mcp_server_kie.jobs.engine import SubmitError
 from mcp_server_kie.server.app import build_server
-from mcp_server_kie.server.runtime import Runtime, open_runtime
+from mcp_server_kie.server.runtime import Runtime, open_runtime, run
 from mcp_server_kie.server.sidecar import create_sidecar
 
 log = logging.getLogger("killstorm.child")
@@ -211,4 +211,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run(main())

@@ -16,7 +16,6 @@ and analysed, as autovacuum does after a bulk change.
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import random
 import subprocess
@@ -45,6 +44,7 @@ from harness import (
 )
 
 from mcp_server_kie.domain import MediaKind
+from mcp_server_kie.server.runtime import run
 from mcp_server_kie.storage import MediaQuery, Store
 from mcp_server_kie.storage.database import Transaction
 
@@ -371,4 +371,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run(main())

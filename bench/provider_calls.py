@@ -20,7 +20,7 @@ from mcp import Client
 
 from mcp_server_kie.sandbox import FAMILIES, Sandbox, SandboxConfig, serve_sandbox
 from mcp_server_kie.server.app import build_server
-from mcp_server_kie.server.runtime import open_runtime
+from mcp_server_kie.server.runtime import open_runtime, run
 
 DOWNLOAD_URL_PATH = "/api/v1/common/download-url"
 
@@ -137,4 +137,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run(main())

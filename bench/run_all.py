@@ -127,7 +127,8 @@ def render(results: list[dict[str, Any]], smoke: bool) -> str:
         out += [
             f"Run on {machine['date']}: {machine['cores']} cores ({machine['cpu']}), "
             f"{machine['memory_gb']} GB RAM, {machine['platform']}, Python {machine['python']}, "
-            f"SQLite {machine['sqlite']}, mcp {machine['mcp']}. The 1-minute load average "
+            f"SQLite {machine['sqlite']}, mcp {machine['mcp']}, event loop "
+            f"{machine.get('event_loop', 'asyncio')}. The 1-minute load average "
             "before each script is in its notes (other work on the machine shows there).",
             "",
         ]

@@ -44,7 +44,7 @@ from replicas import Measured, measure, postgres_server
 
 from mcp_server_kie.domain import Asset
 from mcp_server_kie.server.app import build_server
-from mcp_server_kie.server.runtime import open_runtime
+from mcp_server_kie.server.runtime import open_runtime, run
 
 
 def verified(assets: list[Asset]) -> int:
@@ -238,4 +238,4 @@ def replica_rows(one: Measured, three: Measured) -> list[Row]:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run(main())

@@ -25,6 +25,8 @@ from typing import Any
 
 import httpx2
 
+from mcp_server_kie.server.runtime import run
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from harness import Result, Row, emit, over, parse_args, percentile, setup
@@ -180,12 +182,12 @@ def main() -> None:
         ],
     )
     if args.attack:
-        print(asyncio.run(attack_only(args.attack, args.connections, args.seconds)))
+        print(run(attack_only(args.attack, args.connections, args.seconds)))
         return
     started = setup()
     connections, seconds = (50, 2.0) if args.smoke else (args.connections, args.seconds)
     with tempfile.TemporaryDirectory(prefix="bench-slowloris-") as tmp:
-        numbers = asyncio.run(measure(connections, seconds, args.data_dir or Path(tmp)))
+        numbers = run(measure(connections, seconds, args.data_dir or Path(tmp)))
     emit(report(numbers, seconds, args.smoke), started)
 
 

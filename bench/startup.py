@@ -24,6 +24,7 @@ from pathlib import Path
 from harness import Result, Row, StdioServer, emit, over, parse_args, setup, stdio_env
 
 import mcp_server_kie
+from mcp_server_kie.server.runtime import run
 
 
 async def server_start(data_dir: Path, log: Path) -> float:
@@ -101,4 +102,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run(main())

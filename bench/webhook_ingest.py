@@ -63,7 +63,7 @@ from starlette.routing import Route
 from mcp_server_kie.catalog import get_model, validate_request
 from mcp_server_kie.domain import MediaKind
 from mcp_server_kie.sandbox import sign
-from mcp_server_kie.server.runtime import open_runtime
+from mcp_server_kie.server.runtime import open_runtime, run
 from mcp_server_kie.storage import Store
 
 FIXED_RATE = 200.0
@@ -463,4 +463,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run(main())

@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import platformdirs
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from mcp_server_kie.media.ssrf import parse_allow_hosts
@@ -170,6 +170,10 @@ class Settings(BaseSettings):
     download_read_timeout: float = Field(
         default=30.0, gt=0, description="Longest silence from a file host before a retry."
     )
+    event_loop: Literal["auto", "asyncio"] = Field(
+        default="auto",
+        description="auto: uvloop where it is installed (Linux, macOS); asyncio: the standard one.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -271,3 +275,18 @@ MISSING_KEY_MESSAGE = (
     "server in claude_desktop_config.json), then restart the server. To try the server without "
     "an account, start it with --sandbox (or KIE_SANDBOX=1)."
 )
+
+
+def settings_or_exit(**overrides: Any) -> Settings:
+    """The settings, for an entry point: a bad value stops the program with one line naming
+    each variable at fault and what it accepts, not a traceback (and never the value: several
+    settings are secrets)."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        faults = "; ".join(
+            f"KIE_{'_'.join(str(part) for part in error['loc']).upper() or 'SETTINGS'}:"
+            f" {error['msg']}"
+            for error in exc.errors()
+        )
+        raise SystemExit(f"mcp-server-kie cannot start: {faults}") from None

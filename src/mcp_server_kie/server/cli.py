@@ -17,7 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from mcp_server_kie import __version__
-from mcp_server_kie.config import Settings
+from mcp_server_kie.config import Settings, settings_or_exit
 from mcp_server_kie.redaction import RedactingFormatter
 from mcp_server_kie.server.hosts import HOSTS
 from mcp_server_kie.storage.failures import explain_storage_failure
@@ -100,8 +100,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
     if args.command == "demo":
         from mcp_server_kie.server.demo import run_demo
+        from mcp_server_kie.server.runtime import run
 
-        sys.exit(asyncio.run(run_demo(args.data_dir)))
+        sys.exit(run(run_demo(args.data_dir)))
 
     overrides: dict[str, object] = {}
     if args.sandbox:
@@ -112,17 +113,21 @@ def main(argv: Sequence[str] | None = None) -> None:
         overrides["webhook_host"] = args.host
     if getattr(args, "port", None) is not None:
         overrides["webhook_port"] = args.port
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    settings = settings_or_exit(**overrides)
     if args.command == "doctor":
         from mcp_server_kie.server.doctor import run_doctor
+        from mcp_server_kie.server.runtime import run
 
-        sys.exit(asyncio.run(run_doctor(settings)))
+        sys.exit(run(run_doctor(settings), settings.event_loop))
     from mcp_server_kie.server.ports import PortTakenError
 
     tls = _load_trust_store()
+    from mcp_server_kie.server.runtime import run  # the rest of the server, meanwhile
+
     try:
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(_serve(settings, http=bool(getattr(args, "http", False)), tls=tls))
+            serving = _serve(settings, http=bool(getattr(args, "http", False)), tls=tls)
+            run(serving, settings.event_loop)
     except PortTakenError as exc:
         print(exc, file=sys.stderr)
         sys.exit(2)

@@ -17,7 +17,7 @@ import av
 from mcp import Client, StdioServerParameters
 from PIL import Image
 
-from mcp_server_kie.config import Settings
+from mcp_server_kie.config import settings_or_exit
 from mcp_server_kie.server.hosts import this_installation
 
 IMAGE_PROMPT = "A lighthouse on a cliff at dawn, soft pastel sky, watercolor"
@@ -29,7 +29,7 @@ async def run_demo(data_dir: Path | None = None) -> int:
     env.update({"KIE_SANDBOX": "1", "KIE_WEBHOOK_PORT": env.get("KIE_WEBHOOK_PORT", "0")})
     if data_dir is not None:
         env["KIE_DATA_DIR"] = str(data_dir)
-    library = Settings(sandbox=True, data_dir=data_dir).resolved_data_dir
+    library = settings_or_exit(sandbox=True, data_dir=data_dir).resolved_data_dir
     env.setdefault("KIE_LOG_LEVEL", "WARNING")
     params = StdioServerParameters(
         command=sys.executable, args=["-m", "mcp_server_kie", "serve"], env=env
