@@ -122,10 +122,16 @@ class Fetcher:
         self, url: str, dest_stem: Path, kind: MediaKind, refresh: Refresh | None = None
     ) -> StoredFile:
         """Download ``url`` to ``dest_stem`` plus the extension its bytes call for (never
-        replacing a file already there)."""
-        async with self.download(url, dest_stem, kind, refresh) as staged:
-            final = dest_stem.with_name(dest_stem.name + EXTENSIONS[staged.mime_type])
-            await asyncio.to_thread(publish_file, staged.path, final)
+        replacing a file already there), durable once this returns."""
+
+        def place(path: Path, mime_type: str, sync: Callable[[], None]) -> str:
+            final = dest_stem.with_name(dest_stem.name + EXTENSIONS[mime_type])
+            publish_file(path, final, sync)
+            return str(final)
+
+        async with self.download(url, dest_stem, kind, refresh, place=place) as staged:
+            assert staged.placed is not None
+            final = Path(staged.placed)
         return StoredFile(final, staged.bytes, staged.sha256, staged.mime_type, staged.info)
 
     @contextlib.asynccontextmanager
@@ -143,7 +149,9 @@ class Fetcher:
         the block to publish; the file is removed when the block ends, however it ends.
         ``described``: read its dimensions and duration too, in the same trip to a thread as
         the completeness check (for video that loads PyAV). ``place``: publish it in that
-        trip too (a local folder's link), once checked; it syncs the bytes."""
+        trip too (a local folder's link), once checked; it syncs the bytes. Without one the
+        bytes are not synced: the block copies them elsewhere (an object store, which keeps
+        them), and a temporary file a crash leaves behind is swept at the next start."""
         stem.parent.mkdir(parents=True, exist_ok=True)
         temp = temp_path(stem)
         deadline = self.limits.deadline(kind)
@@ -160,10 +168,10 @@ class Fetcher:
                             retryable=True,
                         ) from None
                     # One trip to a thread, off the event loop (the sidecar's acknowledgements
-                    # run on it meanwhile): the completeness check, the description, the
-                    # publish (``place``) and the fsync.
+                    # run on it meanwhile): the completeness check, the description, and the
+                    # publish (``place``) with its fsync.
                     info, placed = await to_the_end(
-                        asyncio.to_thread(_synced_and_checked, part, mime_type, described, place)
+                        asyncio.to_thread(_checked, part, mime_type, described, place)
                     )
                 if info is None:
                     raise DownloadError(
@@ -265,20 +273,17 @@ class Fetcher:
             )
 
 
-def _synced_and_checked(
+def _checked(
     part: PartialFile, mime_type: str, described: bool, place: Place | None
 ) -> tuple[MediaInfo | None, str | None]:
-    """Make the file durable; (None, None) when it is cut short, else its description (empty
-    unless ``described``) and where ``place`` published it (None without one). A file that
-    ``place`` publishes is synced by it, once the name is given (media/local.py)."""
-    part.flush()
+    """(None, None) when the file is cut short, else its description (empty unless
+    ``described``) and where ``place`` published it, syncing its bytes once the name is given
+    (media/local.py); None without one."""
+    part.flush()  # the checks read the file by its path
     if not is_complete(part.path, mime_type):
         return None, None
     info = describe(part.path, mime_type) if described else MediaInfo()
-    if place is None:
-        part.sync()
-        return info, None
-    return info, place(part.path, mime_type, part.sync)
+    return info, (None if place is None else place(part.path, mime_type, part.sync))
 
 
 def _retry_hook(exc: Exception) -> bool | float:
