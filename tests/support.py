@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -44,6 +47,28 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def real_server(code: str, data_dir: Path, **settings: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` (which starts the server over stdio) in a Python process of its own: a real
+    server (an API key, no sandbox) that stops at once, its input being closed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KIE_")}
+    env.update(
+        KIE_API_KEY=SANDBOX_KEY,
+        KIE_BASE_URL="http://127.0.0.1:9",  # never called: the server stops at once
+        KIE_DATA_DIR=str(data_dir),
+        KIE_WEBHOOK_PORT=str(free_port()),
+    )
+    env.update(settings)
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        stdin=subprocess.DEVNULL,  # end of input: the stdio server stops
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def settings_for(

@@ -8,15 +8,12 @@ bad value stops the server with one line naming it and what it accepts: no trace
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from mcp_server_kie.server.runtime import event_loop_factory, run
-from support import SANDBOX_KEY, free_port
+from support import real_server
 
 uvloop = pytest.importorskip("uvloop")  # not built for Windows; the standard loop runs there
 
@@ -40,35 +37,11 @@ main(["serve"])
 """
 
 
-def server_env(tmp_path: Path, **settings: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KIE_")}
-    env.update(
-        KIE_API_KEY=SANDBOX_KEY,
-        KIE_BASE_URL="http://127.0.0.1:9",  # never called: the server stops at once
-        KIE_DATA_DIR=str(tmp_path),
-        KIE_WEBHOOK_PORT=str(free_port()),
-    )
-    env.update(settings)
-    return env
-
-
-def serve(code: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        env=env,
-        input="",  # stdin closed: the stdio server stops at once
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-
-
 @pytest.mark.parametrize(("choice", "module"), [(None, "uvloop"), ("asyncio", "asyncio")])
 def test_the_server_runs_on_uvloop_unless_told_otherwise(
     tmp_path: Path, choice: str | None, module: str
 ) -> None:
-    env = server_env(tmp_path, **({"KIE_EVENT_LOOP": choice} if choice else {}))
-    done = serve(PROBE, env)
+    done = real_server(PROBE, tmp_path, **({"KIE_EVENT_LOOP": choice} if choice else {}))
     assert done.returncode == 0, done.stderr[-2000:]
     [line] = [line for line in done.stderr.splitlines() if line.startswith("LOOP")]
     assert line.split()[1:] == [module]
@@ -94,10 +67,8 @@ def test_run_uses_the_loop_it_is_told() -> None:
 def test_a_bad_setting_stops_the_server_with_a_sentence_not_a_traceback(
     tmp_path: Path, variable: str, value: str, says: str
 ) -> None:
-    done = serve(
-        "from mcp_server_kie.server.cli import main; main(['serve'])",
-        server_env(tmp_path, **{variable: value}),
-    )
+    code = "from mcp_server_kie.server.cli import main; main(['serve'])"
+    done = real_server(code, tmp_path, **{variable: value})
     assert done.returncode == 1
     assert done.stdout == ""  # stdout belongs to the MCP protocol
     assert done.stderr.startswith("mcp-server-kie cannot start: ")

@@ -10,12 +10,9 @@ if an import at module level brings one of them back into every start.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-from support import SANDBOX_KEY, free_port
+from support import real_server
 
 HEAVY = ("av", "PIL", "mcp_server_kie.sandbox", "jsonschema", "jinja2")
 
@@ -30,22 +27,7 @@ main(["serve"])
 
 
 def test_a_real_server_starts_without_the_simulator_or_the_decoders(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("KIE_")}
-    env.update(
-        KIE_API_KEY=SANDBOX_KEY,
-        KIE_BASE_URL="http://127.0.0.1:9",  # never called: the server stops at once
-        KIE_DATA_DIR=str(tmp_path),
-        KIE_WEBHOOK_PORT=str(free_port()),
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", PROBE],
-        env=env,
-        stdin=subprocess.DEVNULL,  # end of input: the stdio server stops
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = real_server(PROBE, tmp_path)
     loaded = [line for line in done.stderr.splitlines() if line.startswith("LOADED")]
     assert loaded, done.stderr[-2000:]  # the server ran and stopped normally
     assert loaded[-1].split()[1:] == [], f"loaded at start-up: {loaded[-1]}"
