@@ -15,6 +15,7 @@ from mcp_server_kie.tools.library import delete_media, get_status, list_media
 from mcp_server_kie.tools.models import describe_model, get_credits, list_models
 from mcp_server_kie.tools.operations import transform_media
 from mcp_server_kie.tools.preferences import get_settings, update_settings
+from mcp_server_kie.tools.schemas import compact_schema
 
 __all__ = ["SHOWN_IN_VIEWER", "VIEWER_URI", "ToolContext", "register_tools"]
 
@@ -65,3 +66,8 @@ def register_tools(server: MCPServer) -> None:
         server.tool(title=title, description=description, annotations=hints, meta=meta)(
             in_sentences(fn)
         )
+        # Published in the shape clients check fastest (tools/schemas.py). The SDK reads the
+        # field on every listing; the tool itself is reached through its private manager.
+        tool = server._tool_manager.get_tool(fn.__name__)
+        if tool is not None and tool.fn_metadata.output_schema is not None:
+            tool.fn_metadata.output_schema = compact_schema(tool.fn_metadata.output_schema)
