@@ -26,6 +26,7 @@ from mcp_server_kie.domain import Job, JobError, JobStatus, MediaKind
 from mcp_server_kie.jobs.engine import Engine
 from mcp_server_kie.kie.client import task_unknown
 from mcp_server_kie.kie.errors import KieError, KieRateLimitError
+from mcp_server_kie.storage import Move
 
 log = logging.getLogger(__name__)
 
@@ -111,28 +112,41 @@ class Poller:
             self._next_catch_up = now + _CATCH_UP_SECONDS
             await self._catch_up()
         store = self._engine.store
+        moves: list[Move] = []  # every due job's next look, written together
+        polls: dict[str, tuple[Job, float, bool]] = {}  # polled now, if the move is ours
+        pending: list[Job] = []
         for job, seen in await store.due_jobs(now):
             if job.id in self._in_flight:
                 continue
             if job.status is JobStatus.PENDING:
-                await self._pending(job, seen, now)
+                moves.append(self._pending_move(job, seen, now))
+                pending.append(job)
                 continue
             deadline_at = job.created_at + self._deadline(job)
             if seen is None:  # first seen: schedule its first look
                 first = min(job.created_at + self._first_delay(job), deadline_at)
                 if first > now:
-                    await store.reschedule(job.id, None, first)
+                    moves.append(Move(job.id, None, first))
                     continue
             overdue = now >= deadline_at
             then = now + self._interval(now - job.created_at)
             if not overdue:
                 then = min(then, deadline_at)
-            if await store.reschedule(job.id, seen, then):  # ours to poll (not a replica's)
-                self._in_flight[job.id] = asyncio.create_task(self._poll(job, then, overdue))
+            moves.append(Move(job.id, seen, then))
+            polls[job.id] = (job, then, overdue)
+        moved = await store.reschedule_all(moves)  # one transaction, however many jobs
+        for job_id, poll in polls.items():  # the most overdue first
+            if job_id in moved:  # ours to poll (not a replica's)
+                self._in_flight[job_id] = asyncio.create_task(self._poll(*poll))
+        for job in pending:
+            stale = now >= job.created_at + _STALE_PENDING_SECONDS
+            if job.id in moved and stale and not self._engine.submitting(job.id):
+                await self._abandon(job)
 
-    async def _pending(self, job: Job, seen: float | None, now: float) -> None:
+    def _pending_move(self, job: Job, seen: float | None, now: float) -> Move:
         """A job still pending when due was interrupted mid-submit, unless this process is
-        still sending its create (which may wait for a slot under kie's create limit). Each
+        still sending its create (which may wait for a slot under kie's create limit): looked
+        at again when stale, and abandoned once stale (by the process that moved it). Each
         move is made only while the job is still pending: a job whose create went through
         meanwhile keeps the fresh schedule it got then."""
         stale_at = job.created_at + _STALE_PENDING_SECONDS
@@ -142,9 +156,7 @@ class Poller:
             at = now + _SUBMITTING_RECHECK_SECONDS
         else:
             at = now + self._interval(0.0)
-        moved = await self._engine.store.reschedule(job.id, seen, at, JobStatus.PENDING)
-        if moved and now >= stale_at and not self._engine.submitting(job.id):
-            await self._abandon(job)
+        return Move(job.id, seen, at, JobStatus.PENDING)
 
     async def _catch_up(self) -> None:
         """Previews a crash left pending, and memory of jobs that have ended meanwhile."""

@@ -1,6 +1,7 @@
 """Persistence: the only code that holds SQL."""
 
 from mcp_server_kie.storage.backends import BadDatabaseUrl
+from mcp_server_kie.storage.due import Move
 from mcp_server_kie.storage.errors import (
     DailyLimitReached,
     DatabaseUnavailable,
@@ -19,6 +20,7 @@ __all__ = [
     "IdempotencyConflict",
     "MediaPage",
     "MediaQuery",
+    "Move",
     "NewJob",
     "Store",
     "decode_cursor",

@@ -10,6 +10,7 @@ the value it read (compare-and-set), so across processes and replicas one of the
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from mcp_server_kie.domain import Job, JobStatus
 from mcp_server_kie.storage.database import Database, Transaction
@@ -21,6 +22,25 @@ DUE_JOBS_SQL = (
     " AND (check_at IS NULL OR check_at <= ?)"
     " ORDER BY COALESCE(check_at, 0) LIMIT ?"
 )
+
+
+class Move(NamedTuple):
+    """One job's next look: to ``at``, if its ``check_at`` is still ``seen`` (as read) and,
+    when ``status`` is given, its status still that."""
+
+    job_id: str
+    seen: float | None
+    at: float
+    status: JobStatus | None = None
+
+
+def _move_params(move: Move) -> tuple[object, ...]:
+    params: tuple[object, ...] = (move.at, move.job_id)
+    if move.seen is not None:
+        params += (move.seen,)
+    if move.status is not None:
+        params += (move.status.value,)
+    return params
 
 
 class DueQueries:
@@ -38,21 +58,33 @@ class DueQueries:
         """Set an open job's ``check_at`` to ``at`` if it is still ``seen`` (the value the
         caller read), and its status still ``status`` when given: True for the one caller
         that moved it."""
-        matches = "check_at IS NULL" if seen is None else "check_at = ?"
-        params: tuple[object, ...] = (at, job_id) if seen is None else (at, job_id, seen)
-        if status is not None:
-            matches += " AND status = ?"
-            params = (*params, status.value)
+        return job_id in await self.reschedule_all([Move(job_id, seen, at, status)])
 
-        async def move(conn: Transaction) -> bool:
-            row = await conn.fetch_one(
-                f"UPDATE jobs SET check_at = ? WHERE id = ? AND status IN {OPEN_STATUSES}"
-                f" AND {matches} RETURNING id",
-                params,
-            )
-            return row is not None
+    async def reschedule_all(self, moves: Sequence[Move]) -> set[str]:
+        """`reschedule` for many jobs (one move per job) in one transaction: the ids of the
+        jobs moved. Written without waiting for the disk: a move a power cut loses only
+        brings a job's next look sooner (one status read more), never loses a job."""
+        if not moves:
+            return set()
+        shapes: dict[tuple[bool, bool], list[Move]] = {}
+        for move in moves:
+            shapes.setdefault((move.seen is None, move.status is not None), []).append(move)
 
-        return await self.db.write(move)
+        async def move_all(conn: Transaction) -> set[str]:
+            moved: set[str] = set()
+            for (unseen, with_status), group in shapes.items():
+                matches = "check_at IS NULL" if unseen else "check_at = ?"
+                if with_status:
+                    matches += " AND status = ?"
+                rows = await conn.fetch_each(
+                    f"UPDATE jobs SET check_at = ? WHERE id = ? AND status IN {OPEN_STATUSES}"
+                    f" AND {matches} RETURNING id",
+                    [_move_params(move) for move in group],
+                )
+                moved.update(str(row["id"]) for row in rows if row is not None)
+            return moved
+
+        return await self.db.write(move_all, durable=False)
 
     async def open_among(self, job_ids: Sequence[str]) -> set[str]:
         """Which of these jobs are still open."""
