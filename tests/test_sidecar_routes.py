@@ -32,13 +32,13 @@ async def test_media_type_parameters_and_case_and_the_answers(
                 answer = await http.post(url, content=body, headers={"content-type": refused})
                 assert answer.status_code == 415, refused
             wrong = url.replace(token, ("y" if token[0] == "x" else "x") + token[1:])
-            with caplog.at_level(logging.INFO, logger="mcp_server_kie.server.sidecar"):
+            with caplog.at_level(logging.INFO, logger="mcp_server_kie.server.webhook_lane"):
                 refused_answer = await http.post(
                     wrong, content=body, headers={"content-type": "application/json"}
                 )
             assert refused_answer.status_code == 403
             reason = refused_answer.json()["error"]
-            messages = [r.getMessage() for r in caplog.records if r.name.endswith("sidecar")]
+            messages = [r.getMessage() for r in caplog.records if r.name.endswith("webhook_lane")]
             assert f"callback for {job_id} rejected: {reason}" in messages
             assert token not in caplog.text
             accepted = await http.post(
