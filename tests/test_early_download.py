@@ -6,16 +6,19 @@ The sandbox holds the status read back (a stalled answer); the callback is the o
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
 import httpx2
+import psycopg
 import pytest
 
 from mcp_server_kie.domain import Job, JobStatus
 from mcp_server_kie.sandbox import RecordFault, Sandbox, SimTask
 from mcp_server_kie.sandbox.cdn import path_of
 from mcp_server_kie.server.runtime import Runtime
+from postgres_server import new_database
 from support import eventually, sandbox_and_runtime
 from test_ack_after_commit import signed_runtime
 from test_webhook_security import KEY, local_url, signed, task_of
@@ -102,3 +105,38 @@ async def test_a_callback_naming_other_urls_changes_nothing_kept(
             lambda: saved_files(rt, job) == [Path(asset.path)],
             what="only the verified file left in the job's folder",
         )
+
+
+async def test_the_download_starts_before_the_job_is_read_and_goes_if_it_had_ended(
+    tmp_path: Path, postgres_server: str
+) -> None:
+    """A lone callback's claimed result downloads before its job is read (what places the
+    files was learnt when the job was created): with the jobs table locked, so that the read
+    waits, the file still arrives. The job turns out to have ended already (completed by an
+    earlier status read, its own callback lost): the early file is removed, the job keeps its
+    own. (PostgreSQL: a lock that holds a plain read back.)"""
+    database_url = new_database(postgres_server)
+    async with signed_runtime(tmp_path, database_url, image_seconds=0.2) as (sandbox, rt):
+        job_id, task = await finished_task(sandbox, rt)
+        await rt.engine.refresh(job_id)
+        job = await completed(rt, job_id)
+        assert job is not None
+        own = saved_files(rt, job)
+        holder = await psycopg.AsyncConnection.connect(database_url)
+        try:
+            await holder.execute("BEGIN")
+            await holder.execute("LOCK TABLE jobs IN ACCESS EXCLUSIVE MODE")
+            delivering = asyncio.create_task(deliver(rt, task, task.callback_body(sandbox.clock())))
+            await eventually(
+                lambda: len(saved_files(rt, job)) > len(own),
+                what="the early download published while the job's read waits",
+            )
+            await holder.execute("COMMIT")
+            await asyncio.wait_for(delivering, timeout=30)
+        finally:
+            await holder.close()
+        await eventually(
+            lambda: saved_files(rt, job) == own, what="the early file removed, the job's kept"
+        )
+        after = await completed(rt, job_id)
+        assert after is not None and [a.path for a in after.assets] == [a.path for a in job.assets]

@@ -145,19 +145,26 @@ class Completer:
         self, job_id: str, lead: Lead | None
     ) -> tuple[Job | None, asyncio.Future[TaskSnapshot] | None, EarlyDownload | None]:
         """The job as read first, its task's status read and the early download of the
-        lead's claims, under way; no read when there is nothing to read (then a read sent on
-        the lead's word is dropped)."""
+        lead's claims, under way; no read when there is nothing to read (then a read sent and
+        a download started on the lead's word, while the job was being read, are dropped)."""
         kie = self._require_kie()
-        asked = None
+        asked, early = None, None
         if lead is not None:
             asked = asyncio.ensure_future(kie.get_task(lead.family, lead.task_id))
-        job = await self._store.get_job(job_id)
-        if job is None or job.status.terminal or job.task_id is None:
+            early = EarlyDownload.start(self._outputs, lead, lead.claimed)
+        try:
+            job = await self._store.get_job(job_id)
+        except BaseException:
             _drop(asked)
-            return None, None, None
-        if lead is not None and job.task_id == lead.task_id:
-            return job, asked, EarlyDownload.start(self._outputs, job, lead.claimed)
+            await forget(early)
+            raise
+        same_task = job is not None and lead is not None and job.task_id == lead.task_id
+        if same_task and job is not None and not job.status.terminal:
+            return job, asked, early
         _drop(asked)
+        await forget(early)
+        if job is None or job.status.terminal or job.task_id is None:
+            return None, None, None
         return job, asyncio.ensure_future(kie.get_task(job.family, job.task_id)), None
 
     async def _check_held(

@@ -131,7 +131,14 @@ class Deliveries:
         if early:
             self._keeping[job_id] = keeping
             if target.task_id is not None:  # (else the job learns its task from this body)
-                self._leads[job_id] = Lead(target.family, target.task_id, notice.result_urls)
+                self._leads[job_id] = Lead(
+                    job_id,
+                    target.kind,
+                    target.created_at,
+                    target.family,
+                    target.task_id,
+                    notice.result_urls,
+                )
             keeping.add_done_callback(lambda done: self._keep_done(job_id, done))
             self._workers.submit(job_id, gated=False)
         # Shielded: a caller cancelled meanwhile (its client went away) leaves the write to

@@ -3,10 +3,12 @@ way (fetch-to-verify still decides): kept only if that read names the very same 
 
 A success callback of the image families names its result URLs (kie/callbacks.py). Waiting
 for the status read before downloading puts a round trip to kie.ai on the way from callback
-to waiter; starting the download at once takes it off. The files are published under a fresh
-writer token, like any download (jobs/outputs.py), so nothing another attempt writes is
-touched, and the job records them only under its lease, after the status read said success
-with those URLs. Otherwise (other URLs, a failed task, a job finished meanwhile) the files are
+to waiter; starting the download at once takes it off. At once means before the job is read
+too: the callback's check already knows the job's kind and creation time, which place its
+files. The files are published under a fresh writer token, like any download
+(jobs/outputs.py), so nothing another attempt writes is touched, and the job records them
+only under its lease, after the status read said success with those URLs. Otherwise (other
+URLs, a failed task, a job that had already ended or finished meanwhile) the files are
 removed; a failed early download is simply not used (the verified one reports its own error).
 
 Only images and sounds are fetched early: their files are small, so a callback that names
@@ -21,8 +23,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mcp_server_kie.domain import ApiFamily, Asset, Job, MediaKind
-from mcp_server_kie.jobs.outputs import OutputStore
+from mcp_server_kie.domain import ApiFamily, Asset, MediaKind
+from mcp_server_kie.jobs.outputs import OutputStore, Owner
 from mcp_server_kie.media import DownloadError, MediaStoreError
 
 log = logging.getLogger(__name__)
@@ -31,8 +33,12 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class Lead:
     """What an authentic callback that arrived alone tells before anything is read: the task
-    to ask kie.ai about (its family reads it) and the result URLs it claims."""
+    to ask kie.ai about (its family reads it), the result URLs it claims, and the job's id,
+    kind and creation time (an `Owner`: where its files go)."""
 
+    id: str
+    kind: MediaKind
+    created_at: float
     family: ApiFamily
     task_id: str
     claimed: tuple[str, ...] = ()
@@ -41,14 +47,14 @@ class Lead:
 class EarlyDownload:
     """One job's result files, downloading (or downloaded) before their URLs were verified."""
 
-    def __init__(self, outputs: OutputStore, job: Job, urls: Sequence[str]) -> None:
+    def __init__(self, outputs: OutputStore, job: Owner, urls: Sequence[str]) -> None:
         self._outputs = outputs
         self.urls = tuple(urls)
         self._task = asyncio.ensure_future(outputs.store_all(job, self.urls))
         self._taken = False
 
     @classmethod
-    def start(cls, outputs: OutputStore, job: Job, urls: Sequence[str]) -> EarlyDownload | None:
+    def start(cls, outputs: OutputStore, job: Owner, urls: Sequence[str]) -> EarlyDownload | None:
         """Start downloading ``urls`` for ``job``; None when they are not worth fetching
         early (none named, or a video)."""
         if not urls or job.kind is MediaKind.VIDEO:

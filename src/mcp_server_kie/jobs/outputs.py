@@ -17,6 +17,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from functools import partial
 from pathlib import Path
+from typing import Protocol
 
 from mcp_server_kie.domain import Asset, Job, MediaKind
 from mcp_server_kie.media import (
@@ -35,18 +36,30 @@ from mcp_server_kie.media.tempfiles import held, temp_path, to_the_end
 Render = Callable[[Path, str], bytes | None]
 
 
+class Owner(Protocol):
+    """What placing a job's files needs: a Job, or what a callback tells of one before it is
+    read (jobs/early_download.py's Lead)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def kind(self) -> MediaKind: ...
+    @property
+    def created_at(self) -> float: ...
+
+
 class OutputStore:
     def __init__(self, fetcher: Fetcher, media: MediaStore) -> None:
         self._fetcher = fetcher
         self._media = media
 
-    def job_directory(self, job: Job) -> str:
+    def job_directory(self, job: Owner) -> str:
         """The job's folder (key prefix) in the store: ``YYYY/MM/DD/job_id``."""
         day = time.strftime("%Y/%m/%d", time.gmtime(job.created_at))
         return f"{day}/{job.id}"
 
     async def store_all(
-        self, job: Job, urls: Sequence[str], refresh: Refresh | None = None
+        self, job: Owner, urls: Sequence[str], refresh: Refresh | None = None
     ) -> list[Asset]:
         """Download every output (all or nothing) and return their descriptions.
 

@@ -10,7 +10,7 @@ import time
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from mcp_server_kie.domain import ApiFamily
+from mcp_server_kie.domain import ApiFamily, MediaKind
 from mcp_server_kie.storage.database import Database, Transaction
 from mcp_server_kie.storage.group_commit import BatchCommit, GroupCommit
 from mcp_server_kie.storage.records import OPEN_STATUSES, Delivery
@@ -87,13 +87,18 @@ class InboxAndPreferences:
         if known is not None:
             return known
         rows = await self.db.fetch_by_key(
-            "SELECT callback_token_hash, task_id, family FROM jobs WHERE id = ?", (job_id,)
+            "SELECT callback_token_hash, task_id, family, kind, created_at FROM jobs WHERE id = ?",
+            (job_id,),
         )
         if not rows:
             return None
         row = rows[0]
         return CallbackTarget(
-            row["callback_token_hash"] or None, row["task_id"], ApiFamily(row["family"])
+            row["callback_token_hash"] or None,
+            row["task_id"],
+            ApiFamily(row["family"]),
+            MediaKind(row["kind"]),
+            float(row["created_at"]),
         )
 
     async def keep_delivery(self, job_id: str, body: bytes, max_rows: int) -> Kept:

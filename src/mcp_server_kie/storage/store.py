@@ -144,7 +144,9 @@ class Store(
         job = await self.get_job(await self.db.write(insert))
         assert job is not None
         if job.id == new.id:
-            self.known_targets.created(new.id, new.callback_token_hash, new.family)
+            self.known_targets.created(
+                new.id, new.callback_token_hash, new.family, job.kind, job.created_at
+            )
         return job
 
     async def mark_submitted(self, job_id: str, task_id: str) -> bool:

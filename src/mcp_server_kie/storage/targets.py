@@ -1,14 +1,15 @@
 """What checking a callback needs (the job's token hash and kie task id, and the API family
-that reads the task), remembered for the jobs this process created and submitted, so a
-callback for one of them is checked, and its task read, without a read from the database.
+that reads the task, with the job's kind and creation time that place its files), remembered
+for the jobs this process created and submitted, so a callback for one of them is checked,
+its task read and its claimed result downloaded without a read from the database.
 
-The family is the job's from the start; the other two are set once and never change: the
-token hash when the job is written, the task id when the job leaves pending (mark_submitted,
-adopt_task, both only from pending). So a pair remembered here is the pair in the database, in
-every process; only a job deleted since (by the library's clean-up, which deletes ended jobs
-only) is missing there, and the store's write of the delivery finds that out in its own
-transaction. A job without its task id yet is always read from the database (another process
-may have recorded it). Bounded: the oldest go first.
+The family, kind and creation time are the job's from the start; the other two are set once and
+never change: the token hash when the job is written, the task id when the job leaves pending
+(mark_submitted, adopt_task, both only from pending). So a pair remembered here is the pair in
+the database, in every process; only a job deleted since (by the library's clean-up, which
+deletes ended jobs only) is missing there, and the store's write of the delivery finds that out
+in its own transaction. A job without its task id yet is always read from the database (another
+process may have recorded it). Bounded: the oldest go first.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import NamedTuple
 
-from mcp_server_kie.domain import ApiFamily
+from mcp_server_kie.domain import ApiFamily, MediaKind
 
 MAX_REMEMBERED = 10_000  # a few hundred bytes each
 
@@ -27,6 +28,8 @@ class CallbackTarget(NamedTuple):
     token_hash: str | None
     task_id: str | None
     family: ApiFamily
+    kind: MediaKind
+    created_at: float
 
 
 class KnownTargets:
@@ -37,11 +40,18 @@ class KnownTargets:
     def __len__(self) -> int:
         return len(self._targets)
 
-    def created(self, job_id: str, token_hash: str | None, family: ApiFamily) -> None:
+    def created(
+        self,
+        job_id: str,
+        token_hash: str | None,
+        family: ApiFamily,
+        kind: MediaKind,
+        created_at: float,
+    ) -> None:
         """A job this process has just written (its task id comes later)."""
         if token_hash is None:
             return
-        self._targets[job_id] = CallbackTarget(token_hash, None, family)
+        self._targets[job_id] = CallbackTarget(token_hash, None, family, kind, created_at)
         if len(self._targets) > self._max:
             self._targets.popitem(last=False)
 
