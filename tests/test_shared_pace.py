@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from mcp_server_kie.catalog import DEFAULT_MODEL, get_model, validate_request
 from mcp_server_kie.domain import MediaKind
@@ -25,10 +27,15 @@ from support import SANDBOX_KEY, eventually, settings_for
 CREATE = "/api/v1/jobs/createTask"
 
 
-async def test_a_shared_pace_admits_its_limit_per_window_across_stores(database_url: str) -> None:
+@pytest.mark.parametrize("spare", [False, True], ids=["taken-on-demand", "with-a-spare"])
+async def test_a_shared_pace_admits_its_limit_per_window_across_stores(
+    database_url: str, spare: bool
+) -> None:
     stores = [await Store.connect(database_url) for _ in range(2)]
     try:
-        paces = [SharedPace(store, "creates:test", limit=3, window=0.5) for store in stores]
+        paces = [
+            SharedPace(store, "creates:test", limit=3, window=0.5, spare=spare) for store in stores
+        ]
         started: list[float] = []
 
         async def request(pace: SharedPace) -> None:
@@ -133,6 +140,54 @@ async def test_takers_waiting_for_the_pace_leave_the_store_free(postgres_server:
         assert row is not None and row[0] == 1  # one taker at the database, the rest in memory
         await holder.execute("COMMIT")
         await asyncio.wait_for(asyncio.gather(*takers), timeout=30)
+    finally:
+        await holder.close()
+        await store.close()
+
+
+async def test_a_spare_starts_the_next_request_at_once_and_goes_back_unused(
+    postgres_server: str,
+) -> None:
+    """Once an answer is in, a pace that keeps a spare takes the next slot in the background:
+    the next request starts without asking the database (here, while another process holds
+    the pace's lock). A spare left unused for a window is deleted (it stops counting); one
+    held at shut-down is deleted then."""
+    database_url = new_database(postgres_server)
+    store = await Store.connect(database_url)
+    holder = await psycopg.AsyncConnection.connect(database_url)
+    pace = SharedPace(store, "status:spare", limit=10, window=1.0, spare=True)
+
+    async def request() -> None:
+        async with pace.slot():
+            pass
+
+    def rows(finished: int, unfinished: int) -> Callable[[], Awaitable[bool]]:
+        async def probe() -> bool:
+            row = await store.db.fetch_one(
+                "SELECT count(finished_at) AS done, count(*) - count(finished_at) AS open"
+                " FROM pace_slots WHERE pace = ?",
+                ("status:spare",),
+            )
+            return row is not None and (int(row["done"]), int(row["open"])) == (
+                finished,
+                unfinished,
+            )
+
+        return probe
+
+    try:
+        await request()
+        await eventually(rows(1, 1), what="the slot finished and a spare taken")
+        await holder.execute("BEGIN")
+        await holder.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key("pace:status:spare"),))
+        await asyncio.wait_for(request(), timeout=5)  # a take would wait for the holder
+        await holder.execute("COMMIT")
+        await eventually(rows(2, 1), what="the next spare taken")
+        await eventually(rows(2, 0), what="the unused spare deleted after a window")
+        await request()
+        await eventually(rows(3, 1), what="a spare taken again")
+        await pace.close()
+        assert await rows(3, 0)()
     finally:
         await holder.close()
         await store.close()

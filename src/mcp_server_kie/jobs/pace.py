@@ -4,6 +4,11 @@ kie counts creates (20 per 10 s) and status queries per account, not per process
 that each kept the limit alone would together exceed it and meet 429s. These paces take their
 slots from the store instead (storage/pace.py), under a name derived from the API key (a hash:
 the key itself is never stored), so every process using one key shares one pace.
+
+Taking a slot is a round trip to the database. A pace that keeps a spare (status reads, on the
+way from a callback to its waiter) takes the next slot in the background once an answer is
+in, so the next request starts at once; a spare counts as in flight, and one left unused for a
+window is handed back (deleted), so an idle process never holds the account's slots.
 """
 
 from __future__ import annotations
@@ -28,13 +33,18 @@ _FINISH_AFTER_SECONDS = 0.05
 
 
 class SharedPace:
-    def __init__(self, store: Store, name: str, limit: int, window: float) -> None:
+    def __init__(
+        self, store: Store, name: str, limit: int, window: float, *, spare: bool = False
+    ) -> None:
         self._store = store
         self._name = name
         self._limit = limit
         self.window = window
+        self._keeps_spare = spare
+        self._spare: int | None = None  # a slot taken ahead (handed back after a window)
         self._answered: list[int] = []  # slots whose answers arrived, not yet marked finished
         self._finishing: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()  # spares handed back
         # One take at a time per process: a take waits for the pace's lock inside a
         # transaction, and callers that all waited there would hold every pooled connection
         # (the acknowledgements' commits would queue behind them). The rest wait here.
@@ -42,28 +52,55 @@ class SharedPace:
 
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
-        while True:
-            async with self._taking:
-                slot_id, wait = await self._store.take_pace_slot(
-                    self._name, self._limit, self.window, _STALE_SLOT_SECONDS
-                )
-            if slot_id is not None:
-                break
-            await asyncio.sleep(max(wait, 0.01))
+        slot_id = self._take_spare()
+        while slot_id is None:
+            slot_id, wait = await self._take()
+            if slot_id is None:
+                await asyncio.sleep(max(wait, 0.01))
         try:
             yield
         finally:
             # The answer is in: the caller goes on; the slot is marked finished shortly.
-            self._answered.append(slot_id)
-            if self._finishing is None:
-                self._finishing = asyncio.create_task(self._finish_answered())
-                self._finishing.add_done_callback(self._finished)
+            self._answer(slot_id)
+
+    async def _take(self) -> tuple[int | None, float]:
+        async with self._taking:
+            return await self._store.take_pace_slot(
+                self._name, self._limit, self.window, _STALE_SLOT_SECONDS
+            )
+
+    def _take_spare(self) -> int | None:
+        spare, self._spare = self._spare, None
+        return spare
+
+    def _answer(self, slot_id: int) -> None:
+        self._answered.append(slot_id)
+        if self._finishing is None:
+            self._finishing = asyncio.create_task(self._finish_answered())
+            self._finishing.add_done_callback(self._finished)
 
     async def _finish_answered(self) -> None:
         await asyncio.sleep(_FINISH_AFTER_SECONDS)
         slots, self._answered = self._answered, []
         self._finishing = None  # answers from now on are the next write's
         await self._store.finish_pace_slots(slots)
+        if self._keeps_spare and self._spare is None:
+            slot_id, _ = await self._take()  # (none when the pace is full: no spare then)
+            if slot_id is not None and self._spare is None:
+                self._spare = slot_id
+                asyncio.get_running_loop().call_later(self.window, self._hand_back, slot_id)
+            elif slot_id is not None:
+                self._answer(slot_id)  # (a spare taken meanwhile: this one is done with)
+
+    def _hand_back(self, slot_id: int) -> None:
+        """The spare went unused for a window: delete it, so that it stops counting."""
+        if self._spare != slot_id:
+            return  # used (or already handed back)
+        self._spare = None
+        task = asyncio.create_task(self._store.drop_pace_slots([slot_id]))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        task.add_done_callback(self._finished)
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:  # the slots count until stale
@@ -77,22 +114,32 @@ class SharedPace:
             self._finishing.cancel()
             self._finishing = None
         slots, self._answered = self._answered, []
-        if not slots:
-            return
-        finishing = asyncio.ensure_future(self._store.finish_pace_slots(slots))
-        finishing.add_done_callback(self._finished)  # a failure is logged, as above
-        await asyncio.wait({finishing})
+        spare = self._take_spare()
+        writes = [self._store.finish_pace_slots(slots)] if slots else []
+        if spare is not None:
+            writes.append(self._store.drop_pace_slots([spare]))
+        for write in writes:
+            done = asyncio.ensure_future(write)
+            done.add_done_callback(self._finished)  # a failure is logged, as above
+            await asyncio.wait({done})
+        if self._background:
+            await asyncio.wait(self._background)
 
     async def hold_back(self, seconds: float) -> None:
+        """Pause the pace for everyone; the spare goes back (a spare another process holds
+        may still start one request: it was taken before the pause)."""
+        spare = self._take_spare()
         await self._store.pause_pace(self._name, seconds)
+        if spare is not None:
+            await self._store.drop_pace_slots([spare])
 
 
 def shared_paces(store: Store, api_key: str, limits: KieLimits) -> Paces:
     account = hashlib.sha256(api_key.encode()).hexdigest()[:16]
     return Paces(
         creates=SharedPace(store, f"creates:{account}", limits.creates, limits.create_window),
-        status_queries=SharedPace(
-            store, f"status:{account}", limits.status_queries, limits.status_window
+        status_queries=SharedPace(  # a spare: a callback's status read starts at once
+            store, f"status:{account}", limits.status_queries, limits.status_window, spare=True
         ),
     )
 

@@ -81,6 +81,13 @@ class PaceQueries:
             durable=False,
         )
 
+    async def drop_pace_slots(self, slot_ids: Sequence[int]) -> None:
+        """Slots taken and never used for a request: they stop counting at once."""
+        marks = ", ".join("?" for _ in slot_ids)
+        await self.db.write_one(
+            f"DELETE FROM pace_slots WHERE id IN ({marks})", tuple(slot_ids), durable=False
+        )
+
     async def pause_pace(self, pace: str, seconds: float) -> None:
         """Start no request of this pace for ``seconds`` (a longer pause already set holds)."""
         now = self.db.dialect.now
