@@ -194,6 +194,38 @@ async def test_a_lone_callback_is_verified_while_its_delivery_commits(
         assert sandbox.count(STATUS) - statuses == 1  # one verifying read, not one per step
 
 
+async def test_callbacks_arriving_together_are_each_verified_while_they_commit(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Two callbacks at once are not a burst: each job's verifying status read reaches kie
+    while the deliveries' writes are held back, rather than waiting for them one by one."""
+    async with signed_runtime(tmp_path, database_url, image_seconds=0.2) as (sandbox, rt):
+        sandbox.faults.drop_callbacks = True
+        tasks = [task_of(sandbox, await start_job(rt, f"a lighthouse {n}")) for n in range(2)]
+        for task in tasks:
+            await eventually(lambda t=task: t.terminal(sandbox.clock()), what="the tasks done")
+        statuses = sandbox.count(STATUS)
+        async with httpx2.AsyncClient(base_url=rt.sidecar_url or "", timeout=30) as client:
+            async with inbox_writes_held(rt, database_url):
+                answers = [
+                    asyncio.ensure_future(
+                        client.post(
+                            local_url(task),
+                            content=json.dumps(callback_body(task.task_id)).encode(),
+                            headers=signed(task.task_id),
+                        )
+                    )
+                    for task in tasks
+                ]
+                await eventually(
+                    lambda: sandbox.count(STATUS) >= statuses + 2,
+                    what="both verifying status reads, before the deliveries commit",
+                )
+                assert not any(answer.done() for answer in answers)
+            for answer in answers:
+                assert (await asyncio.wait_for(answer, timeout=15)).status_code == 200
+
+
 async def _completed(store: Store, job_id: str) -> Job | None:
     job = await store.get_job(job_id)
     return job if job is not None and job.status.value == "completed" else None

@@ -49,3 +49,17 @@ async def test_a_burst_holds_processing_for_the_quiet_spell() -> None:
         await asyncio.sleep(0)
     assert not waiting.done()
     waiting.cancel()
+
+
+async def test_a_few_callbacks_together_start_at_once_and_a_burst_does_not() -> None:
+    """Up to a few acceptances in flight together are calm: each one's processing may start
+    at once. One more, or acceptances that ended close together (a burst), are not."""
+    gate = AckGate(quiet=3600.0, max_hold=3600.0, few=3)
+    with gate.accepting_one():
+        assert gate.calm()
+        with gate.accepting_one(), gate.accepting_one():
+            assert gate.calm()  # three in flight: a few
+            with gate.accepting_one():
+                assert not gate.calm()  # four: more than a few
+    with gate.accepting_one():  # the four ended close together: a burst
+        assert not gate.calm()

@@ -9,8 +9,10 @@ within the quiet spell of each other), until none has been for that spell; never
 a bound: processing is held back behind a burst, never starved by it (each worker
 still starts a job at least every ``max_hold`` seconds). A burst's acknowledgements then have
 the loop to themselves, and processing catches up, at kie's pace, once the burst is over.
-A lone callback's processing waits for nobody: it starts as soon as the callback is found
-authentic, alongside its commit (``lone``).
+A callback that arrives when the sidecar is calm (no burst, at most a few callbacks in flight
+together) has its processing wait for nobody: it starts as soon as the callback is found
+authentic, alongside its commit (``calm``). Two callbacks that happen to arrive together are
+not a burst: held back, each would read its job, then kie, then download, one after another.
 """
 
 from __future__ import annotations
@@ -25,12 +27,17 @@ QUIET_SECONDS = 0.002
 # Each worker starts a job at least this often however busy the sidecar is: with 8 workers,
 # 16 jobs a second, above kie's pace of 10 status reads a second.
 MAX_HOLD_SECONDS = 0.5
+# Callbacks in flight together (each one included) that still start their processing at once.
+FEW = 3
 
 
 class AckGate:
-    def __init__(self, *, quiet: float = QUIET_SECONDS, max_hold: float = MAX_HOLD_SECONDS) -> None:
+    def __init__(
+        self, *, quiet: float = QUIET_SECONDS, max_hold: float = MAX_HOLD_SECONDS, few: int = FEW
+    ) -> None:
         self._quiet = quiet
         self._max_hold = max_hold
+        self._few = few
         self._in_flight = InFlight()
         self._last_done = float("-inf")  # loop time the last acceptance finished
         self._bursting = False  # the last two acceptances ended within the quiet spell
@@ -40,10 +47,11 @@ class AckGate:
         """Callbacks in the acceptance path now."""
         return self._in_flight.count
 
-    def lone(self) -> bool:
-        """Inside an acceptance: whether it is the only one in flight and no burst is going
-        on, so that its job's processing may start at once (alongside its commit)."""
-        if self._in_flight.count != 1:
+    def calm(self) -> bool:
+        """Inside an acceptance: whether no burst is going on and at most a few are in flight
+        (this one included), so that its job's processing may start at once (alongside its
+        commit)."""
+        if self._in_flight.count > self._few:
             return False
         since = asyncio.get_running_loop().time() - self._last_done
         return not self._bursting or since >= self._quiet

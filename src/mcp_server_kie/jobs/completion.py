@@ -124,9 +124,10 @@ class Completer:
         says is acted on only under the lease (for the job as read just before, when the
         lease was free: see `_check_held`). (The poller claims first: a job another process
         is working on costs it no status read.)
-        ``lead`` (with ``status_first``: a callback that arrived alone): the status read goes
-        out before the job is read, and the result URLs the callback claims download
-        meanwhile, kept only if the status read names the same (jobs/early_download.py)."""
+        ``lead`` (with ``status_first``: a callback that arrived when the sidecar was calm):
+        the status read goes out before the job is read, and the result URLs the callback
+        claims download meanwhile, kept only if the status read names the same
+        (jobs/early_download.py)."""
         with self.in_flight.one():
             async with self._lock(job_id):
                 seen, reading, early = (

@@ -74,7 +74,8 @@ class Deliveries:
         job's inbox is full.
 
         ``process``: also process the stored delivery in the background (the sidecar's way).
-        A callback accepted alone (no other in flight, no burst) starts its job's processing
+        A callback accepted when the sidecar is calm (no burst, at most a few in flight:
+        jobs/ack_gate.py) starts its job's processing
         as soon as it is found authentic, while its commit is still going: the verifying
         status read needs nothing from that commit, and the deliveries are read only once it
         is done. Within a burst, processing waits until the delivery is stored, and for the
@@ -127,7 +128,7 @@ class Deliveries:
         keeping = asyncio.ensure_future(
             self._store.keep_delivery(job_id, redact_body(body, token), MAX_DELIVERIES_PER_JOB)
         )
-        early = process and self._gate.lone() and self._first_seen(job_id)
+        early = process and self._gate.calm() and self._first_seen(job_id)
         if early:
             self._keeping[job_id] = keeping
             if target.task_id is not None:  # (else the job learns its task from this body)

@@ -32,9 +32,9 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Lead:
-    """What an authentic callback that arrived alone tells before anything is read: the task
-    to ask kie.ai about (its family reads it), the result URLs it claims, and the job's id,
-    kind and creation time (an `Owner`: where its files go)."""
+    """What an authentic callback that arrived when the sidecar was calm tells before anything
+    is read: the task to ask kie.ai about (its family reads it), the result URLs it claims,
+    and the job's id, kind and creation time (an `Owner`: where its files go)."""
 
     id: str
     kind: MediaKind

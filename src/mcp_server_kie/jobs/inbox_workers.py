@@ -2,7 +2,8 @@
 whose deliveries wait in the inbox.
 
 The sidecar acknowledges a delivery once it is committed; its job is handed here then (or,
-for a callback accepted alone, as soon as it is found authentic: jobs/deliveries.py).
+for a callback accepted when the sidecar is calm, as soon as it is found authentic:
+jobs/deliveries.py).
 Processing (the verifying status read, the download, completing the job) runs on at most
 ``workers`` tasks, so a burst of callbacks never turns into a burst of concurrent processing
 whose writes the next acknowledgements would queue behind. At most ``max_queued`` job ids wait
@@ -61,7 +62,7 @@ class InboxWorkers:
     def submit(self, job_id: str, *, gated: bool = True) -> None:
         """Process the job's inbox soon. A job already queued is not queued twice; a job being
         processed goes round once more when it is done. Not ``gated``: the caller has seen
-        that no other callback is being accepted, so a turn that comes at once (a worker is
+        the sidecar calm (no burst going on), so a turn that comes at once (a worker is
         free) does not wait for the gate."""
         if job_id in self._running:
             self._again.add(job_id)
