@@ -150,9 +150,9 @@ class Completer:
         a download started on the lead's word, while the job was being read, are dropped)."""
         kie = self._require_kie()
         asked, early = None, None
-        if lead is not None:
-            asked = asyncio.ensure_future(kie.get_task(lead.family, lead.task_id))
+        if lead is not None:  # the download first: it takes longer than the status read
             early = EarlyDownload.start(self._outputs, lead, lead.claimed)
+            asked = asyncio.ensure_future(kie.get_task(lead.family, lead.task_id))
         try:
             job = await self._store.get_job(job_id)
         except BaseException:
