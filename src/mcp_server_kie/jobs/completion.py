@@ -153,17 +153,21 @@ class Completer:
         if lead is not None:  # the download first: it takes longer than the status read
             early = EarlyDownload.start(self._outputs, lead, lead.claimed)
             asked = asyncio.ensure_future(kie.get_task(lead.family, lead.task_id))
+        followed = False  # the lead's read and download are the job's own, and go on
         try:
             job = await self._store.get_job(job_id)
-        except BaseException:
-            _drop(asked)
-            await forget(early)
-            raise
-        same_task = job is not None and lead is not None and job.task_id == lead.task_id
-        if same_task and job is not None and not job.status.terminal:
+            followed = (
+                lead is not None
+                and job is not None
+                and not job.status.terminal
+                and job.task_id == lead.task_id
+            )
+        finally:
+            if not followed:
+                _drop(asked)
+                await forget(early)
+        if followed:
             return job, asked, early
-        _drop(asked)
-        await forget(early)
         if job is None or job.status.terminal or job.task_id is None:
             return None, None, None
         return job, asyncio.ensure_future(kie.get_task(job.family, job.task_id)), None
