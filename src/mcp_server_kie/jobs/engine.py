@@ -27,6 +27,7 @@ from mcp_server_kie.jobs.waiters import JobSignals
 from mcp_server_kie.jobs.waiting import WAIT_RECHECK_SECONDS, ProgressFn, Waiting
 from mcp_server_kie.kie.client import KieClient
 from mcp_server_kie.kie.errors import KieError
+from mcp_server_kie.media.describe import Decoders
 from mcp_server_kie.media.thumbnail import preview_jpeg
 from mcp_server_kie.storage import Store
 
@@ -100,6 +101,7 @@ class Engine:
             self._deliveries.process,
         )
         self._waiting = Waiting(store, self.signals, wait_recheck_seconds)
+        self._decoders = Decoders()  # loaded once a job that needs them has started
         self.set_public_url(public_url)
         # The parts' entry points, as the engine's own.
         self.accept_callback = self._deliveries.accept
@@ -136,8 +138,9 @@ class Engine:
         budget: Budget | None = None,
         request_hash: str | None = None,
     ) -> Job:
-        """Start a job at kie.ai (see ``Submitter.submit``)."""
-        return await self._submitter.submit(
+        """Start a job at kie.ai (see ``Submitter.submit``); the decoders its result will
+        need load meanwhile."""
+        job = await self._submitter.submit(
             kind,
             request,
             prompt,
@@ -146,6 +149,8 @@ class Engine:
             budget=budget,
             request_hash=request_hash,
         )
+        self._decoders.load(kind)
+        return job
 
     async def give_up(self, job_id: str, error: JobError) -> Job | None:
         """Fail a job that is not terminal yet for a reason of our own (an interrupted submit,
@@ -165,3 +170,4 @@ class Engine:
     async def close(self) -> None:
         await self._deliveries.close()
         await self._previews.close()
+        await self._decoders.wait()
