@@ -357,3 +357,22 @@ async def test_other_client_errors_are_not_retried(tmp_path: Path) -> None:
         error = await expect_failure("http_status", tmp_path, fetch_from(cdn, "/x.png", tmp_path))
     assert not error.retryable
     assert len(cdn.requests) == 1
+
+
+async def test_the_request_names_its_host_and_asks_for_the_bytes_as_they_are(
+    tmp_path: Path,
+) -> None:
+    """The fetcher speaks to the connection pool itself (no client layer adds headers): the
+    request still carries its Host and asks for no content coding, so a server that would
+    compress answers plain bytes instead of an encoded body the fetcher must refuse."""
+
+    async def serve(request: Request, reply: Reply) -> None:
+        await reply.send(200, PNG)
+
+    async with ScriptedServer(serve).running() as cdn:
+        stored = await fetch_from(cdn, "/0.png?sig=a%2Fb", tmp_path)
+    (request,) = cdn.requests
+    assert request.target == "/0.png?sig=a%2Fb"
+    assert request.headers["host"] == f"127.0.0.1:{cdn.port}"
+    assert request.headers["accept-encoding"] == "identity"
+    assert stored.path.read_bytes() == PNG

@@ -32,7 +32,7 @@ from mcp_server_kie.media.errors import DownloadError
 from mcp_server_kie.media.integrity import is_complete
 from mcp_server_kie.media.local import publish_file
 from mcp_server_kie.media.partial import PartialFile
-from mcp_server_kie.media.pinning import PinnedTransport
+from mcp_server_kie.media.pinning import pinned_pool
 from mcp_server_kie.media.sniff import EXTENSIONS
 from mcp_server_kie.media.ssrf import BlockedError, SsrfPolicy
 from mcp_server_kie.media.tempfiles import held, temp_path, to_the_end
@@ -44,6 +44,8 @@ Refresh = Callable[[str], Awaitable[str]]
 
 _EXPIRED = frozenset({403, 404, 410})
 _TRANSIENT = frozenset({408, 425, 429, 500, 502, 503, 504})
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_USER_AGENT = (b"User-Agent", b"mcp-server-kie")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +88,9 @@ class StoredFile:
 
 
 class Fetcher:
-    """Owns its HTTP client: pinned to the policy, no proxies from the environment.
+    """Owns its connection pool: pinned to the policy, no proxies from the environment. It
+    speaks to httpcore2's pool directly: a download needs none of httpx2's client layers
+    (auth, cookies, redirects, decoding), which cost ~0.3 ms of CPU a request.
 
     ``network`` and ``verify`` are the socket and TLS layers under the pinning (tests route
     "public" addresses to loopback servers and trust a test certificate authority).
@@ -102,15 +106,12 @@ class Fetcher:
     ) -> None:
         self.policy = policy or SsrfPolicy()
         self.limits = limits or FetchLimits()
-        self._http = httpx2.AsyncClient(
-            transport=PinnedTransport(self.policy, network=network, verify=verify),
-            trust_env=False,
-            follow_redirects=False,
-            timeout=httpx2.Timeout(self.limits.read_timeout, connect=self.limits.connect_timeout),
-        )
+        self._pool = pinned_pool(self.policy, network=network, verify=verify)
+        read, connect = self.limits.read_timeout, self.limits.connect_timeout
+        self._timeouts = {"connect": connect, "read": read, "write": read, "pool": read}
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        await self._pool.aclose()
 
     async def __aenter__(self) -> Self:
         return self
@@ -209,51 +210,67 @@ class Fetcher:
         raise AssertionError("unreachable: stamina re-raises the last failure")
 
     async def _attempt(self, url: str, part: PartialFile) -> str:
-        """One GET (following redirects): resume or restart the file, stream it to the end."""
-        headers = {"Accept-Encoding": "identity", **part.request_headers()}
+        """One GET (following redirects): resume or restart the file, stream it to the end.
+        The bytes are taken raw: nothing here decompresses."""
+        headers = [(b"Accept-Encoding", b"identity"), _USER_AGENT]
+        headers += [(k.encode(), v.encode()) for k, v in part.request_headers().items()]
         try:
-            response = await self._open(url, headers)
+            response, fields = await self._open(url, headers)
             try:
-                self._accept(response, part)
-                async for chunk in response.aiter_raw():
+                self._accept(response.status, fields, part)
+                async for chunk in response.aiter_stream():
                     part.write(chunk)
             finally:
                 await response.aclose()
         except BlockedError as exc:
             raise DownloadError("blocked", f"download refused: {exc}") from None
-        except httpx2.TimeoutException as exc:
+        except httpcore2.TimeoutException as exc:
             raise DownloadError(
                 "timeout", f"the file host stopped answering ({type(exc).__name__})", retryable=True
             ) from None
-        except httpx2.TransportError as exc:
+        except (httpcore2.NetworkError, httpcore2.ProtocolError) as exc:
             raise DownloadError(
                 "network", f"the download broke off ({type(exc).__name__})", retryable=True
             ) from None
         return part.finish()
 
-    async def _open(self, url: str, headers: dict[str, str]) -> httpx2.Response:
-        """Send the GET, following at most ``max_redirects`` redirects, each one re-checked."""
+    async def _open(
+        self, url: str, headers: list[tuple[bytes, bytes]]
+    ) -> tuple[httpcore2.Response, httpx2.Headers]:
+        """Send the GET, following at most ``max_redirects`` redirects, each one re-checked;
+        the response (its body unread) and its headers."""
         try:
             current = httpx2.URL(url)
             for _ in range(self.limits.max_redirects + 1):
                 self.policy.check_url(current)
-                request = self._http.build_request("GET", current, headers=headers)
-                response = await self._http.send(request, stream=True)
-                if not response.is_redirect:
-                    return response
+                target = httpcore2.URL(
+                    scheme=current.raw_scheme,
+                    host=current.raw_host,
+                    port=current.port,
+                    target=current.raw_path,
+                )
+                request = httpcore2.Request(
+                    "GET",
+                    target,
+                    headers=[(b"Host", current.netloc), *headers],
+                    extensions={"timeout": self._timeouts},
+                )
+                response = await self._pool.handle_async_request(request)
+                fields = httpx2.Headers(response.headers)
+                if response.status not in _REDIRECTS or "location" not in fields:
+                    return response, fields
                 await response.aclose()
-                current = current.join(response.headers["location"])
+                current = current.join(fields["location"])
         except httpx2.InvalidURL as exc:
             raise BlockedError(f"not a valid URL ({exc})") from None
         raise BlockedError(f"more than {self.limits.max_redirects} redirects")
 
-    def _accept(self, response: httpx2.Response, part: PartialFile) -> None:
+    def _accept(self, status: int, headers: httpx2.Headers, part: PartialFile) -> None:
         """Decide from the status and headers whether (and how) to take this body."""
-        status = response.status_code
         if status in _EXPIRED:
             raise DownloadError("expired", f"the link answered HTTP {status}; it has expired")
         if status in _TRANSIENT or status >= 500:
-            wait = _retry_after(response.headers.get("retry-after"), self.limits.max_retry_after)
+            wait = _retry_after(headers.get("retry-after"), self.limits.max_retry_after)
             raise DownloadError(
                 "http_status",
                 f"the file host answered HTTP {status}",
@@ -261,12 +278,12 @@ class Fetcher:
                 retry_after=wait,
             )
         if status == 200:
-            part.start(response)
+            part.start(headers)
         elif status == 206:
-            part.resume(response)
+            part.resume(headers)
         else:
             raise DownloadError("http_status", f"the file host answered HTTP {status}")
-        encoding = response.headers.get("content-encoding", "identity").strip().lower()
+        encoding = headers.get("content-encoding", "identity").strip().lower()
         if encoding not in ("", "identity"):
             raise DownloadError(
                 "bad_type", f"the file came {encoding}-encoded; only plain bytes are accepted"

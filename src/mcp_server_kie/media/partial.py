@@ -62,20 +62,20 @@ class PartialFile:
             headers["If-Range"] = self._validator
         return headers
 
-    def start(self, response: httpx2.Response) -> None:
+    def start(self, headers: httpx2.Headers) -> None:
         """A full (200) response: begin again from byte 0 and note how to resume it later."""
         self.reset()
-        self._total = _declared_length(response)
+        self._total = _declared_length(headers)
         if self._total is not None and self._total > self._limit:
             raise _too_large(self._limit)
-        self._resumable = response.headers.get("accept-ranges", "").strip().lower() == "bytes"
-        etag = response.headers.get("etag")
+        self._resumable = headers.get("accept-ranges", "").strip().lower() == "bytes"
+        etag = headers.get("etag")
         strong = etag if etag and not etag.startswith("W/") else None
-        self._validator = strong or response.headers.get("last-modified")
+        self._validator = strong or headers.get("last-modified")
 
-    def resume(self, response: httpx2.Response) -> None:
+    def resume(self, headers: httpx2.Headers) -> None:
         """A 206 answer must continue exactly where the file ends, for the same total."""
-        total = self._continuing_total(response.headers.get("content-range", ""))
+        total = self._continuing_total(headers.get("content-range", ""))
         if total is None:
             self.reset()
             raise DownloadError(
@@ -150,8 +150,8 @@ class PartialFile:
         return mime_type
 
 
-def _declared_length(response: httpx2.Response) -> int | None:
-    value = response.headers.get("content-length", "").strip()
+def _declared_length(headers: httpx2.Headers) -> int | None:
+    value = headers.get("content-length", "").strip()
     return int(value) if value.isdigit() else None
 
 

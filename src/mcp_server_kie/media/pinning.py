@@ -83,10 +83,22 @@ class PinnedTransport(httpx2.AsyncHTTPTransport):
         verify: ssl.SSLContext | bool = True,
         limits: httpx2.Limits = DOWNLOAD_LIMITS,
     ) -> None:
-        self._pool = httpcore2.AsyncConnectionPool(
-            ssl_context=httpx2.create_ssl_context(verify=verify, trust_env=False),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=PinnedBackend(policy, network),
-        )
+        self._pool = pinned_pool(policy, network=network, verify=verify, limits=limits)
+
+
+def pinned_pool(
+    policy: SsrfPolicy,
+    *,
+    network: httpcore2.AsyncNetworkBackend | None = None,
+    verify: ssl.SSLContext | bool = True,
+    limits: httpx2.Limits = DOWNLOAD_LIMITS,
+) -> httpcore2.AsyncConnectionPool:
+    """httpcore2's connection pool on ``PinnedBackend``: what PinnedTransport sends through,
+    and what the fetcher uses as it is (without httpx2's client layers, ~0.3 ms a request)."""
+    return httpcore2.AsyncConnectionPool(
+        ssl_context=httpx2.create_ssl_context(verify=verify, trust_env=False),
+        max_connections=limits.max_connections,
+        max_keepalive_connections=limits.max_keepalive_connections,
+        keepalive_expiry=limits.keepalive_expiry,
+        network_backend=PinnedBackend(policy, network),
+    )
