@@ -6,6 +6,9 @@ for the jobs this process submitted: never a pair the database does not hold."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import time
+from pathlib import Path
 
 from mcp_server_kie.domain import ApiFamily, MediaKind
 from mcp_server_kie.storage import NewJob, Store
@@ -144,3 +147,48 @@ async def test_settling_an_ended_job_clears_what_was_processed_and_nothing_else(
         assert await store.count_deliveries("job_running") == 3
     finally:
         await store.close()
+
+
+LOOP_TURNS = 20  # event-loop turns for a task to hand its write over (it takes one or two)
+HOLD_LIMIT = 10.0  # seconds the test holds the event loop waiting for the rows
+
+
+async def test_on_sqlite_a_delivery_queued_behind_a_commit_needs_no_event_loop_turn(
+    tmp_path: Path,
+) -> None:
+    """SQLite's writer thread commits the writes queued while it was busy in its next
+    transaction by itself: a delivery that arrives during a commit is committed right after it
+    even while the event loop is busy (a burst of callbacks), not one loop turn later."""
+    path = tmp_path / "kie.sqlite3"
+    store = await Store.open(path)
+    blocker = sqlite3.connect(path, isolation_level=None)
+    try:
+        await store.create_job(running_job("job_a"))
+        await store.create_job(running_job("job_b"))
+        blocker.execute("BEGIN IMMEDIATE")  # the writer waits for the file meanwhile
+        first = asyncio.ensure_future(store.keep_delivery("job_a", b'{"n": 1}', 3))
+        for _ in range(LOOP_TURNS):
+            await asyncio.sleep(0)
+        second = asyncio.ensure_future(store.keep_delivery("job_b", b'{"n": 1}', 3))
+        for _ in range(LOOP_TURNS):
+            await asyncio.sleep(0)
+        blocker.execute("COMMIT")
+        stored = inbox_rows_without_the_loop(path, 2)  # the event loop is held meanwhile
+        assert stored == 2, "the second delivery waited for the event loop to commit"
+        assert await first is Kept.STORED
+        assert await second is Kept.STORED
+    finally:
+        blocker.close()
+        await store.close()
+
+
+def inbox_rows_without_the_loop(path: Path, want: int) -> int:
+    """Blocking (so the calling event loop is held): the inbox rows in the file once there
+    are ``want``, or as many as there are after HOLD_LIMIT seconds."""
+    deadline = time.monotonic() + HOLD_LIMIT
+    with sqlite3.connect(path) as reader:
+        while True:
+            rows = int(reader.execute("SELECT count(*) FROM webhook_inbox").fetchone()[0])
+            if rows >= want or time.monotonic() > deadline:
+                return rows
+            time.sleep(0.002)  # polling the file: the writer works in its own thread

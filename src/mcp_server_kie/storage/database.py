@@ -75,6 +75,9 @@ class Dialect:
     # A WITH clause may hold INSERT and UPDATE statements: a job's status change, its event
     # and its files are then one statement (storage.transitions), one round trip.
     writable_ctes: bool
+    # ``write`` itself commits the writes queued while one commits in the next transaction,
+    # without the event loop (SQLite's writer thread): batching above it only adds a wait.
+    groups_writes: bool
 
 
 class Database(Protocol):

@@ -58,6 +58,7 @@ DIALECT = Dialect(
     now="((julianday('now') - 2440587.5) * 86400.0)",
     take_pace_slot=None,  # one writer holds the file: the store's transaction is the lock
     writable_ctes=False,  # and a transaction's statements cost no round trips
+    groups_writes=True,  # the writer thread takes every write queued meanwhile
 )
 
 
