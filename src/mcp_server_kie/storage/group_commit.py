@@ -11,6 +11,9 @@ BatchCommit is the same with the batch's work given whole: one function runs eve
 item in the open transaction and returns their results in order, so a backend can send the
 batch's statements together (PostgreSQL: one round trip for the batch, not one per item).
 GroupCommit is a BatchCommit whose items are steps, run one after another.
+
+On a database whose own writes already group this way (SQLite's writer thread, which takes
+every write queued during a commit into its next transaction), each item goes straight to it.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Generic, TypeVar, cast
 
 from mcp_server_kie.storage.database import Database, Transaction
@@ -64,6 +68,11 @@ class BatchCommit(Generic[Item, R]):
 
     async def run(self, item: Item) -> R:
         """``item``'s result, once the transaction that ran it has committed."""
+        if self._db.dialect.groups_writes:
+            # The database commits what queues during a commit in its next transaction by
+            # itself, without the event loop (SQLite's writer): a queue here would only add a
+            # wait for a turn of the loop between batches.
+            return await self._db.write(partial(self._run_alone, item))
         done: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._queue.append(_Queued(item, done))
         if self._committer is None:
@@ -71,6 +80,10 @@ class BatchCommit(Generic[Item, R]):
         # The item is queued: a cancelled caller cancels only ``done`` (left alone when the
         # batch is settled). Unshielded, the result arrives one loop turn sooner.
         return await done
+
+    async def _run_alone(self, item: Item, conn: Transaction) -> R:
+        (result,) = await self._run_all(conn, [item])
+        return result
 
     async def close(self) -> None:
         """Wait until every item handed over so far has committed (or failed)."""

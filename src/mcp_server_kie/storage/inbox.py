@@ -8,7 +8,6 @@ import hashlib
 import json
 import time
 from collections.abc import Sequence
-from functools import partial
 from typing import NamedTuple
 
 from mcp_server_kie.domain import ApiFamily, MediaKind
@@ -40,7 +39,7 @@ class Keep(NamedTuple):
 class InboxAndPreferences:
     db: Database
     inbox_commits: GroupCommit  # deliveries arriving together share one transaction
-    delivery_commits: BatchCommit[Keep, Kept]  # (PostgreSQL) keep_all, a batch at a time
+    delivery_commits: BatchCommit[Keep, Kept]  # keep_all: kept deliveries, a batch at a time
     known_targets: KnownTargets  # of the jobs this process created and submitted
 
     async def preferences(self) -> dict[str, object]:
@@ -109,8 +108,6 @@ class InboxAndPreferences:
         in the transaction that stores it, which it shares with the deliveries that arrive
         together (group commit). Returns once that transaction has committed."""
         keep = Keep(job_id, body, hashlib.sha256(body).hexdigest(), max_rows)
-        if self.db.dialect.groups_writes:  # (SQLite) its writer groups them, loop or no loop
-            return await self.db.write(partial(_keep_in, keep))
         return await self.delivery_commits.run(keep)
 
     async def jobs_with_pending_deliveries(self, limit: int) -> list[str]:
@@ -217,11 +214,6 @@ async def keep_all(conn: Transaction, batch: list[Keep]) -> list[Kept]:
             if other.job_id == keep.job_id and found is not None
         )
         kept.append(await _not_kept(conn, keep, later))
-    return kept
-
-
-async def _keep_in(keep: Keep, conn: Transaction) -> Kept:
-    (kept,) = await keep_all(conn, [keep])
     return kept
 
 

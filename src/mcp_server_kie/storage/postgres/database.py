@@ -66,7 +66,7 @@ DIALECT = Dialect(
     now="extract(epoch FROM clock_timestamp())::double precision",
     take_pace_slot="SELECT slot, wait FROM kie_take_pace_slot(?, ?, ?, ?, ?)",  # schema 7
     writable_ctes=True,
-    groups_writes=False,  # a batch of deliveries is one round trip: BatchCommit
+    groups_writes=False,  # a batch (storage.group_commit) is then one round trip
 )
 
 
