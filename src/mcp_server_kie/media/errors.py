@@ -1,7 +1,10 @@
-"""The one error a download raises, with a category that callers and tests can rely on."""
+"""The one error a download raises, with a category that callers and tests can rely on, and
+when trying again is worth it."""
 
 from __future__ import annotations
 
+import email.utils
+from datetime import UTC, datetime
 from typing import Literal
 
 Category = Literal[
@@ -37,3 +40,28 @@ class DownloadError(Exception):
         self.message = message
         self.retryable = retryable
         self.retry_after = retry_after
+
+
+def worth_retrying(exc: Exception) -> bool | float:
+    """stamina's predicate: retry transient download errors, after Retry-After if given."""
+    if not isinstance(exc, DownloadError) or not exc.retryable:
+        return False
+    return exc.retry_after if exc.retry_after is not None else True
+
+
+def retry_after_seconds(value: str | None, cap: float) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or HTTP date), within [0, cap]."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        seconds = float(value)
+    else:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    return min(max(seconds, 0.0), cap)

@@ -13,12 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import email.utils
 import logging
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Self
 
@@ -28,7 +26,7 @@ import stamina
 
 from mcp_server_kie.domain import MediaKind
 from mcp_server_kie.media.describe import MediaInfo, describe
-from mcp_server_kie.media.errors import DownloadError
+from mcp_server_kie.media.errors import DownloadError, retry_after_seconds, worth_retrying
 from mcp_server_kie.media.integrity import is_complete
 from mcp_server_kie.media.local import publish_file
 from mcp_server_kie.media.partial import PartialFile
@@ -45,7 +43,6 @@ Refresh = Callable[[str], Awaitable[str]]
 _EXPIRED = frozenset({403, 404, 410})
 _TRANSIENT = frozenset({408, 425, 429, 500, 502, 503, 504})
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
-_USER_AGENT = (b"User-Agent", b"mcp-server-kie")
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +195,7 @@ class Fetcher:
     async def _fetch_retrying(self, url: str, part: PartialFile) -> str:
         limits = self.limits
         async for attempt in stamina.retry_context(
-            on=_retry_hook,
+            on=worth_retrying,
             attempts=limits.attempts,
             timeout=None,  # the download's deadline bounds the retries
             wait_initial=limits.backoff_initial,
@@ -212,7 +209,7 @@ class Fetcher:
     async def _attempt(self, url: str, part: PartialFile) -> str:
         """One GET (following redirects): resume or restart the file, stream it to the end.
         The bytes are taken raw: nothing here decompresses."""
-        headers = [(b"Accept-Encoding", b"identity"), _USER_AGENT]
+        headers = [(b"Accept-Encoding", b"identity"), (b"User-Agent", b"mcp-server-kie")]
         headers += [(k.encode(), v.encode()) for k, v in part.request_headers().items()]
         try:
             response, fields = await self._open(url, headers)
@@ -270,7 +267,7 @@ class Fetcher:
         if status in _EXPIRED:
             raise DownloadError("expired", f"the link answered HTTP {status}; it has expired")
         if status in _TRANSIENT or status >= 500:
-            wait = _retry_after(headers.get("retry-after"), self.limits.max_retry_after)
+            wait = retry_after_seconds(headers.get("retry-after"), self.limits.max_retry_after)
             raise DownloadError(
                 "http_status",
                 f"the file host answered HTTP {status}",
@@ -301,28 +298,3 @@ def _checked(
         return None, None
     info = describe(part.path, mime_type) if described else MediaInfo()
     return info, (None if place is None else place(part.path, mime_type, part.sync))
-
-
-def _retry_hook(exc: Exception) -> bool | float:
-    """stamina's predicate: retry transient download errors, after Retry-After if given."""
-    if not isinstance(exc, DownloadError) or not exc.retryable:
-        return False
-    return exc.retry_after if exc.retry_after is not None else True
-
-
-def _retry_after(value: str | None, cap: float) -> float | None:
-    """Seconds from a Retry-After header (delta-seconds or HTTP date), within [0, cap]."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        seconds = float(value)
-    else:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - datetime.now(UTC)).total_seconds()
-    return min(max(seconds, 0.0), cap)
