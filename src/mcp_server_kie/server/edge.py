@@ -15,6 +15,9 @@ swept twice a second: a connection waiting for a request head longer than `head_
 (counted from its opening or from its last response, so idle keep-alive is bounded too),
 or whose request body is still arriving `body_seconds` after its head, is aborted. While
 the application answers (a slow download, an event stream) nothing is timed out.
+
+Each connection also writes through a CorkedTransport (server/corked.py): a response's head
+and body leave in one send.
 """
 
 from __future__ import annotations
@@ -26,6 +29,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+from mcp_server_kie.server.corked import CorkedTransport
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +125,7 @@ class _GuardedConnection(asyncio.Protocol):
             return
         self._admitted = True
         self._since = asyncio.get_running_loop().time()
-        self._inner.connection_made(transport)  # type: ignore[arg-type]
+        self._inner.connection_made(CorkedTransport(transport))  # type: ignore[arg-type]
 
     def data_received(self, data: bytes) -> None:
         if self._admitted:
