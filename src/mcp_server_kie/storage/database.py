@@ -78,6 +78,10 @@ class Dialect:
     # ``write`` itself commits the writes queued while one commits in the next transaction,
     # without the event loop (SQLite's writer thread): batching above it only adds a wait.
     groups_writes: bool
+    # One statement that stores a batch of webhook deliveries (storage.inbox's rule) and
+    # answers each one's outcome (storage.postgres.inbox), or None: the store runs one INSERT
+    # per delivery in a transaction.
+    keep_batch: str | None
 
 
 class Database(Protocol):

@@ -7,10 +7,11 @@ arrive meanwhile queue for the next one, so the batch grows with the load and a 
 waits for nobody. A caller cancelled meanwhile does not withdraw its step: it is committed all
 the same (as a single write would be).
 
-BatchCommit is the same with the batch's work given whole: one function runs every caller's
-item in the open transaction and returns their results in order, so a backend can send the
-batch's statements together (PostgreSQL: one round trip for the batch, not one per item).
-GroupCommit is a BatchCommit whose items are steps, run one after another.
+BatchCommit is the same with the batch's work given whole: one function writes every caller's
+item atomically and returns their results in order, so a backend can send the batch as one
+statement or its statements together (PostgreSQL: one round trip for the batch, not one per
+item). GroupCommit is a BatchCommit whose items are steps, run one after another in one
+transaction.
 
 On a database whose own writes already group this way (SQLite's writer thread, which takes
 every write queued during a commit into its next transaction), each item goes straight to it.
@@ -21,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from functools import partial
 from typing import Generic, TypeVar, cast
 
 from mcp_server_kie.storage.database import Database, Transaction
@@ -32,7 +32,7 @@ T = TypeVar("T")
 Item = TypeVar("Item")
 R = TypeVar("R")
 Step = Callable[[Transaction], Awaitable[T]]
-BatchFn = Callable[[Transaction, list[Item]], Awaitable[list[R]]]
+BatchFn = Callable[[list[Item]], Awaitable[list[R]]]
 
 # Steps per transaction: bounds one transaction's time on the writer (other writes wait for it).
 MAX_BATCH = 256
@@ -54,14 +54,11 @@ class BatchCommit(Generic[Item, R]):
         db: Database,
         run_all: BatchFn[Item, R],
         max_batch: int = MAX_BATCH,
-        run_one: Callable[[Item], Awaitable[R]] | None = None,
     ) -> None:
-        """``run_all(conn, items)``: every item's result, in order, in the open transaction.
-        ``run_one(item)``: a lone item's result once committed, when it needs no transaction
-        around it (Database.write_one: on PostgreSQL one round trip instead of three)."""
+        """``run_all(items)``: writes every item in ``db``, all or none, and returns their
+        results in order once committed."""
         self._db = db
         self._run_all = run_all
-        self._run_one = run_one
         self._max_batch = max_batch
         self._queue: list[_Queued[Item, R]] = []
         self._committer: asyncio.Task[None] | None = None
@@ -72,7 +69,8 @@ class BatchCommit(Generic[Item, R]):
             # The database commits what queues during a commit in its next transaction by
             # itself, without the event loop (SQLite's writer): a queue here would only add a
             # wait for a turn of the loop between batches.
-            return await self._db.write(partial(self._run_alone, item))
+            (result,) = await self._run_all([item])
+            return result
         done: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._queue.append(_Queued(item, done))
         if self._committer is None:
@@ -80,10 +78,6 @@ class BatchCommit(Generic[Item, R]):
         # The item is queued: a cancelled caller cancels only ``done`` (left alone when the
         # batch is settled). Unshielded, the result arrives one loop turn sooner.
         return await done
-
-    async def _run_alone(self, item: Item, conn: Transaction) -> R:
-        (result,) = await self._run_all(conn, [item])
-        return result
 
     async def close(self) -> None:
         """Wait until every item handed over so far has committed (or failed)."""
@@ -103,16 +97,8 @@ class BatchCommit(Generic[Item, R]):
             self._queue.clear()
 
     async def _commit(self, batch: list[_Queued[Item, R]]) -> None:
-        items = [queued.item for queued in batch]
-
-        async def all_items(conn: Transaction) -> list[R]:
-            return await self._run_all(conn, items)
-
         try:
-            if len(items) == 1 and self._run_one is not None:
-                results = [await self._run_one(items[0])]
-            else:
-                results = await self._db.write(all_items)
+            results = await self._run_all([queued.item for queued in batch])
         except BaseException as exc:  # every caller learns of it; theirs may not be kept
             log.warning("a group of %d writes failed: %s", len(batch), type(exc).__name__)
             for queued in batch:
@@ -126,15 +112,17 @@ class BatchCommit(Generic[Item, R]):
                 queued.done.set_result(result)
 
 
-async def _each_step(conn: Transaction, steps: list[Step[object]]) -> list[object]:
-    return [await step(conn) for step in steps]
-
-
 class GroupCommit:
     """Steps (functions of the open transaction) committed together, each in its turn."""
 
     def __init__(self, db: Database, max_batch: int = MAX_BATCH) -> None:
-        self._steps: BatchCommit[Step[object], object] = BatchCommit(db, _each_step, max_batch)
+        async def each_step(steps: list[Step[object]]) -> list[object]:
+            async def in_turn(conn: Transaction) -> list[object]:
+                return [await step(conn) for step in steps]
+
+            return await db.write(in_turn)
+
+        self._steps: BatchCommit[Step[object], object] = BatchCommit(db, each_step, max_batch)
 
     async def run(self, step: Step[T]) -> T:
         """``step``'s result, once the transaction that ran it has committed."""

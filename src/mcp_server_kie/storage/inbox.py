@@ -7,7 +7,9 @@ import enum
 import hashlib
 import json
 import time
+from collections import Counter
 from collections.abc import Sequence
+from functools import partial
 from typing import NamedTuple
 
 from mcp_server_kie.domain import ApiFamily, MediaKind
@@ -196,10 +198,38 @@ def _keep_params(keep: Keep, now: float) -> tuple[object, ...]:
     return (keep.job_id, now, keep.body, keep.digest, keep.job_id, keep.job_id, keep.max_rows)
 
 
-async def keep_all(conn: Transaction, batch: list[Keep]) -> list[Kept]:
-    """keep_delivery's work for a batch, in one transaction: one INSERT per delivery that
-    stores it only for a running job with room, all sent together, in order; the few not
-    stored are then told apart as they stood at their turn (ended, then full, then duplicate)."""
+async def keep_all(db: Database, batch: list[Keep]) -> list[Kept]:
+    """keep_delivery's work for a batch, all or nothing: each delivery is stored only for a
+    running job with room, in order; the few not stored are told apart as they stood at their
+    turn (unknown, ended, then full, then duplicate). One statement where the dialect has it
+    (Dialect.keep_batch: one round trip), else one INSERT per delivery in a transaction."""
+    if db.dialect.keep_batch is None:
+        return await db.write(partial(_keep_each, batch=batch))
+    now = time.time()
+    rows = await db.write_one(
+        db.dialect.keep_batch,
+        (
+            list(range(len(batch))),
+            [keep.job_id for keep in batch],
+            [keep.body for keep in batch],
+            [keep.digest for keep in batch],
+            [keep.max_rows for keep in batch],
+            now,
+        ),
+    )
+    kept: list[Kept] = []
+    stored_before: Counter[str] = Counter()  # of each job, in this batch, before each turn
+    for keep, row in zip(batch, rows, strict=True):
+        if row["stored"]:
+            stored_before[keep.job_id] += 1
+            kept.append(Kept.STORED)
+        else:
+            held = int(row["held"]) + stored_before[keep.job_id]
+            kept.append(_why_not(bool(row["known"]), bool(row["running"]), held, keep))
+    return kept
+
+
+async def _keep_each(conn: Transaction, batch: list[Keep]) -> list[Kept]:
     now = time.time()
     stored = await conn.fetch_each(_KEEP, [_keep_params(keep, now) for keep in batch])
     kept: list[Kept] = []
@@ -217,15 +247,7 @@ async def keep_all(conn: Transaction, batch: list[Keep]) -> list[Kept]:
     return kept
 
 
-async def keep_one(db: Database, keep: Keep) -> Kept:
-    """keep_all's work for a lone delivery: its INSERT is atomic by itself (one round trip on
-    PostgreSQL); when it stores nothing, the reason is read right after."""
-    if await db.write_one(_KEEP, _keep_params(keep, time.time())):
-        return Kept.STORED
-    return await _not_kept(db, keep, 0)
-
-
-async def _not_kept(conn: Transaction | Database, keep: Keep, stored_later: int) -> Kept:
+async def _not_kept(conn: Transaction, keep: Keep, stored_later: int) -> Kept:
     """Why ``keep`` was not stored, given ``stored_later`` rows of its job stored after it."""
     row = await conn.fetch_one(
         "SELECT status IN " + OPEN_STATUSES + " AS running,"
@@ -235,8 +257,15 @@ async def _not_kept(conn: Transaction | Database, keep: Keep, stored_later: int)
     )
     if row is None:
         return Kept.UNKNOWN_JOB
-    if not row["running"]:
+    return _why_not(True, bool(row["running"]), int(row["held"]) - stored_later, keep)
+
+
+def _why_not(known: bool, running: bool, held: int, keep: Keep) -> Kept:
+    """Why ``keep`` was not stored, its job standing so (``held``: rows at its turn)."""
+    if not known:
+        return Kept.UNKNOWN_JOB
+    if not running:
         return Kept.JOB_ENDED
-    if int(row["held"]) - stored_later >= keep.max_rows:
+    if held >= keep.max_rows:
         return Kept.INBOX_FULL
     return Kept.DUPLICATE

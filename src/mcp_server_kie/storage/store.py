@@ -22,7 +22,7 @@ from mcp_server_kie.storage.errors import DailyLimitReached
 from mcp_server_kie.storage.files import FileQueries
 from mcp_server_kie.storage.group_commit import BatchCommit, GroupCommit
 from mcp_server_kie.storage.history import JobHistory, record_event
-from mcp_server_kie.storage.inbox import InboxAndPreferences, keep_all, keep_one
+from mcp_server_kie.storage.inbox import InboxAndPreferences, keep_all
 from mcp_server_kie.storage.job_reads import JobReads, check_same_request, committed_since
 from mcp_server_kie.storage.leases import LeaseQueries
 from mcp_server_kie.storage.library import LibraryQueries
@@ -51,7 +51,7 @@ class Store(
     def __init__(self, db: Database) -> None:
         self.db = db
         self.inbox_commits = GroupCommit(db)
-        self.delivery_commits = BatchCommit(db, keep_all, run_one=partial(keep_one, db))
+        self.delivery_commits = BatchCommit(db, partial(keep_all, db))
         self.known_targets = KnownTargets()
 
     @classmethod

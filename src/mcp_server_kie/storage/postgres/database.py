@@ -30,6 +30,7 @@ from mcp_server_kie.storage.database import (
     Transaction,
 )
 from mcp_server_kie.storage.errors import DatabaseUnavailable
+from mcp_server_kie.storage.postgres.inbox import KEEP_BATCH
 from mcp_server_kie.storage.postgres.schema import MIGRATIONS
 from mcp_server_kie.storage.postgres.search import search_page
 
@@ -67,6 +68,7 @@ DIALECT = Dialect(
     take_pace_slot="SELECT slot, wait FROM kie_take_pace_slot(?, ?, ?, ?, ?)",  # schema 7
     writable_ctes=True,
     groups_writes=False,  # a batch (storage.group_commit) is then one round trip
+    keep_batch=KEEP_BATCH,
 )
 
 

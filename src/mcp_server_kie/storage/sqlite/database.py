@@ -59,6 +59,7 @@ DIALECT = Dialect(
     take_pace_slot=None,  # one writer holds the file: the store's transaction is the lock
     writable_ctes=False,  # and a transaction's statements cost no round trips
     groups_writes=True,  # the writer thread takes every write queued meanwhile
+    keep_batch=None,  # (a batch is one delivery: see groups_writes)
 )
 
 
