@@ -6,16 +6,19 @@ process there)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
 
 from mcp_server_kie.catalog import DEFAULT_MODEL, get_model, validate_request
 from mcp_server_kie.domain import Job, JobError, JobStatus, MediaKind
+from mcp_server_kie.jobs.waiters import JobSignals
+from mcp_server_kie.jobs.waiting import Waiting
 from mcp_server_kie.sandbox import SandboxConfig, serve_sandbox
 from mcp_server_kie.server.runtime import open_runtime
 from mcp_server_kie.storage import Store
 from postgres_server import new_database
-from support import SANDBOX_KEY, settings_for
+from support import SANDBOX_KEY, eventually, settings_for
 from test_storage import asset, new_job
 
 
@@ -67,10 +70,13 @@ async def test_each_status_change_tells_the_other_processes_once_committed(
     async def on_own_change(job_id: str) -> None:
         own.append(job_id)
 
+    def hearing(event: asyncio.Event) -> Callable[[bool], None]:
+        return lambda now: event.set() if now else event.clear()
+
     async with asyncio.TaskGroup() as group:
         listeners = [
-            group.create_task(listening.db.listen(on_change, ready)),
-            group.create_task(changing.db.listen(on_own_change, own_ready)),
+            group.create_task(listening.db.listen(on_change, hearing(ready))),
+            group.create_task(changing.db.listen(on_own_change, hearing(own_ready))),
         ]
         try:
             async with asyncio.timeout(10):
@@ -97,3 +103,95 @@ async def test_each_status_change_tells_the_other_processes_once_committed(
                 listener.cancel()
     await changing.close()
     await listening.close()
+
+
+async def _hearing_waiting(
+    url: str, jobs: tuple[str, ...], **periods: float
+) -> tuple[Store, Store, Waiting, asyncio.Task[None]]:
+    """A waiter's side (its store, a Waiting hearing other processes' changes) and another
+    process's store, on the database at ``url``; ``jobs`` running (before anyone listens, so
+    that no announcement of theirs is still on its way)."""
+    here, there = await Store.connect(url), await Store.connect(url)
+    for job_id in jobs:
+        await there.create_job(new_job(job_id))
+        assert await there.mark_submitted(job_id, f"task_{job_id}")
+    waiting = Waiting(here, JobSignals(), **periods)
+    ready = asyncio.Event()
+    follower = asyncio.create_task(waiting.follow_changes(ready))
+    async with asyncio.timeout(10):
+        await ready.wait()
+    return here, there, waiting, follower
+
+
+async def _waiting_on(waiting: Waiting, job_id: str, seconds: float) -> asyncio.Task[Job | None]:
+    """A waiter on the job, once it has read the job (still running) for the first time."""
+    read = asyncio.Event()
+
+    async def seen(job: Job) -> None:
+        read.set()
+
+    waiter = asyncio.create_task(waiting.wait(job_id, seconds, seen))
+    async with asyncio.timeout(10):
+        await read.wait()
+    return waiter
+
+
+async def test_a_change_announced_while_the_listener_was_away_still_wakes_the_waiter(
+    postgres_server: str,
+) -> None:
+    """The listening connection dies; the job completes before it is back (its announcement
+    goes unheard); the waiter re-reads the store once hearing resumes, and returns the
+    completed job. Neither re-read period could find it: both are an hour here."""
+    here, there, waiting, follower = await _hearing_waiting(
+        new_database(postgres_server), ("job_a",), recheck_seconds=3600, heard_recheck_seconds=3600
+    )
+    try:
+        waiter = await _waiting_on(waiting, "job_a", 15)
+        await there.db.fetch_all(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+        )
+        await eventually(lambda: not waiting.hearing, what="the listener to notice")
+        assert await there.complete_job("job_a", [asset("job_a")], 4.0)
+        async with asyncio.timeout(10):
+            job = await waiter
+        assert job is not None and job.status is JobStatus.COMPLETED and waiting.hearing
+    finally:
+        follower.cancel()
+        await here.close()
+        await there.close()
+
+
+async def test_while_changes_are_heard_a_waiter_does_not_poll_the_store(
+    postgres_server: str,
+) -> None:
+    """A job finished behind the notifications' back (a bare UPDATE, announced to nobody) is
+    not seen by a waiter hearing announcements: it does not re-read every second (that was
+    most of a replica's reads). Once it stops hearing, it re-reads on the short period."""
+    here, there, waiting, follower = await _hearing_waiting(
+        new_database(postgres_server),
+        ("job_a", "job_b"),
+        recheck_seconds=0.05,
+        heard_recheck_seconds=3600,
+    )
+
+    async def finished_unannounced(job_id: str) -> asyncio.Task[Job | None]:
+        waiter = await _waiting_on(waiting, job_id, 60)
+        await there.db.write_one("UPDATE jobs SET status = 'completed' WHERE id = ?", (job_id,))
+        return waiter
+
+    try:
+        waiter = await finished_unannounced("job_a")
+        await asyncio.wait({waiter}, timeout=1.0)  # twenty short periods
+        assert not waiter.done()
+        waiter.cancel()
+        follower.cancel()
+        await eventually(lambda: not waiting.hearing, what="the listener to notice")
+        waiter = await finished_unannounced("job_b")
+        async with asyncio.timeout(10):  # found well before the wait's own end
+            job = await waiter
+        assert job is not None and job.status is JobStatus.COMPLETED
+    finally:
+        follower.cancel()
+        await here.close()
+        await there.close()

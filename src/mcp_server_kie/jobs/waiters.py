@@ -79,6 +79,13 @@ class JobSignals:
             else:
                 queue.put_nowait(job)
 
+    def wake_all(self) -> None:
+        """Wake every waiter to re-read its job from the store (news may have been missed)."""
+        for events in self._events.values():
+            for event in events:
+                event.job = None
+                event.set()
+
     def drop_watchers(self) -> None:
         """Cut every watcher off (as if it fell behind), so long-lived streams such as
         ``/events`` end by themselves when the server shuts down."""

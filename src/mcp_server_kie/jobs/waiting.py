@@ -1,8 +1,12 @@
 """Waiting for a job: return it once terminal, or as it stands when the wait is over.
 
 A waiter is woken at once by changes this process makes (``JobSignals``) and by changes
-other processes or replicas make that the store reports (PostgreSQL's notifications); it
-also re-reads the store on a short period, since the store is the source of truth.
+other processes or replicas make that the store announces (PostgreSQL's notifications). It
+also re-reads the store on its own, since the store is the source of truth: every second
+where other processes' changes go unannounced (SQLite, or while PostgreSQL's listener is
+reconnecting), and only as a safety net while they are heard. A break in hearing wakes every
+waiter to re-read, both when it begins (from then on they re-read every second) and when it
+ends (what was announced meanwhile was missed).
 """
 
 from __future__ import annotations
@@ -20,15 +24,29 @@ ProgressFn = Callable[[Job], Awaitable[None]]
 
 # How often a waiter re-reads the store even without a signal (another process may finish it).
 WAIT_RECHECK_SECONDS = 1.0
+# The same while every other process's change is announced and heard: a safety net only.
+# (With a few dozen waiters, re-reading every second was most of a replica's reads.)
+HEARD_RECHECK_SECONDS = 10.0
 
 
 class Waiting:
     def __init__(
-        self, store: Store, signals: JobSignals, recheck_seconds: float = WAIT_RECHECK_SECONDS
+        self,
+        store: Store,
+        signals: JobSignals,
+        recheck_seconds: float = WAIT_RECHECK_SECONDS,
+        heard_recheck_seconds: float = HEARD_RECHECK_SECONDS,
     ) -> None:
         self._store = store
         self._signals = signals
         self._recheck = recheck_seconds
+        self._heard_recheck = heard_recheck_seconds
+        self._hearing = False  # other processes' changes are announced and heard now
+
+    @property
+    def hearing(self) -> bool:
+        """Whether other processes' job changes are heard as they commit (follow_changes)."""
+        return self._hearing
 
     async def wait(
         self, job_id: str, seconds: float, on_update: ProgressFn | None = None
@@ -52,7 +70,8 @@ class Waiting:
                 if remaining <= 0:
                     return job
                 with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(min(remaining, self._recheck)):
+                    recheck = self._heard_recheck if self._hearing else self._recheck
+                    async with asyncio.timeout(min(remaining, recheck)):
                         await event.wait()
                 if event.job is not None and event.job.status.terminal:
                     return event.job  # read after the change committed: no second read
@@ -62,11 +81,23 @@ class Waiting:
     async def follow_changes(self, ready: asyncio.Event) -> None:
         """Pass job changes made by other processes or replicas (PostgreSQL notifies them) to
         this process's waiters, resource subscribers and /events streams. Runs until
-        cancelled; ``ready`` is set once following."""
+        cancelled; ``ready`` is set once hearing them (at once where they go unannounced)."""
+        if not self._store.announces_changes:
+            ready.set()
+            return
 
         async def changed(job_id: str) -> None:
             job = await self._store.get_job(job_id)
             if job is not None:
                 self._signals.changed(job)
 
-        await self._store.follow_changes(changed, ready)
+        def hearing(now: bool) -> None:
+            self._hearing = now
+            if now:
+                ready.set()
+            self._signals.wake_all()  # re-read: news may have been missed; a new period
+
+        try:
+            await self._store.follow_changes(changed, hearing)
+        finally:
+            self._hearing = False

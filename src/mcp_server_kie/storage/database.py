@@ -8,13 +8,13 @@ neither.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
 OnChange = Callable[[str], Awaitable[None]]
+OnHearing = Callable[[bool], None]
 Row = Mapping[str, Any]
 Params = Sequence[object]
 
@@ -82,6 +82,9 @@ class Dialect:
     # answers each one's outcome (storage.postgres.inbox), or None: the store runs one INSERT
     # per delivery in a transaction.
     keep_batch: str | None
+    # A commit's job changes are announced to every process listening (Database.listen): a
+    # waiter need not re-read the store to learn of another process's change.
+    announces_changes: bool
 
 
 class Database(Protocol):
@@ -121,9 +124,12 @@ class Database(Protocol):
         sends); None when there is nobody to tell (SQLite)."""
         ...
 
-    async def listen(self, on_change: OnChange, ready: asyncio.Event) -> None:
+    async def listen(self, on_change: OnChange, on_hearing: OnHearing) -> None:
         """Call ``on_change(job_id)`` for every job another transaction notified, until
-        cancelled; set ``ready`` once listening. Reconnects by itself after a failure."""
+        cancelled. ``on_hearing(True)`` once listening: every change committed from then on
+        is announced; ``on_hearing(False)`` when listening broke off (announcements are
+        missed until the next ``on_hearing(True)``). Reconnects by itself after a failure.
+        (SQLite: announces nothing, calls neither.)"""
         ...
 
     async def ping(self) -> bool:

@@ -6,7 +6,6 @@ state matches no row, so a duplicate or late event is a no-op whatever order it 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Sequence
@@ -16,7 +15,7 @@ from pathlib import Path
 from mcp_server_kie.domain import Asset, Job, JobError, JobStatus, TaskState
 from mcp_server_kie.storage import transitions
 from mcp_server_kie.storage.backends import open_database
-from mcp_server_kie.storage.database import Database, OnChange, Row, Transaction
+from mcp_server_kie.storage.database import Database, OnChange, OnHearing, Row, Transaction
 from mcp_server_kie.storage.due import DueQueries
 from mcp_server_kie.storage.errors import DailyLimitReached
 from mcp_server_kie.storage.files import FileQueries
@@ -81,11 +80,17 @@ class Store(
         """'ok' when the database answers and is sound; otherwise what is wrong."""
         return await self.db.integrity_check()
 
-    async def follow_changes(self, on_change: OnChange, ready: asyncio.Event) -> None:
-        """Call ``on_change(job_id)`` whenever any process changes a job (PostgreSQL's
-        LISTEN/NOTIFY); on SQLite nothing arrives and readers re-read instead. Runs until
-        cancelled; ``ready`` is set once following."""
-        await self.db.listen(on_change, ready)
+    @property
+    def announces_changes(self) -> bool:
+        """Whether another process's job changes are announced (``follow_changes``) rather
+        than found by re-reading the store (PostgreSQL: yes; SQLite: no)."""
+        return self.db.dialect.announces_changes
+
+    async def follow_changes(self, on_change: OnChange, on_hearing: OnHearing) -> None:
+        """Call ``on_change(job_id)`` whenever another process changes a job (PostgreSQL's
+        LISTEN/NOTIFY), and ``on_hearing`` as listening starts and breaks off (see
+        Database.listen); on SQLite nothing arrives. Runs until cancelled."""
+        await self.db.listen(on_change, on_hearing)
 
     async def close(self) -> None:
         await self.inbox_commits.close()

@@ -19,12 +19,14 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import psycopg
+from psycopg import pq
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from mcp_server_kie.storage.database import (
     Dialect,
     OnChange,
+    OnHearing,
     Params,
     Row,
     Transaction,
@@ -69,6 +71,7 @@ DIALECT = Dialect(
     writable_ctes=True,
     groups_writes=False,  # a batch (storage.group_commit) is then one round trip
     keep_batch=KEEP_BATCH,
+    announces_changes=True,  # NOTIFY, heard by Database.listen
 )
 
 
@@ -202,7 +205,13 @@ class PostgresDatabase:
     async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
         async with self._pool.connection() as conn:
             cursor = await conn.execute(_sql(sql), tuple(params))
-            return list(await cursor.fetchall()) if cursor.description else []
+            # Rows only from a statement that answers some (a SELECT, a RETURNING clause). Asked
+            # of the result's status: ``cursor.description`` would build a Column object for
+            # every column of every query just to say so.
+            result = cursor.pgresult
+            if result is None or result.status != pq.ExecStatus.TUPLES_OK:
+                return []
+            return list(await cursor.fetchall())
 
     async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
         rows = await self.fetch_all(sql, params)
@@ -214,7 +223,7 @@ class PostgresDatabase:
     def notice(self, job_id: str) -> tuple[str, Params]:
         return _notice(job_id, self._origin)
 
-    async def listen(self, on_change: OnChange, ready: asyncio.Event) -> None:
+    async def listen(self, on_change: OnChange, on_hearing: OnHearing) -> None:
         """LISTEN on its own connection (a pooled one would be handed to others)."""
         pause = _RELISTEN_FIRST
         while True:
@@ -222,12 +231,15 @@ class PostgresDatabase:
                 conn = await psycopg.AsyncConnection.connect(self.url, autocommit=True)
                 async with conn:
                     await conn.execute(f"LISTEN {CHANNEL}".encode())
-                    ready.set()
+                    on_hearing(True)
                     pause = _RELISTEN_FIRST
-                    async for notice in conn.notifies():
-                        job_id, _, origin = notice.payload.partition(" ")
-                        if origin != self._origin:
-                            await on_change(job_id)
+                    try:
+                        async for notice in conn.notifies():
+                            job_id, _, origin = notice.payload.partition(" ")
+                            if origin != self._origin:
+                                await on_change(job_id)
+                    finally:
+                        on_hearing(False)
             except psycopg.OperationalError as exc:
                 log.warning(
                     "listening for job changes failed (%s); again in %.0f s",

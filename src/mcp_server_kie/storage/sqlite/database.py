@@ -31,7 +31,14 @@ from typing import Any, Generic, TypeVar
 
 import aiosqlite
 
-from mcp_server_kie.storage.database import Dialect, OnChange, Params, Row, Transaction
+from mcp_server_kie.storage.database import (
+    Dialect,
+    OnChange,
+    OnHearing,
+    Params,
+    Row,
+    Transaction,
+)
 from mcp_server_kie.storage.sqlite.opening import (
     KEYED_PRAGMAS,
     READER_PRAGMAS,
@@ -60,6 +67,7 @@ DIALECT = Dialect(
     writable_ctes=False,  # and a transaction's statements cost no round trips
     groups_writes=True,  # the writer thread takes every write queued meanwhile
     keep_batch=None,  # (a batch is one delivery: see groups_writes)
+    announces_changes=False,  # other processes re-read the store
 )
 
 
@@ -204,9 +212,8 @@ class SqliteDatabase:
     def notice(self, job_id: str) -> None:
         return None  # nobody to tell: other processes re-read the store
 
-    async def listen(self, on_change: OnChange, ready: asyncio.Event) -> None:
+    async def listen(self, on_change: OnChange, on_hearing: OnHearing) -> None:
         """SQLite has no notifications: nothing arrives (see notify)."""
-        ready.set()
         await asyncio.Event().wait()
 
     async def ping(self) -> bool:
