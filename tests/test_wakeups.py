@@ -6,6 +6,7 @@ process there)."""
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from pathlib import Path
@@ -123,14 +124,20 @@ async def _hearing_waiting(
     return here, there, waiting, follower
 
 
-async def _waiting_on(waiting: Waiting, job_id: str, seconds: float) -> asyncio.Task[Job | None]:
-    """A waiter on the job, once it has read the job (still running) for the first time."""
+async def _waiting_on(
+    waiting: Waiting, job_id: str, seconds: float, heartbeats: list[Job] | None = None
+) -> asyncio.Task[Job | None]:
+    """A waiter on the job, once it has read the job (still running) for the first time;
+    with ``heartbeats``, one every 50 ms, each noted there."""
     read = asyncio.Event()
 
     async def seen(job: Job) -> None:
+        if read.is_set() and heartbeats is not None:
+            heartbeats.append(job)
         read.set()
 
-    waiter = asyncio.create_task(waiting.wait(job_id, seconds, seen))
+    beat = 0.05 if heartbeats is not None else math.inf
+    waiter = asyncio.create_task(waiting.wait(job_id, seconds, seen, heartbeat=beat))
     async with asyncio.timeout(10):
         await read.wait()
     return waiter
@@ -167,7 +174,8 @@ async def test_while_changes_are_heard_a_waiter_does_not_poll_the_store(
 ) -> None:
     """A job finished behind the notifications' back (a bare UPDATE, announced to nobody) is
     not seen by a waiter hearing announcements: it does not re-read every second (that was
-    most of a replica's reads). Once it stops hearing, it re-reads on the short period."""
+    most of a replica's reads), nor for its progress heartbeats. Once it stops hearing, it
+    re-reads on the short period."""
     here, there, waiting, follower = await _hearing_waiting(
         new_database(postgres_server),
         ("job_a", "job_b"),
@@ -175,15 +183,19 @@ async def test_while_changes_are_heard_a_waiter_does_not_poll_the_store(
         heard_recheck_seconds=3600,
     )
 
-    async def finished_unannounced(job_id: str) -> asyncio.Task[Job | None]:
-        waiter = await _waiting_on(waiting, job_id, 60)
+    async def finished_unannounced(
+        job_id: str, heartbeats: list[Job] | None = None
+    ) -> asyncio.Task[Job | None]:
+        waiter = await _waiting_on(waiting, job_id, 60, heartbeats)
         await there.db.write_one("UPDATE jobs SET status = 'completed' WHERE id = ?", (job_id,))
         return waiter
 
     try:
-        waiter = await finished_unannounced("job_a")
-        await asyncio.wait({waiter}, timeout=1.0)  # twenty short periods
+        heartbeats: list[Job] = []  # the job as last read, again: a heartbeat reads nothing
+        waiter = await finished_unannounced("job_a", heartbeats)
+        await asyncio.wait({waiter}, timeout=1.0)  # twenty short periods, twenty heartbeats
         assert not waiter.done()
+        assert len(heartbeats) >= 5 and {job.status for job in heartbeats} == {JobStatus.PROCESSING}
         waiter.cancel()
         follower.cancel()
         await eventually(lambda: not waiting.hearing, what="the listener to notice")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections.abc import Awaitable, Callable
 
@@ -49,10 +50,18 @@ class Waiting:
         return self._hearing
 
     async def wait(
-        self, job_id: str, seconds: float, on_update: ProgressFn | None = None
+        self,
+        job_id: str,
+        seconds: float,
+        on_update: ProgressFn | None = None,
+        heartbeat: float = math.inf,
     ) -> Job | None:
-        """Return the job once terminal, or as it stands after ``seconds``."""
-        deadline = time.monotonic() + max(0.0, seconds)
+        """Return the job once terminal, or as it stands after ``seconds``. ``on_update`` is
+        called with the job as read at each change of its state, and whenever ``heartbeat``
+        seconds pass without one (with the job as last read: a heartbeat costs no read)."""
+        told = time.monotonic()  # when on_update was last called (it is, after the first read)
+        deadline = told + max(0.0, seconds)
+        beat = heartbeat if on_update is not None else math.inf
         event = self._signals.subscribe(job_id)
         try:
             last_seen: tuple[object, object] | None = None
@@ -62,17 +71,19 @@ class Waiting:
                 if job is None or job.status.terminal:
                     return job
                 event.job = None
-                seen = (job.status, job.task_state)
-                if on_update is not None and seen != last_seen:
+                seen, now = (job.status, job.task_state), time.monotonic()
+                if on_update is not None and (seen != last_seen or now >= told + beat):
                     await on_update(job)
+                    told = time.monotonic()
                 last_seen = seen
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                if now >= deadline:
                     return job
-                with contextlib.suppress(TimeoutError):
-                    recheck = self._heard_recheck if self._hearing else self._recheck
-                    async with asyncio.timeout(min(remaining, recheck)):
-                        await event.wait()
+                recheck = self._heard_recheck if self._hearing else self._recheck
+                read_at = min(deadline, now + recheck)
+                while not await _news_or(event, read_at, told + beat):
+                    assert on_update is not None  # (the beat is finite only with one)
+                    await on_update(job)
+                    told = time.monotonic()
                 if event.job is not None and event.job.status.terminal:
                     return event.job  # read after the change committed: no second read
         finally:
@@ -101,3 +112,12 @@ class Waiting:
             await self._store.follow_changes(changed, hearing)
         finally:
             self._hearing = False
+
+
+async def _news_or(event: asyncio.Event, read_at: float, beat_at: float) -> bool:
+    """Wait for news of the job (``event``), the time to re-read it or a heartbeat, whichever
+    comes first (monotonic times); False when it is the heartbeat's turn."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(max(0.0, min(read_at, beat_at) - time.monotonic())):
+            await event.wait()
+    return event.is_set() or read_at <= beat_at  # (not the clock: a timer may fire early)

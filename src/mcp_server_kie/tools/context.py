@@ -67,12 +67,7 @@ async def wait_with_progress(state: ToolContext, ctx: Context, job: Job, seconds
             last, total=seconds, message=f"{current.kind.value} job {current.id}: {provider}"
         )
 
-    deadline = started + seconds
-    while (remaining := deadline - time.monotonic()) > 0:
-        waited = await state.engine.wait(
-            job.id, min(remaining, _PROGRESS_EVERY_SECONDS), on_update=report
-        )
-        job = waited or job  # each slice reports the state as it starts: the heartbeat
-        if job.status.terminal:
-            break
-    return job
+    waited = await state.engine.wait(
+        job.id, seconds, on_update=report, heartbeat=_PROGRESS_EVERY_SECONDS
+    )
+    return waited or job
