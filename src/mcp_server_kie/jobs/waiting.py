@@ -108,10 +108,7 @@ class Waiting:
                 ready.set()
             self._signals.wake_all()  # re-read: news may have been missed; a new period
 
-        try:
-            await self._store.follow_changes(changed, hearing)
-        finally:
-            self._hearing = False
+        await self._store.follow_changes(changed, hearing)  # (it says when hearing ends)
 
 
 async def _news_or(event: asyncio.Event, read_at: float, beat_at: float) -> bool:
