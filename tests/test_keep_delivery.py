@@ -70,6 +70,13 @@ async def test_deliveries_committed_together_are_decided_in_order(database_url: 
         bodies = [d.body for d in await store.pending_deliveries("job_a")]
         assert bodies == [b'{"n": 1}', b'{"n": 2}', b'{"n": 3}']
 
+        # Any bytes come back as they went in, stored in a batch with others.
+        await store.create_job(running_job("job_c"))
+        odd = [bytes(range(256)), b'\x00\xff plain \\ " text']
+        kept = await asyncio.gather(*(store.keep_delivery("job_c", b, 3) for b in odd))
+        assert kept == [Kept.STORED, Kept.STORED]
+        assert [d.body for d in await store.pending_deliveries("job_c")] == odd
+
         # One at a time, later: the same decisions from what is stored.
         assert await store.keep_delivery("job_b", b'{"n": 1}', 3) is Kept.DUPLICATE
         assert await store.keep_delivery("job_b", b'{"n": 2}', 3) is Kept.STORED

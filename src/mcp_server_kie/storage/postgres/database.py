@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import psycopg
 from psycopg import pq
 from psycopg.rows import dict_row
+from psycopg.types.array import ListBinaryDumper
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from mcp_server_kie.storage.database import (
@@ -52,6 +53,12 @@ _CONNECT_SECONDS = 30.0
 def lock_key(name: str) -> int:
     """A stable signed 64-bit advisory-lock key for ``name``."""
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+async def _lists_in_binary(conn: Connection) -> None:
+    """Python lists (the arrays of a batch of deliveries) sent in binary: psycopg builds an
+    array's text form element by element in Python, three times the CPU of its binary one."""
+    conn.adapters.register_dumper(list, ListBinaryDumper)
 
 
 def _sql(sql: str) -> bytes:
@@ -137,6 +144,7 @@ class PostgresDatabase:
             min_size=1,
             max_size=_POOL_SIZE,
             kwargs={"autocommit": True, "row_factory": dict_row},
+            configure=_lists_in_binary,
             open=False,
             name="kie-store",
         )
