@@ -34,7 +34,8 @@ async def test_a_shared_pace_admits_its_limit_per_window_across_stores(
     stores = [await Store.connect(database_url) for _ in range(2)]
     try:
         paces = [
-            SharedPace(store, "creates:test", limit=3, window=0.5, spare=spare) for store in stores
+            SharedPace(store, "creates:test", limit=3, window=0.5, spare_for=0.5 * spare)
+            for store in stores
         ]
         started: list[float] = []
 
@@ -150,12 +151,12 @@ async def test_a_spare_starts_the_next_request_at_once_and_goes_back_unused(
 ) -> None:
     """Once an answer is in, a pace that keeps a spare takes the next slot in the background:
     the next request starts without asking the database (here, while another process holds
-    the pace's lock). A spare left unused for a window is deleted (it stops counting); one
-    held at shut-down is deleted then."""
+    the pace's lock). A spare left unused for its time (here 3 s, three windows) is deleted
+    (it stops counting), not before; one held at shut-down is deleted then."""
     database_url = new_database(postgres_server)
     store = await Store.connect(database_url)
     holder = await psycopg.AsyncConnection.connect(database_url)
-    pace = SharedPace(store, "status:spare", limit=10, window=1.0, spare=True)
+    pace = SharedPace(store, "status:spare", limit=10, window=1.0, spare_for=3.0)
 
     async def request() -> None:
         async with pace.slot():
@@ -183,7 +184,9 @@ async def test_a_spare_starts_the_next_request_at_once_and_goes_back_unused(
         await asyncio.wait_for(request(), timeout=5)  # a take would wait for the holder
         await holder.execute("COMMIT")
         await eventually(rows(2, 1), what="the next spare taken")
-        await eventually(rows(2, 0), what="the unused spare deleted after a window")
+        await asyncio.sleep(1.5)  # past a window, within the spare's time: nothing changes
+        assert await rows(2, 1)(), "the spare went back after a window, not after its time"
+        await eventually(rows(2, 0), what="the unused spare deleted after its time")
         await request()
         await eventually(rows(3, 1), what="a spare taken again")
         await pace.close()
