@@ -5,14 +5,13 @@ that each kept the limit alone would together exceed it and meet 429s. These pac
 slots from the store instead (storage/pace.py), under a name derived from the API key (a hash:
 the key itself is never stored), so every process using one key shares one pace.
 
-Taking a slot is a round trip to the database. A pace that keeps a spare (status reads, on the
-way from a callback to its waiter) takes the next slot in the background once an answer is
-in, so the next request starts at once; a spare counts as in flight, and one left unused for
-a while (10 s for status reads) is handed back (deleted), so an idle process never holds the
-account's slots for long. A take is a round trip to the database (and its lock) on the way
-from a callback to its waiter; with spares handed back after one window (1 s), 21 of 61 status
-reads in the callback benchmark (1.9 jobs/s) found none, with 10 s 9 of 61 (two callbacks
-close together: the spare is taken again shortly after an answer).
+Taking a slot is a round trip to the database (and the pace's lock). A pace that keeps a
+spare (status reads, on the way from a callback to its waiter) takes the next slot in the
+background once an answer is in, so the next request starts at once; a spare counts as in
+flight, and one left unused for a while (10 s for status reads) is handed back (deleted), so
+an idle process never holds the account's slots for long. Handed back after one window (1 s),
+spares were gone for 21 of 61 status reads in the callback benchmark (1.9 jobs/s); after
+10 s, for 9 of 61 (two callbacks close together: a spare is taken again after an answer).
 """
 
 from __future__ import annotations
@@ -48,7 +47,7 @@ class SharedPace:
         self._limit = limit
         self.window = window
         self._spare_for = spare_for
-        self._spare: int | None = None  # a slot taken ahead (handed back after a window)
+        self._spare: int | None = None  # a slot taken ahead (handed back after spare_for)
         self._answered: list[int] = []  # slots whose answers arrived, not yet marked finished
         self._finishing: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()  # spares handed back
