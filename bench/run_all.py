@@ -26,6 +26,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from disk_probe import FsyncProbe, describe
+
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 LAST_RUN = BENCH_DIR / "last-run.json"
@@ -62,7 +64,10 @@ def run(name: str, smoke: bool) -> dict[str, Any]:
     load = os.getloadavg()[0]
     started = time.monotonic()
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=limit, check=False)
+        with FsyncProbe() as probe:
+            done = subprocess.run(
+                command, capture_output=True, text=True, timeout=limit, check=False
+            )
     except subprocess.TimeoutExpired:
         return {"script": name, "error": f"timed out after {limit:g} s"}
     seconds = round(time.monotonic() - started, 1)
@@ -72,6 +77,7 @@ def run(name: str, smoke: bool) -> dict[str, Any]:
         return {"script": name, "error": f"exit code {done.returncode}\n{tail}", "seconds": seconds}
     result: dict[str, Any] = json.loads(lines[-1])
     result.update(script=name, file=file, wall_seconds=seconds, load_before=round(load, 2))
+    result["fsync"] = probe.summary()
     return result
 
 
@@ -162,7 +168,8 @@ def render(results: list[dict[str, Any]], smoke: bool) -> str:
             f"**{result['question']}. {result['title']}** "
             f"(`bench/{result.get('file', result['script'])}.py`, "
             f"run {result['machine']['date']}, {result['wall_seconds']} s, "
-            f"load average before: {result['load_before']}). " + " ".join(result["notes"])
+            f"load average before: {result['load_before']}{describe(result.get('fsync'))}). "
+            + " ".join(result["notes"])
         )
         out.append("")
     out += [

@@ -30,6 +30,8 @@ def test_every_benchmark_runs_in_smoke_mode_and_renders_the_table(tmp_path: Path
     for result in results:
         assert result["smoke"] is True
         assert result["rows"], result["script"]
+        # How the disk answered meanwhile (bench/disk_probe.py): every script takes seconds.
+        assert result["fsync"]["count"] >= 1 and result["fsync"]["max_ms"] > 0, result["script"]
         for row in result["rows"]:
             assert isinstance(row["value"], int | float), (result["script"], row)
             assert row["ok"] in (True, False, None)
@@ -45,3 +47,4 @@ def test_every_benchmark_runs_in_smoke_mode_and_renders_the_table(tmp_path: Path
     assert text.count("\n| ") == 1 + sum(len(r["rows"]) for r in results)  # header + rows
     for result in results:
         assert f"**{result['question']}. {result['title']}**" in text
+    assert text.count("; fsync during the run p50 ") == len(results)
