@@ -15,6 +15,8 @@ import time
 from types import TracebackType
 from typing import Self
 
+from harness import ms, percentile
+
 PERIOD = 0.2
 
 
@@ -47,12 +49,12 @@ class FsyncProbe:
         """p50, p99 and max in ms, and how many fsyncs were timed (none: an empty dict)."""
         if not self.seconds:
             return {}
-        ordered = sorted(self.seconds)
-
-        def at(share: float) -> float:
-            return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1e3, 2)
-
-        return {"p50_ms": at(0.5), "p99_ms": at(0.99), "max_ms": at(1.0), "count": len(ordered)}
+        return {
+            "p50_ms": ms(percentile(self.seconds, 50)),
+            "p99_ms": ms(percentile(self.seconds, 99)),
+            "max_ms": ms(max(self.seconds)),
+            "count": len(self.seconds),
+        }
 
 
 def describe(summary: dict[str, float | int] | None) -> str:
