@@ -129,28 +129,28 @@ def test_remembered_targets_are_bounded_oldest_first() -> None:
     assert targets.get("job_9") is None
 
 
-async def test_settling_an_ended_job_clears_what_was_processed_and_nothing_else(
+async def test_settling_an_ended_job_clears_its_inbox_and_nothing_else(
     database_url: str,
 ) -> None:
-    """One statement marks a finished job's deliveries processed and prunes them: the ones
-    just processed and those processed before go; one not processed yet stays (it is
-    processed on its own), and a job still running keeps every row."""
+    """One statement clears a finished job's inbox: the deliveries just processed, those
+    processed before and one not processed yet (an ended job has nothing to learn from it)
+    all go; a job still running keeps every row, and so does another ended job."""
     store = await Store.connect(database_url)
     try:
-        for job_id in ("job_done", "job_running"):
+        for job_id in ("job_done", "job_running", "job_other"):
             await store.create_job(running_job(job_id))
             await store.mark_submitted(job_id, f"task_{job_id}")
             for n in range(3):
                 assert await store.keep_delivery(job_id, b'{"n": %d}' % n, 5) is Kept.STORED
-        first, just, later = await store.pending_deliveries("job_done")
+        first, _, _ = await store.pending_deliveries("job_done")
         await store.mark_deliveries_processed([first.id])
-        assert await store.complete_job("job_done", [], credits=None)
-        await store.settle_ended("job_done", [just.id])
-        assert [d.id for d in await store.pending_deliveries("job_done")] == [later.id]
-        assert await store.count_deliveries("job_done") == 1
+        for job_id in ("job_done", "job_other"):
+            assert await store.complete_job(job_id, [], credits=None)
+        await store.settle_ended("job_done")
+        assert await store.count_deliveries("job_done") == 0
+        assert await store.count_deliveries("job_other") == 3
 
-        running = await store.pending_deliveries("job_running")
-        await store.settle_ended("job_running", [d.id for d in running])
+        await store.settle_ended("job_running")
         assert await store.count_deliveries("job_running") == 3
     finally:
         await store.close()

@@ -177,29 +177,24 @@ class Deliveries:
             await self._settle(one, [d for d in pending if d.job_id == one], job)
 
     async def process_delivered(self, job_id: str) -> None:
-        """`process` for a job known to have a stored delivery (the inbox workers' jobs):
-        its deliveries are read while the refresh begins, not before it, which takes one
-        read off the way from callback to waiter. A delivery stored after that read goes
-        round again (the workers see to it). A callback that started it early names the task
-        (read at once) and perhaps its result URLs (downloaded while the read verifies them)."""
+        """`process` for a job known to have a stored delivery (the inbox workers' jobs): the
+        refresh starts at once, and the deliveries are read only after it, and only if the
+        job is still running. One that has ended has nothing left to learn from them: they
+        all go in one statement, and no read sits beside the completion on the way from
+        callback to waiter. A delivery stored after the read goes round again (the workers
+        see to it). A callback that started it early names the task (read at once) and
+        perhaps its result URLs (downloaded while the read verifies them)."""
         lead = self._leads.pop(job_id, None)
-        reading = asyncio.ensure_future(self._pending_once_kept(job_id))
-        try:  # the refresh starts now, in this task (not a loop turn later, in a task of its own)
-            job = await self._completer.refresh(job_id, status_first=True, lead=lead)
-        except BaseException:
-            reading.cancel()
-            raise
-        pending = await reading
+        job = await self._completer.refresh(job_id, status_first=True, lead=lead)
+        keeping = self._keeping.get(job_id)
+        if keeping is not None:  # the delivery that started this early: committed (or refused)
+            await asyncio.wait({keeping})
+        if job is None or job.status.terminal:
+            await self._store.settle_ended(job_id)
+            return
+        pending = await self._store.pending_deliveries(job_id)
         if pending:
             await self._settle(job_id, pending, job)
-
-    async def _pending_once_kept(self, job_id: str) -> list[Delivery]:
-        """The job's stored deliveries, read after the commit of one still being accepted
-        (processing that started alongside it must see it)."""
-        keeping = self._keeping.get(job_id)
-        if keeping is not None:
-            await asyncio.wait({keeping})
-        return await self._store.pending_deliveries(job_id)
 
     async def _settle(self, job_id: str, pending: list[Delivery], job: Job | None) -> None:
         """After the job's refresh (``job``): mark ``pending`` processed. A job kie created
@@ -212,7 +207,7 @@ class Deliveries:
                     break
             job = await self._completer.refresh(job.id)
         if job is None or job.status.terminal:
-            await self._store.settle_ended(job_id, [d.id for d in pending])
+            await self._store.settle_ended(job_id)
         else:
             await self._store.mark_deliveries_processed([d.id for d in pending])
 

@@ -143,17 +143,14 @@ class InboxAndPreferences:
         )
         return len(rows)
 
-    async def settle_ended(self, job_id: str, delivery_ids: Sequence[int]) -> None:
-        """`mark_deliveries_processed` and then `prune_deliveries` for one job that has
-        ended, in one statement: its processed deliveries and ``delivery_ids`` go. (Were
-        the job still running, nothing would: the deliveries stay to be processed again.)"""
-        processed = "processed_at IS NOT NULL"
-        if delivery_ids:
-            processed += f" OR id IN ({', '.join('?' * len(delivery_ids))})"
+    async def settle_ended(self, job_id: str) -> None:
+        """Clear the inbox of a job that has ended (or is gone), in one statement: none of
+        its deliveries, processed or not, has anything left to tell it. (Were the job still
+        running, nothing would go: the deliveries stay to be processed.)"""
         await self.db.write_one(
-            f"DELETE FROM webhook_inbox WHERE job_id = ? AND ({processed})"
-            f" AND job_id NOT IN (SELECT id FROM jobs WHERE status IN {OPEN_STATUSES})",
-            (job_id, *delivery_ids),
+            "DELETE FROM webhook_inbox WHERE job_id = ? AND NOT EXISTS"
+            f" (SELECT 1 FROM jobs WHERE id = ? AND status IN {OPEN_STATUSES})",
+            (job_id, job_id),
         )
 
     async def mark_deliveries_processed(self, delivery_ids: Sequence[int]) -> None:
