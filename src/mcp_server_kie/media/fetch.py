@@ -33,7 +33,7 @@ from mcp_server_kie.media.partial import PartialFile
 from mcp_server_kie.media.pinning import pinned_pool
 from mcp_server_kie.media.sniff import EXTENSIONS
 from mcp_server_kie.media.ssrf import BlockedError, SsrfPolicy
-from mcp_server_kie.media.tempfiles import held, temp_path, to_the_end
+from mcp_server_kie.media.tempfiles import held, in_thread_to_the_end, temp_path
 
 log = logging.getLogger(__name__)
 
@@ -168,8 +168,8 @@ class Fetcher:
                     # One trip to a thread, off the event loop (the sidecar's acknowledgements
                     # run on it meanwhile): the completeness check, the description, and the
                     # publish (``place``) with its fsync.
-                    info, placed = await to_the_end(
-                        asyncio.to_thread(_checked, part, mime_type, described, place)
+                    info, placed = await in_thread_to_the_end(
+                        _checked, part, mime_type, described, place
                     )
                 if info is None:
                     raise DownloadError(

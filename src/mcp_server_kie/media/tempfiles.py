@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
+import functools
 import os
 import secrets
 import sys
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -48,6 +50,20 @@ async def to_the_end(work: Coroutine[Any, Any, T]) -> T:
         return await asyncio.shield(task)
     except asyncio.CancelledError:
         await asyncio.wait({task})
+        raise
+
+
+async def in_thread_to_the_end(fn: Callable[..., T], *args: Any) -> T:
+    """`to_the_end` for ``fn(*args)`` in a thread (as asyncio.to_thread: the default executor,
+    this context). Handed to the thread at once, not from a task's first step a loop turn
+    later: under load a turn waits behind everything else ready on the loop."""
+    loop = asyncio.get_running_loop()
+    call = functools.partial(contextvars.copy_context().run, fn, *args)
+    running = loop.run_in_executor(None, call)
+    try:
+        return await asyncio.shield(running)
+    except asyncio.CancelledError:
+        await asyncio.wait({running})
         raise
 
 
