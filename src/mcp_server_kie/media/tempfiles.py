@@ -17,7 +17,7 @@ import functools
 import os
 import secrets
 import sys
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -41,7 +41,7 @@ def held(path: Path) -> Iterator[None]:
         os.close(fd)
 
 
-async def to_the_end(work: Coroutine[Any, Any, T]) -> T:
+async def to_the_end(work: Awaitable[T]) -> T:
     """``work``'s result, awaited to its end even when the caller is cancelled meanwhile, the
     cancellation raised after. For work in a thread, which runs on regardless: the files it
     touches are not removed from under it, and what it made is known (to be removed)."""
@@ -59,12 +59,7 @@ async def in_thread_to_the_end(fn: Callable[..., T], *args: Any) -> T:
     later: under load a turn waits behind everything else ready on the loop."""
     loop = asyncio.get_running_loop()
     call = functools.partial(contextvars.copy_context().run, fn, *args)
-    running = loop.run_in_executor(None, call)
-    try:
-        return await asyncio.shield(running)
-    except asyncio.CancelledError:
-        await asyncio.wait({running})
-        raise
+    return await to_the_end(loop.run_in_executor(None, call))  # a future: no task around it
 
 
 def remove_abandoned(root: Path) -> int:
