@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from mcp_server_kie.domain import ApiFamily, MediaKind
 from mcp_server_kie.storage import NewJob, Store
+from mcp_server_kie.storage.database import Transaction
 from mcp_server_kie.storage.inbox import Kept
 from mcp_server_kie.storage.targets import KnownTargets
 
@@ -187,6 +190,44 @@ async def test_on_sqlite_a_delivery_queued_behind_a_commit_needs_no_event_loop_t
     finally:
         blocker.close()
         await store.close()
+
+
+STRAND_ROUNDS = 1500  # each hands the writer a few writes and waits for all of them
+STRAND_LIMIT = 5.0  # seconds a round's writes may take (milliseconds when none is stranded)
+
+
+async def test_on_sqlite_no_write_is_stranded_as_the_writer_runs_dry(tmp_path: Path) -> None:
+    """SQLite's writer thread commits what is queued until nothing is left, and is handed the
+    queue again only once it has stopped looking: a write queued just as it finds the queue
+    empty still commits. Threads switch every microsecond here, so in many rounds some write
+    lands in that moment (a write left there would wait for the next one, which never comes)."""
+    store = await Store.open(tmp_path / "kie.sqlite3")
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for turn in range(STRAND_ROUNDS):
+            writes = []
+            for index in range(3):
+                writes.append(
+                    asyncio.ensure_future(store.db.write(_remember(turn, index), durable=False))
+                )
+                for _ in range((turn + index) % 4):
+                    await asyncio.sleep(0)
+            await asyncio.wait_for(asyncio.gather(*writes), timeout=STRAND_LIMIT)
+        assert len(await store.preferences()) == 3 * STRAND_ROUNDS
+    finally:
+        sys.setswitchinterval(switch)
+        await store.close()
+
+
+def _remember(turn: int, index: int) -> Callable[[Transaction], Awaitable[None]]:
+    async def write(conn: Transaction) -> None:
+        await conn.execute(
+            "INSERT INTO preferences (key, value, updated_at) VALUES (?, '1', 0)",
+            (f"{turn}.{index}",),
+        )
+
+    return write
 
 
 def inbox_rows_without_the_loop(path: Path, want: int) -> int:

@@ -21,13 +21,11 @@ thread, which waits there, and the event loop does not.
 from __future__ import annotations
 
 import asyncio
-import collections
 import logging
 import sqlite3
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TypeVar
 
 import aiosqlite
 
@@ -46,11 +44,11 @@ from mcp_server_kie.storage.sqlite.opening import (
     open_writer,
 )
 from mcp_server_kie.storage.sqlite.search import search_page
+from mcp_server_kie.storage.sqlite.writer import WriteFn, WriteQueue
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-WriteFn = Callable[[Transaction], Awaitable[T]]
 
 
 DIALECT = Dialect(
@@ -71,37 +69,6 @@ DIALECT = Dialect(
 )
 
 
-class SqliteTransaction:
-    """The writer connection inside ``BEGIN IMMEDIATE``, on the writer's thread: each method
-    runs its statement at once (its coroutine never suspends)."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-
-    async def execute(self, sql: str, params: Params = ()) -> None:
-        self._conn.execute(sql, tuple(params))
-
-    async def execute_many(self, sql: str, rows: Iterable[Params]) -> None:
-        self._conn.executemany(sql, [tuple(r) for r in rows])
-
-    async def fetch_one(self, sql: str, params: Params = ()) -> Row | None:
-        rows = await self.fetch_all(sql, params)
-        return rows[0] if rows else None
-
-    async def fetch_all(self, sql: str, params: Params = ()) -> list[Row]:
-        return list(self._conn.execute(sql, tuple(params)).fetchall())
-
-    async def fetch_each(self, sql: str, rows: Sequence[Params]) -> list[Row | None]:
-        return [self._conn.execute(sql, tuple(r)).fetchone() for r in rows]
-
-    async def serialize(self, name: str) -> None:
-        """Nothing to do: BEGIN IMMEDIATE already made this the only writer of the file."""
-
-    async def notify(self, job_id: str) -> None:
-        """Nothing to do: this process signals its own waiters, and other processes on the
-        file find the change when they re-read the store."""
-
-
 class SqliteDatabase:
     dialect = DIALECT
 
@@ -116,8 +83,7 @@ class SqliteDatabase:
         self.description = f"SQLite {path}"
         self._writer = writer
         self._thread = thread  # the writer's one thread: transactions queue here, in order
-        self._queued: collections.deque[_Write[Any]] = collections.deque()  # thread-safe
-        self._loop = asyncio.get_running_loop()
+        self._writes = WriteQueue(writer, thread)
         self._reader = reader
         self._keyed = keyed  # on the event loop's thread only
         # One statement at a time on the reader: a statement left open by one coroutine holds
@@ -161,24 +127,10 @@ class SqliteDatabase:
         """Run ``fn`` inside one immediate transaction on the writer's thread, shared with the
         writes queued beside it; commit, or roll back ``fn``'s part if it raises. Returns once
         committed; finishes even if the caller is cancelled meanwhile."""
-        done: asyncio.Future[T] = self._loop.create_future()
-        self._queued.append(_Write(fn, done, durable))
-        self._thread.submit(self._commit_queued)
         # Not shielded: the write is queued already, whatever becomes of its caller (a
-        # cancelled caller cancels only ``done``, which _settle then leaves alone); one loop
-        # turn sooner than asyncio.shield hands the result over.
-        return await done
-
-    def _commit_queued(self) -> None:
-        """On the writer's thread: everything queued so far, in one transaction (a later
-        call finds nothing left and returns)."""
-        batch: list[_Write[Any]] = []
-        while self._queued and len(batch) < _MAX_GROUP:
-            batch.append(self._queued.popleft())
-        if batch:
-            durable = any(write.durable for write in batch)
-            outcomes = _transactions(self._writer, [write.fn for write in batch], durable)
-            self._loop.call_soon_threadsafe(_settle, batch, outcomes)
+        # cancelled caller cancels only its future, which is then left alone); one loop turn
+        # sooner than asyncio.shield hands the result over.
+        return await self._writes.put(fn, durable)
 
     async def write_one(self, sql: str, params: Params = (), *, durable: bool = True) -> list[Row]:
         async def one(conn: Transaction) -> list[Row]:
@@ -225,88 +177,3 @@ class SqliteDatabase:
     async def integrity_check(self) -> str:
         row = await self.fetch_one("PRAGMA integrity_check")
         return str(next(iter(row.values()))) if row else "no answer"
-
-
-# ---------------------------------------------------------------------- on the writer's thread
-
-
-class _Write(Generic[T]):
-    __slots__ = ("done", "durable", "fn")
-
-    def __init__(self, fn: WriteFn[T], done: asyncio.Future[T], durable: bool) -> None:
-        self.fn = fn
-        self.done = done
-        self.durable = durable
-
-
-# Writes per transaction: bounds how long one commit keeps the writes after it waiting.
-_MAX_GROUP = 128
-_Outcome = tuple[bool, Any]  # (committed, result) or (False, the exception)
-
-
-def _settle(batch: list[_Write[Any]], outcomes: list[_Outcome]) -> None:
-    for write, (ok, value) in zip(batch, outcomes, strict=True):
-        if write.done.done():
-            continue
-        if ok:
-            write.done.set_result(value)
-        else:
-            write.done.set_exception(value)
-
-
-def _transactions(
-    conn: sqlite3.Connection, fns: list[WriteFn[Any]], durable: bool
-) -> list[_Outcome]:
-    """Run each function in its own savepoint inside one transaction and commit once. A
-    function that raises loses only its own changes; if the transaction itself fails (BEGIN,
-    COMMIT, or an error that makes SQLite abandon it), every function fails with it.
-    Not ``durable``: committed without the fsync (WAL with synchronous=NORMAL: safe from a
-    killed process, not from a power cut; the next durable commit syncs it too)."""
-    if not durable:
-        conn.execute("PRAGMA synchronous=NORMAL")
-    try:
-        return _in_one_transaction(conn, fns)
-    finally:
-        if not durable:
-            conn.execute("PRAGMA synchronous=FULL")
-
-
-def _in_one_transaction(conn: sqlite3.Connection, fns: list[WriteFn[Any]]) -> list[_Outcome]:
-    outcomes: list[_Outcome] = []
-    try:
-        conn.execute("BEGIN IMMEDIATE")
-        for fn in fns:
-            conn.execute("SAVEPOINT write")
-            try:
-                result = _run_at_once(fn(SqliteTransaction(conn)))
-            except Exception as exc:
-                if not conn.in_transaction:
-                    raise  # SQLite rolled the whole transaction back: nothing is kept
-                conn.execute("ROLLBACK TO write")
-                outcomes.append((False, exc))
-            else:
-                outcomes.append((True, result))
-            conn.execute("RELEASE write")
-        conn.execute("COMMIT")
-    except BaseException as exc:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        if not isinstance(exc, Exception):
-            raise
-        return [(False, exc)] * len(fns)
-    return outcomes
-
-
-def _run_at_once(step: Awaitable[T]) -> T:
-    """The result of a coroutine that awaits only statements that run at once."""
-    if not isinstance(step, Coroutine):
-        raise TypeError("a write transaction's function must be a coroutine function")
-    try:
-        step.send(None)
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
-    step.close()
-    raise TypeError(
-        "a SQLite write transaction awaited something other than its own statements; "
-        "it runs whole on the writer's thread, so do that work before or after it"
-    )
