@@ -1,20 +1,25 @@
 """Resource limits at the HTTP edge, below uvicorn: connections per client address and in
-total, and how long a request's head and body may take to arrive.
+total, how large a request head may be, and how long a request's head and body may take to
+arrive.
 
-uvicorn (0.54) bounds header size (h11's incomplete-event limit), idle keep-alive
-(`timeout_keep_alive`) and overall load (`limit_concurrency`, which answers 503 to everyone
-once too many connections are open), but it never times out a request head or body that
-trickles in, and has no per-address cap: 1,000 half-open connections from one address fill
-`limit_concurrency` and every caller, kie's webhooks and `/healthz` included, gets 503 for
-the whole attack. Hypercorn and granian add read timeouts but not per-address caps, and
-granian runs its own workers outside this event loop, which the stdio sidecar needs.
+uvicorn (0.55) bounds idle keep-alive (`timeout_keep_alive`) and overall load
+(`limit_concurrency`, which answers 503 to everyone once too many connections are open), but
+it never times out a request head or body that trickles in, and has no per-address cap:
+1,000 half-open connections from one address fill `limit_concurrency` and every caller,
+kie's webhooks and `/healthz` included, gets 503 for the whole attack. Hypercorn and granian
+add read timeouts but not per-address caps, and granian runs its own workers outside this
+event loop, which the stdio sidecar needs.
+
+HTTP is parsed by httptools (uvicorn's fast parser; its pure-Python h11 one cost a third of
+the CPU of each callback in a storm), which bounds neither a request head nor a header in it.
 
 So each connection is wrapped in a small protocol that (1) refuses (resets) a connection
 beyond `per_client` from one address or `total` overall before uvicorn sees it, and (2) is
 swept twice a second: a connection waiting for a request head longer than `head_seconds`
 (counted from its opening or from its last response, so idle keep-alive is bounded too),
 or whose request body is still arriving `body_seconds` after its head, is aborted. While
-the application answers (a slow download, an event stream) nothing is timed out.
+the application answers (a slow download, an event stream) nothing is timed out. And (3) a
+request head larger than `head_bytes` is refused with a 400, as h11 refused one past its limit.
 
 Each connection also writes through a CorkedTransport (server/corked.py): a response's head
 and body leave in one send.
@@ -28,7 +33,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from mcp_server_kie.server.corked import CorkedTransport
 
@@ -42,6 +47,7 @@ class EdgeLimits:
     head_seconds: float = 10.0
     body_seconds: float = 30.0
     sweep_seconds: float = 0.5
+    head_bytes: int = 16 * 1024
 
 
 class ConnectionGuard:
@@ -56,14 +62,15 @@ class ConnectionGuard:
         self._sweeper: asyncio.TimerHandle | None = None
 
     def protocol(self) -> type[asyncio.Protocol]:
-        """A protocol class for `uvicorn.Config(http=...)`: uvicorn's h11 protocol, guarded."""
+        """A protocol class for `uvicorn.Config(http=...)`: uvicorn's httptools protocol, its
+        request heads bounded, guarded."""
         guard = self
 
-        class GuardedH11(_GuardedConnection):
+        class Guarded(_GuardedConnection):
             def __init__(self, **kwargs: Any) -> None:
-                super().__init__(guard, H11Protocol(**kwargs))
+                super().__init__(guard, _BoundedHead(guard.limits.head_bytes, **kwargs))
 
-        return GuardedH11
+        return Guarded
 
     @property
     def open_connections(self) -> int:
@@ -106,7 +113,7 @@ class ConnectionGuard:
 class _GuardedConnection(asyncio.Protocol):
     """Forwards everything to uvicorn's protocol; knows when the connection started waiting."""
 
-    def __init__(self, guard: ConnectionGuard, inner: H11Protocol) -> None:
+    def __init__(self, guard: ConnectionGuard, inner: HttpToolsProtocol) -> None:
         self._guard = guard
         self._inner = inner
         self._transport: asyncio.BaseTransport | None = None
@@ -165,3 +172,54 @@ class _GuardedConnection(asyncio.Protocol):
         if cycle.more_body:
             return now - self._since > limits.body_seconds
         return False  # the application is answering: never cut off here
+
+
+class _BoundedHead(HttpToolsProtocol):
+    """uvicorn's httptools protocol, refusing (400, connection closed) a request head larger
+    than ``max_bytes``. httptools gathers a header's name and value, however long, before it
+    hands them over, so two lower bounds on the open head's size are kept: the URL and
+    headers handed over so far, and the bytes of reads that fell wholly inside the head. Past
+    the limit by either, the head is refused: nothing is buffered for it beyond the limit and
+    the read that crossed it."""
+
+    def __init__(self, max_bytes: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._max_bytes = max_bytes
+        self._heads = 0  # heads begun on this connection
+        self._in_head = False
+        self._parsed = 0  # bytes of the open head's URL and headers handed over
+        self._received = 0  # bytes of the reads wholly inside the open head
+
+    def data_received(self, data: bytes) -> None:
+        heads, in_head = self._heads, self._in_head
+        super().data_received(data)
+        if in_head and self._in_head and heads == self._heads and not self.transport.is_closing():
+            self._received += len(data)
+            if self._received > self._max_bytes:
+                self.logger.warning("A request head larger than %d bytes.", self._max_bytes)
+                self.send_400_response("Request head too large.")
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._heads += 1
+        self._in_head = True
+        self._parsed = self._received = 0
+
+    def on_url(self, url: bytes) -> None:
+        self._count(len(url))
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._count(len(name) + len(value) + 4)  # ": " and CRLF
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        super().on_headers_complete()
+
+    def _count(self, size: int) -> None:
+        self._parsed += size
+        if self._parsed > self._max_bytes:
+            # Raised in a parser callback: httptools turns it into an HttpParserError, which
+            # uvicorn answers with a 400 and closes the connection.
+            raise ValueError("request head too large")

@@ -58,7 +58,6 @@ async def serve_sidecar(
         access_log=False,
         lifespan="off",
         http=ConnectionGuard(EdgeLimits()).protocol(),
-        h11_max_incomplete_event_size=16 * 1024,  # a request head larger than this: 400
         timeout_keep_alive=5,
         limit_concurrency=1000,
         # Whatever is still sending after this (a slow download) is cut off.
