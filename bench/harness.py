@@ -43,6 +43,7 @@ HMAC_KEY = "bench-webhook-hmac-key"
 # The sidecar's uvicorn settings (server/sidecar_server.py `serve_sidecar`), reused wherever a bench
 # serves an app that is compared with the sidecar or stands in for it.
 SIDECAR_UVICORN: dict[str, Any] = {
+    "http": "httptools",
     "log_config": None,
     "access_log": False,
     "lifespan": "off",
