@@ -34,7 +34,9 @@ async def test_files_stream_in_ranges_and_read_within_a_limit(
     media: MediaStore, tmp_path: Path
 ) -> None:
     data = os.urandom(300_000)
-    source = media.staging("2026/01/02/job_b") / "source.bin"
+    staging = media.staging("2026/01/02/job_b")
+    staging.mkdir(parents=True, exist_ok=True)  # (the download that writes there makes it)
+    source = staging / "source.bin"
     source.write_bytes(data)
     location = await media.publish(source, "2026/01/02/job_b/0-bbbb.mp4", "video/mp4")
     assert source.read_bytes() == data  # publishing leaves the staged file to its owner
@@ -99,6 +101,7 @@ async def test_a_missing_bucket_fails_the_probe_with_a_sentence(
 
 async def test_the_sweep_removes_only_unheld_temporary_files(media: MediaStore) -> None:
     folder = media.staging("2026/01/02/job_e")
+    folder.mkdir(parents=True, exist_ok=True)
     abandoned = temp_path(folder / "0-aaaa")
     abandoned.write_bytes(b"left by a crash")
     live = temp_path(folder / "0-bbbb")

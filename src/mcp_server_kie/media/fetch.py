@@ -29,11 +29,11 @@ from mcp_server_kie.media.describe import MediaInfo, describe
 from mcp_server_kie.media.errors import DownloadError, retry_after_seconds, worth_retrying
 from mcp_server_kie.media.integrity import is_complete
 from mcp_server_kie.media.local import publish_file
-from mcp_server_kie.media.partial import PartialFile
+from mcp_server_kie.media.partial import PartialFile, StagedFile
 from mcp_server_kie.media.pinning import pinned_pool
 from mcp_server_kie.media.sniff import EXTENSIONS
 from mcp_server_kie.media.ssrf import BlockedError, SsrfPolicy
-from mcp_server_kie.media.tempfiles import held, in_thread_to_the_end, temp_path
+from mcp_server_kie.media.tempfiles import in_thread_to_the_end
 
 log = logging.getLogger(__name__)
 
@@ -150,49 +150,43 @@ class Fetcher:
         trip too (a local folder's link), once checked; it syncs the bytes. Without one the
         bytes are not synced: the block copies them elsewhere (an object store, which keeps
         them), and a temporary file a crash leaves behind is swept at the next start."""
-        stem.parent.mkdir(parents=True, exist_ok=True)
-        temp = temp_path(stem)
         deadline = self.limits.deadline(kind)
+        staged = StagedFile(stem, kind, self.limits.max_bytes(kind))  # made while we ask
         try:
-            with held(temp):  # until removed; a crash leaves it unheld for the start-up sweep
-                with PartialFile(temp, kind, self.limits.max_bytes(kind)) as part:
-                    try:
-                        async with asyncio.timeout(deadline):
-                            mime_type = await self._fetch_refreshing(url, part, refresh)
-                    except TimeoutError:
-                        raise DownloadError(
-                            "timeout",
-                            f"the download did not finish within {deadline:g} s",
-                            retryable=True,
-                        ) from None
-                    # One trip to a thread, off the event loop (the sidecar's acknowledgements
-                    # run on it meanwhile): the completeness check, the description, and the
-                    # publish (``place``) with its fsync.
-                    info, placed = await in_thread_to_the_end(
-                        _checked, part, mime_type, described, place
-                    )
-                if info is None:
-                    raise DownloadError(
-                        "length_mismatch",
-                        "the file is truncated: it ends before its own format says it does",
-                        retryable=True,
-                    )
-                yield StoredFile(temp, part.size, part.sha256, mime_type, info, placed)
+            try:
+                async with asyncio.timeout(deadline):
+                    mime_type = await self._fetch_refreshing(url, staged, refresh)
+            except TimeoutError:
+                raise DownloadError(
+                    "timeout", f"the download did not finish within {deadline:g} s", retryable=True
+                ) from None
+            # One trip to a thread, off the event loop (the sidecar's acknowledgements run on
+            # it meanwhile): the completeness check, the description, and the publish
+            # (``place``) with its fsync.
+            part = await staged.file()
+            info, placed = await in_thread_to_the_end(_checked, part, mime_type, described, place)
+            if info is None:
+                raise DownloadError(
+                    "length_mismatch",
+                    "the file is truncated: it ends before its own format says it does",
+                    retryable=True,
+                )
+            yield StoredFile(staged.path, part.size, part.sha256, mime_type, info, placed)
         finally:
-            temp.unlink(missing_ok=True)
+            await staged.close()
 
-    async def _fetch_refreshing(self, url: str, part: PartialFile, refresh: Refresh | None) -> str:
+    async def _fetch_refreshing(self, url: str, staged: StagedFile, refresh: Refresh | None) -> str:
         try:
-            return await self._fetch_retrying(url, part)
+            return await self._fetch_retrying(url, staged)
         except DownloadError as exc:
             if exc.category != "expired" or refresh is None:
                 raise
         log.info("result link on %s expired; asking for a fresh one", httpx2.URL(url).host)
         fresh = await refresh(url)
-        part.reset()
-        return await self._fetch_retrying(fresh, part)
+        (await staged.file()).reset()
+        return await self._fetch_retrying(fresh, staged)
 
-    async def _fetch_retrying(self, url: str, part: PartialFile) -> str:
+    async def _fetch_retrying(self, url: str, staged: StagedFile) -> str:
         limits = self.limits
         async for attempt in stamina.retry_context(
             on=worth_retrying,
@@ -203,17 +197,21 @@ class Fetcher:
             wait_jitter=limits.backoff_jitter,
         ):
             with attempt:
-                return await self._attempt(url, part)
+                return await self._attempt(url, staged)
         raise AssertionError("unreachable: stamina re-raises the last failure")
 
-    async def _attempt(self, url: str, part: PartialFile) -> str:
+    async def _attempt(self, url: str, staged: StagedFile) -> str:
         """One GET (following redirects): resume or restart the file, stream it to the end.
-        The bytes are taken raw: nothing here decompresses."""
+        The bytes are taken raw: nothing here decompresses. (The first GET goes out while the
+        file is still being made: there is nothing to resume yet.)"""
         headers = [(b"Accept-Encoding", b"identity"), (b"User-Agent", b"mcp-server-kie")]
-        headers += [(k.encode(), v.encode()) for k, v in part.request_headers().items()]
+        made = staged.ready()
+        resume = made.request_headers() if made is not None else {}
+        headers += [(k.encode(), v.encode()) for k, v in resume.items()]
         try:
             response, fields = await self._open(url, headers)
             try:
+                part = await staged.file()
                 self._accept(response.status, fields, part)
                 async for chunk in response.aiter_stream():
                     part.write(chunk)

@@ -89,9 +89,9 @@ class LocalMediaStore:
         return str(self._root)
 
     def staging(self, directory: str) -> Path:
-        folder = self._root / directory  # beside the final name: a link needs one filesystem
-        folder.mkdir(parents=True, exist_ok=True)
-        return folder
+        # Beside the final name (a link needs one filesystem); the download makes the folder,
+        # in its thread (media/partial.py): not here, on the event loop.
+        return self._root / directory
 
     async def publish(self, source: Path | bytes, key: str, mime_type: str) -> str:
         return await asyncio.to_thread(self._publish, source, key)

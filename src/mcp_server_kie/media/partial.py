@@ -6,6 +6,9 @@ It outlives single HTTP attempts, so a connection dropped at 60 % continues from
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import contextvars
 import hashlib
 import os
 import re
@@ -18,6 +21,7 @@ import httpx2
 from mcp_server_kie.domain import MediaKind
 from mcp_server_kie.media.errors import DownloadError
 from mcp_server_kie.media.sniff import SNIFF_BYTES, sniff
+from mcp_server_kie.media.tempfiles import held, temp_path, to_the_end
 
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 
@@ -148,6 +152,53 @@ class PartialFile:
                 "bad_type", f"expected {self._kind.value} but the file is {mime_type}"
             )
         return mime_type
+
+
+class StagedFile:
+    """A download's temporary file beside ``stem``, held (media/tempfiles.py) and open as a
+    `PartialFile`, made in a thread from the moment this is created: its folder, the file and
+    its lock are system calls that on a slow disk cost the event loop several hundred µs,
+    which the download's first request, sent meanwhile, need not wait for."""
+
+    def __init__(self, stem: Path, kind: MediaKind, limit: int) -> None:
+        self.path = temp_path(stem)
+        run = contextvars.copy_context().run
+        loop = asyncio.get_running_loop()
+        self._made = loop.run_in_executor(None, run, _make, stem, self.path, kind, limit)
+
+    def ready(self) -> PartialFile | None:
+        """The file if made; None while it is being made (then nothing has been written)."""
+        made = self._made
+        if made.done() and not made.cancelled() and made.exception() is None:
+            return made.result()[1]
+        return None
+
+    async def file(self) -> PartialFile:
+        """The file, once made (the OSError that kept it from being made, if one did)."""
+        _, part = await asyncio.shield(self._made)
+        return part
+
+    async def close(self) -> None:
+        """Close and remove the file, once its thread is done with it (waited for to the end
+        when the caller is cancelled meanwhile: the file is never left behind)."""
+        try:
+            await to_the_end(asyncio.wait({self._made}))
+        finally:
+            made = self._made
+            if made.done() and not made.cancelled() and made.exception() is None:
+                made.result()[0].close()
+            self.path.unlink(missing_ok=True)
+
+
+def _make(
+    stem: Path, path: Path, kind: MediaKind, limit: int
+) -> tuple[contextlib.ExitStack, PartialFile]:
+    """(Blocking.) Create ``path`` (and its folder) and hold it; what closes it, and the file."""
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(held(path))
+        part = stack.enter_context(PartialFile(path, kind, limit))
+        return stack.pop_all(), part
 
 
 def _declared_length(headers: httpx2.Headers) -> int | None:

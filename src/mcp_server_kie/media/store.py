@@ -56,7 +56,8 @@ class MediaStore(Protocol):
         ...
 
     def staging(self, directory: str) -> Path:
-        """The local folder a download bound for ``directory`` is written to first."""
+        """The local folder a download bound for ``directory`` is written to first (perhaps
+        not made yet: the download makes it)."""
         ...
 
     async def publish(self, source: Path | bytes, key: str, mime_type: str) -> str:
