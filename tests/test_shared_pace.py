@@ -15,7 +15,8 @@ import pytest
 
 from mcp_server_kie.catalog import DEFAULT_MODEL, get_model, validate_request
 from mcp_server_kie.domain import MediaKind
-from mcp_server_kie.jobs.pace import SharedPace
+from mcp_server_kie.jobs.pace import SharedPace, shared_paces
+from mcp_server_kie.kie.limits import KieLimits
 from mcp_server_kie.sandbox import SandboxConfig, serve_sandbox
 from mcp_server_kie.server.runtime import open_runtime
 from mcp_server_kie.storage import Store
@@ -146,6 +147,22 @@ async def test_takers_waiting_for_the_pace_leave_the_store_free(postgres_server:
         await store.close()
 
 
+def slot_rows(
+    store: Store, pace: str, finished: int, unfinished: int
+) -> Callable[[], Awaitable[bool]]:
+    """A probe: whether ``pace`` has exactly that many finished and unfinished slots."""
+
+    async def probe() -> bool:
+        row = await store.db.fetch_one(
+            "SELECT count(finished_at) AS done, count(*) - count(finished_at) AS open"
+            " FROM pace_slots WHERE pace = ?",
+            (pace,),
+        )
+        return row is not None and (int(row["done"]), int(row["open"])) == (finished, unfinished)
+
+    return probe
+
+
 async def test_a_spare_starts_the_next_request_at_once_and_goes_back_unused(
     postgres_server: str,
 ) -> None:
@@ -163,18 +180,7 @@ async def test_a_spare_starts_the_next_request_at_once_and_goes_back_unused(
             pass
 
     def rows(finished: int, unfinished: int) -> Callable[[], Awaitable[bool]]:
-        async def probe() -> bool:
-            row = await store.db.fetch_one(
-                "SELECT count(finished_at) AS done, count(*) - count(finished_at) AS open"
-                " FROM pace_slots WHERE pace = ?",
-                ("status:spare",),
-            )
-            return row is not None and (int(row["done"]), int(row["open"])) == (
-                finished,
-                unfinished,
-            )
-
-        return probe
+        return slot_rows(store, "status:spare", finished, unfinished)
 
     try:
         await request()
@@ -191,6 +197,41 @@ async def test_a_spare_starts_the_next_request_at_once_and_goes_back_unused(
         await eventually(rows(3, 1), what="a spare taken again")
         await pace.close()
         assert await rows(3, 0)()
+    finally:
+        await holder.close()
+        await store.close()
+
+
+async def test_status_reads_keep_two_spares_for_two_callbacks_close_together(
+    postgres_server: str,
+) -> None:
+    """The server's status-read pace keeps two spares: two reads that start together (two
+    callbacks close together) both start without asking the database, here while another
+    process holds the pace's lock; both are taken again once the answers are in."""
+    database_url = new_database(postgres_server)
+    store = await Store.connect(database_url)
+    holder = await psycopg.AsyncConnection.connect(database_url)
+    pace = shared_paces(store, "key-for-two-spares", KieLimits()).status_queries
+    assert isinstance(pace, SharedPace)
+
+    async def two_together() -> None:
+        async with pace.slot(), pace.slot():
+            pass
+
+    try:
+        async with pace.slot():  # taken on demand; the spares follow its answer
+            pass
+        row = await store.db.fetch_one("SELECT DISTINCT pace FROM pace_slots")  # (its only one)
+        assert row is not None
+        name = str(row["pace"])
+        await eventually(slot_rows(store, name, 1, 2), what="two spares taken")
+        await holder.execute("BEGIN")
+        await holder.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(f"pace:{name}"),))
+        await asyncio.wait_for(two_together(), timeout=5)  # a take would wait for the holder
+        await holder.execute("COMMIT")
+        await eventually(slot_rows(store, name, 3, 2), what="two spares taken again")
+        await pace.close()
+        assert await slot_rows(store, name, 3, 0)()
     finally:
         await holder.close()
         await store.close()
