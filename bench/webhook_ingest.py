@@ -10,6 +10,9 @@ acknowledged, then verified against the simulator and downloaded in the backgrou
 same process. The jobs are videos: the reconciler's safety-net poll of a webhook job comes
 180 s after it was created, after this run, so only the callbacks finish them.
 
+The burst goes to the two servers in parts, taking turns (BURST_ROUNDS), so that the ratio
+compares them over the same minutes; the fixed-rate runs follow, the product's first.
+
 Lost means acknowledged (HTTP 200) but not in the store's inbox afterwards.
 
 ``--backend=postgresql`` runs the product on a throwaway PostgreSQL server (scripts/postgres,
@@ -20,7 +23,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import secrets
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -28,7 +34,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -67,6 +73,10 @@ from mcp_server_kie.server.runtime import open_runtime, run
 from mcp_server_kie.storage import Store
 
 FIXED_RATE = 200.0
+# The burst is sent in this many parts to each server, taking turns (bare, product, product,
+# bare, ...), so both are measured over the same minutes: this VM's speed can change by half
+# from one minute to the next, and a ratio of two runs minutes apart would show that instead.
+BURST_ROUNDS = 4
 VIDEO_MODEL = "kling-2.6/text-to-video"
 
 
@@ -230,6 +240,54 @@ async def open_loop(
     return latencies, statuses
 
 
+@dataclass
+class BurstRun:
+    """The burst's parts added up, per server; ``product_cpu`` is the product's CPU seconds
+    during its own parts, ``product_cpu_meanwhile`` during the bare endpoint's."""
+
+    product_seconds: float = 0.0
+    bare_seconds: float = 0.0
+    product_statuses: Counter[int] = field(default_factory=Counter)
+    bare_statuses: Counter[int] = field(default_factory=Counter)
+    product_cpu: float = 0.0
+    product_cpu_meanwhile: float = 0.0
+
+
+async def interleaved_bursts(
+    product_pid: int, port: int, bare_port: int, callbacks: Sequence[Callback], rounds: int
+) -> BurstRun:
+    """Send ``callbacks`` to the product and the same requests to the bare endpoint, in
+    ``rounds`` parts each, the two taking turns in the order bare, product, product, bare, ...
+    (so a drift in the machine's speed weighs on both alike). The product is stopped
+    (SIGSTOP) during the bare endpoint's parts: the backlog it processes in the background
+    would otherwise take CPU from the baseline."""
+    run = BurstRun()
+    size = -(-len(callbacks) // rounds)
+    parts = [callbacks[i : i + size] for i in range(0, len(callbacks), size)]
+    for index, part in enumerate(parts):
+        for to_product in (index % 2 == 1, index % 2 == 0):
+            target = port if to_product else bare_port
+            cpu_before = cpu_seconds(product_pid)
+            if not to_product:  # its background processing must not take the baseline's CPU
+                os.kill(product_pid, signal.SIGSTOP)
+            try:
+                seconds, statuses = await closed_loop(
+                    target, [c.request(target) for c in part], concurrency=32
+                )
+            finally:
+                os.kill(product_pid, signal.SIGCONT)
+            cpu = cpu_seconds(product_pid) - cpu_before
+            if to_product:
+                run.product_seconds += seconds
+                run.product_statuses.update(statuses)
+                run.product_cpu += cpu
+            else:
+                run.bare_seconds += seconds
+                run.bare_statuses.update(statuses)
+                run.product_cpu_meanwhile += cpu
+    return run
+
+
 async def downloads(sandbox: SandboxProcess) -> int:
     """How many result files the simulator's CDN has served: callbacks fully processed."""
     counts = await sandbox.requests()
@@ -269,8 +327,11 @@ async def measure_on(smoke: bool, database_url: str | None) -> Result:
     burst, fixed_count = (60, 20) if smoke else (2000, 1000)
     on = "PostgreSQL" if database_url else "SQLite"
     result = Result(2, f"Webhook ingest ({on})", smoke)
-    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
-        data_dir = Path(tmp)
+    rounds = 2 if smoke else BURST_ROUNDS
+    data_dir = Path(tempfile.mkdtemp(prefix="bench-ingest-"))
+    bare, bare_url = await start_child("--role=bare")
+    bare_port = urlsplit(bare_url).port or 80
+    try:
         async with sandbox_process(
             image_seconds=1, video_seconds=0.5, send_callbacks=False
         ) as sandbox:
@@ -293,12 +354,10 @@ async def measure_on(smoke: bool, database_url: str | None) -> Result:
                 port = urlsplit(url).port or 80
                 reset_peak_memory(product.pid)
                 rss_before = memory_mb(product.pid, "VmRSS")
-                cpu_before = cpu_seconds(product.pid)
                 run_started = time.perf_counter()
-                tp_seconds, tp_statuses = await closed_loop(
-                    port, [c.request(port) for c in callbacks[:burst]], concurrency=32
+                burst_run = await interleaved_bursts(
+                    product.pid, port, bare_port, callbacks[:burst], rounds
                 )
-                busy = (cpu_seconds(product.pid) - cpu_before) / tp_seconds
                 after_burst = await downloads(sandbox)
                 fixed_lat, fixed_statuses = await open_loop(
                     port, [c.request(port) for c in callbacks[burst:]], FIXED_RATE, 32
@@ -315,19 +374,17 @@ async def measure_on(smoke: bool, database_url: str | None) -> Result:
             persisted = await kept_deliveries(store, callbacks)
         finally:
             await store.close()
-
-    bare, bare_url = await start_child("--role=bare")
-    try:
-        bare_port = urlsplit(bare_url).port or 80
-        bare_seconds, bare_statuses = await closed_loop(
-            bare_port, [c.request(bare_port) for c in callbacks[:burst]], concurrency=32
-        )
         bare_lat, bare_fixed_statuses = await open_loop(
             bare_port, [c.request(bare_port) for c in callbacks[burst:]], FIXED_RATE, 32
         )
     finally:
         await stop_child(bare)
+        shutil.rmtree(data_dir, ignore_errors=True)
 
+    tp_seconds, tp_statuses = burst_run.product_seconds, burst_run.product_statuses
+    bare_seconds, bare_statuses = burst_run.bare_seconds, burst_run.bare_statuses
+    busy = burst_run.product_cpu / tp_seconds
+    meanwhile = burst_run.product_cpu_meanwhile / bare_seconds
     acked = tp_statuses[200] + fixed_statuses[200]
     ours_rate = tp_statuses[200] / tp_seconds
     bare_rate = bare_statuses[200] / bare_seconds
@@ -388,7 +445,12 @@ async def measure_on(smoke: bool, database_url: str | None) -> Result:
         "bare_fixed": dict(bare_fixed_statuses),
     }
     result.notes.append(
-        f"During the burst the product process used {busy:.0%} of one core. Processing (the "
+        f"The burst went to each server in {rounds} parts, the two taking turns (bare, "
+        "product, product, bare, ...), so that both were measured over the same minutes: "
+        f"bare {bare_seconds:.2f} s, product {tp_seconds:.2f} s in all. During its parts the "
+        f"product process used {busy:.0%} of one core; during the bare endpoint's it was "
+        f"stopped (SIGSTOP: {meanwhile:.0%} of a core), so that its background work took no "
+        "CPU from the baseline. Processing (the "
         "verifying status read, the download, completing the job) follows each acknowledgement "
         "in the background at kie's pace of 10 status reads per second, so a burst leaves a "
         f"backlog: {after_burst} jobs were saved when the burst ended and {processed} of "
@@ -409,6 +471,8 @@ async def measure_on(smoke: bool, database_url: str | None) -> Result:
         "product_rss_mb_at_start": round(rss_before, 1),
         "product_peak_growth_mb": round(peak_growth, 1),
         "product_cpu_share_during_burst": round(busy, 2),
+        "product_cpu_share_during_bare_burst": round(meanwhile, 2),
+        "burst_rounds": rounds,
         "statuses": refused,
     }
     return result
