@@ -31,8 +31,8 @@ def diff_of(name: str) -> str:
 def wording_only(diff: str) -> bool:
     """The mutant changed nothing but the text inside a string literal that is message
     wording (XX-wrapped, or case-changed), not a value the code compares or parses."""
-    removed = [l[1:] for l in diff.splitlines() if l.startswith("-") and not l.startswith("---")]
-    added = [l[1:] for l in diff.splitlines() if l.startswith("+") and not l.startswith("+++")]
+    removed = [x[1:] for x in diff.splitlines() if x.startswith("-") and not x.startswith("---")]
+    added = [x[1:] for x in diff.splitlines() if x.startswith("+") and not x.startswith("+++")]
     if len(removed) != 1 or len(added) != 1:
         return False
     before, after = removed[0], added[0]
