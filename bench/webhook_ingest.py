@@ -22,6 +22,7 @@ which runs it with fsync off: nothing in it outlives the run) instead of its SQL
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import secrets
@@ -32,8 +33,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -268,14 +268,11 @@ async def interleaved_bursts(
         for to_product in (index % 2 == 1, index % 2 == 0):
             target = port if to_product else bare_port
             cpu_before = cpu_seconds(product_pid)
-            if not to_product:  # its background processing must not take the baseline's CPU
-                os.kill(product_pid, signal.SIGSTOP)
-            try:
+            # The bare endpoint's part: its background processing must not take that CPU.
+            with contextlib.nullcontext() if to_product else stopped(product_pid):
                 seconds, statuses = await closed_loop(
                     target, [c.request(target) for c in part], concurrency=32
                 )
-            finally:
-                os.kill(product_pid, signal.SIGCONT)
             cpu = cpu_seconds(product_pid) - cpu_before
             if to_product:
                 run.product_seconds += seconds
@@ -288,6 +285,16 @@ async def interleaved_bursts(
     return run
 
 
+@contextlib.contextmanager
+def stopped(pid: int) -> Iterator[None]:
+    """The process is stopped (SIGSTOP) for the block, and continued after it however it ends."""
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+
 async def downloads(sandbox: SandboxProcess) -> int:
     """How many result files the simulator's CDN has served: callbacks fully processed."""
     counts = await sandbox.requests()
@@ -297,7 +304,7 @@ async def downloads(sandbox: SandboxProcess) -> int:
 # ---------------------------------------------------------------------- the run
 
 
-@asynccontextmanager
+@contextlib.asynccontextmanager
 async def postgres_database() -> AsyncIterator[str]:
     """A new database on a throwaway PostgreSQL server (scripts/postgres); its URL."""
     script = str(BENCH_DIR.parent / "scripts" / "postgres")

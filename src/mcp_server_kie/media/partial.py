@@ -168,10 +168,8 @@ class StagedFile:
 
     def ready(self) -> PartialFile | None:
         """The file if made; None while it is being made (then nothing has been written)."""
-        made = self._made
-        if made.done() and not made.cancelled() and made.exception() is None:
-            return made.result()[1]
-        return None
+        made = self._made_ok()
+        return made[1] if made is not None else None
 
     async def file(self) -> PartialFile:
         """The file, once made (the OSError that kept it from being made, if one did)."""
@@ -184,10 +182,17 @@ class StagedFile:
         try:
             await to_the_end(asyncio.wait({self._made}))
         finally:
-            made = self._made
-            if made.done() and not made.cancelled() and made.exception() is None:
-                made.result()[0].close()
+            made = self._made_ok()
+            if made is not None:
+                made[0].close()
             self.path.unlink(missing_ok=True)
+
+    def _made_ok(self) -> tuple[contextlib.ExitStack, PartialFile] | None:
+        """What the thread made, once it has made it without an error; else None."""
+        made = self._made
+        if made.done() and not made.cancelled() and made.exception() is None:
+            return made.result()
+        return None
 
 
 def _make(
