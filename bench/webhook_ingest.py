@@ -437,7 +437,12 @@ async def measure_on(smoke: bool, database_url: str | None) -> Result:
             "ours ÷ bare",
             "≥ 2,000/s and ≥ 0.30× bare",
             ours_rate >= 2000 and ratio >= 0.30,
-            f"{short(round(ours_rate), 2000, '/s')}; {ratio:.3g}× bare against 0.30×",
+            (
+                f"{short(round(ours_rate), 2000, '/s')}; "
+                if ours_rate < 2000
+                else f"{ours_rate:,.0f}/s meets the 2,000/s; "
+            )
+            + f"{ratio:.3g}× bare against 0.30×",
             f"each callback cost the product {cpu_per_callback:.2f} ms of CPU ({busy:.0%} of a "
             f"core at {ours_rate:.0f}/s, threads included); at 2,000/s that is "
             f"{2 * cpu_per_callback:.1f} cores. Part of it was processing, which runs "
