@@ -80,6 +80,7 @@ BURST_ROUNDS = 4
 # Seconds over which the product's CPU per background-processed job is measured, afterwards.
 PROCESSING_WINDOW = 3.0
 VIDEO_MODEL = "kling-2.6/text-to-video"
+CDN_PREFIX = "/cdn/"  # the simulator's result files: one download per processed job
 
 
 # ---------------------------------------------------------------------- the two servers
@@ -301,13 +302,13 @@ def stopped(pid: int) -> Iterator[None]:
 async def downloads(sandbox: SandboxProcess) -> int:
     """How many result files the simulator's CDN has served: callbacks fully processed."""
     counts = await sandbox.requests()
-    return sum(n for path, n in counts.items() if path.startswith("/cdn/"))
+    return sum(n for path, n in counts.items() if path.startswith(CDN_PREFIX))
 
 
 async def downloads_within(sandbox: SandboxProcess, windows: Sequence[tuple[float, float]]) -> int:
     """Result files the simulator's CDN served within the windows (Unix times): the jobs the
     product processed in the background during them."""
-    served = [at for _, path, _, at in await sandbox.log() if path.startswith("/cdn/")]
+    served = [at for _, path, _, at in await sandbox.log() if path.startswith(CDN_PREFIX)]
     return sum(1 for at in served if any(start <= at <= end for start, end in windows))
 
 
@@ -425,6 +426,11 @@ async def measure_on(smoke: bool, database_url: str | None) -> Result:
     # Of the product's CPU in its parts, what processing the backlog took; the rest acknowledged.
     processing_share = min(in_parts * per_job / burst_run.product_cpu, 1.0)
     ack_cpu = cpu_per_callback * (1 - processing_share)
+    absolute = (
+        short(round(ours_rate), 2000, "/s")
+        if ours_rate < 2000
+        else f"{ours_rate:,.0f}/s meets the 2,000/s"
+    )
     result.rows += [
         Row(
             f"Authentic callbacks persisted + acknowledged per second ({burst} callbacks, "
@@ -437,12 +443,7 @@ async def measure_on(smoke: bool, database_url: str | None) -> Result:
             "ours ÷ bare",
             "≥ 2,000/s and ≥ 0.30× bare",
             ours_rate >= 2000 and ratio >= 0.30,
-            (
-                f"{short(round(ours_rate), 2000, '/s')}; "
-                if ours_rate < 2000
-                else f"{ours_rate:,.0f}/s meets the 2,000/s; "
-            )
-            + f"{ratio:.3g}× bare against 0.30×",
+            f"{absolute}; {ratio:.3g}× bare against 0.30×",
             f"each callback cost the product {cpu_per_callback:.2f} ms of CPU ({busy:.0%} of a "
             f"core at {ours_rate:.0f}/s, threads included); at 2,000/s that is "
             f"{2 * cpu_per_callback:.1f} cores. Part of it was processing, which runs "
