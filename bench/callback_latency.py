@@ -53,6 +53,7 @@ from mcp import Client
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mcp_server_kie.media import write_preview
+from mcp_server_kie.sandbox.cdn import CDN_PREFIX
 from mcp_server_kie.server.app import build_server
 from mcp_server_kie.server.runtime import open_runtime, run
 from mcp_server_kie.server.sidecar import create_sidecar
@@ -226,7 +227,7 @@ def stages(run: dict[str, Any]) -> dict[str, dict[str, float]]:
     the later of the two to get_status returning (p50, p99)."""
     first: dict[tuple[str, str], float] = {}
     for _method, path, query, at in run["log"]:
-        if path.startswith("/cdn/"):
+        if path.startswith(CDN_PREFIX):
             first.setdefault(("cdn", path.split("/")[2]), at)
         elif "taskId" in query:
             first.setdefault(("status", query["taskId"]), at)

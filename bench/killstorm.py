@@ -52,6 +52,7 @@ import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcp_server_kie.sandbox import Sandbox, SandboxConfig
+from mcp_server_kie.sandbox.cdn import CDN_PREFIX
 
 ROOT = Path(__file__).resolve().parents[1]
 CHILD = Path(__file__).resolve().with_name("killstorm_child.py")
@@ -221,7 +222,7 @@ class Storm:
         else:
 
             def happened() -> bool:
-                return any(r.path.startswith("/cdn/") for r in self.sandbox.requests[seen:])
+                return any(r.path.startswith(CDN_PREFIX) for r in self.sandbox.requests[seen:])
 
         deadline = time.monotonic() + TRIGGER_TIMEOUT
         while not happened():
@@ -353,7 +354,7 @@ class SlowCdn:
         self._app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not scope["path"].startswith("/cdn/"):
+        if scope["type"] != "http" or not scope["path"].startswith(CDN_PREFIX):
             await self._app(scope, receive, send)
             return
 

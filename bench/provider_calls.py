@@ -19,6 +19,7 @@ from harness import HMAC_KEY, KEY, Result, Row, emit, free_port, parse_args, ser
 from mcp import Client
 
 from mcp_server_kie.sandbox import FAMILIES, Sandbox, SandboxConfig, serve_sandbox
+from mcp_server_kie.sandbox.cdn import CDN_PREFIX
 from mcp_server_kie.server.app import build_server
 from mcp_server_kie.server.runtime import open_runtime, run
 
@@ -38,7 +39,7 @@ def categorise(sandbox: Sandbox) -> Counter[str]:
             counts["status"] += 1
         elif request.path == DOWNLOAD_URL_PATH:
             counts["download-url"] += 1
-        elif not request.path.startswith("/cdn/"):
+        elif not request.path.startswith(CDN_PREFIX):
             counts["other"] += 1
     return counts
 

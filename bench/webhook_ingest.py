@@ -69,6 +69,7 @@ from starlette.routing import Route
 from mcp_server_kie.catalog import get_model, validate_request
 from mcp_server_kie.domain import MediaKind
 from mcp_server_kie.sandbox import sign
+from mcp_server_kie.sandbox.cdn import CDN_PREFIX
 from mcp_server_kie.server.runtime import open_runtime, run
 from mcp_server_kie.storage import Store
 
@@ -80,7 +81,6 @@ BURST_ROUNDS = 4
 # Seconds over which the product's CPU per background-processed job is measured, afterwards.
 PROCESSING_WINDOW = 3.0
 VIDEO_MODEL = "kling-2.6/text-to-video"
-CDN_PREFIX = "/cdn/"  # the simulator's result files: one download per processed job
 
 
 # ---------------------------------------------------------------------- the two servers
